@@ -1,0 +1,284 @@
+//! Command-line interface (clap derive). Only parsing lives here; `app` acts on it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sweeplab",
+    version,
+    about = "Measure headsets, headphones and microphones with exponential sine sweeps",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a stimulus (DIR/stimulus.wav) and DIR/session.json for another player/recorder.
+    Sweep(SweepCmd),
+    /// Analyze session folders, or a stimulus/capture pair made by another tool.
+    Analyze(AnalyzeCmd),
+    /// Compare devices side by side and judge sound-quality claims.
+    Compare(CompareCmd),
+    /// Run a live measurement on real audio devices.
+    Measure(MeasureCmd),
+    /// List audio hosts and devices.
+    Devices(DevicesCmd),
+    /// Measure a simulated device model (TOML) exactly as `measure` measures a real one.
+    Simulate(SimulateCmd),
+    /// Run a whole session and comparison on the built-in simulated rig (no hardware).
+    Demo(DemoCmd),
+    /// Re-render the plots and summary of an analysis folder from its analysis.json.
+    Report(ReportCmd),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Headset,
+    Headphones,
+    Microphone,
+    Loopback,
+    Other,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Headset => "headset",
+            Kind::Headphones => "headphones",
+            Kind::Microphone => "microphone",
+            Kind::Loopback => "loopback",
+            Kind::Other => "other",
+        }
+    }
+}
+
+/// Sweep flags shared by `sweep`, `measure`, `simulate` (CONTRACT.md defaults).
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// Sample rate, Hz.
+    #[arg(long, default_value_t = 48000)]
+    pub rate: u32,
+    /// Sweep start frequency, Hz.
+    #[arg(long, default_value_t = 20.0)]
+    pub start: f64,
+    /// Sweep end frequency, Hz (clamped below Nyquist).
+    #[arg(long, default_value_t = 20000.0)]
+    pub end: f64,
+    /// Duration of the sweep itself, s.
+    #[arg(long, default_value_t = 5.0)]
+    pub duration: f64,
+    /// Peak level of the sweep, dBFS.
+    #[arg(long, default_value_t = -12.0, allow_hyphen_values = true)]
+    pub level: f64,
+    /// Silence before the sweep, s (used for the noise floor).
+    #[arg(long, default_value_t = 1.0)]
+    pub pre: f64,
+    /// Silence after the sweep, s (for the impulse response's decay).
+    #[arg(long, default_value_t = 1.0)]
+    pub post: f64,
+}
+
+/// Labels shared by `sweep`, `measure`, `simulate`.
+#[derive(Debug, Clone, Args)]
+pub struct LabelArgs {
+    /// The device's name, shown on plots.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// What kind of device is measured.
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepCmd {
+    /// Session folder to create.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub sweep: SweepArgs,
+    #[command(flatten)]
+    pub labels: LabelArgs,
+    /// Overwrite an existing session folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AnalysisOptions {
+    /// Smoothing of the bold curve on plots (1/1 … 1/48 octave, or "none").
+    #[arg(long, default_value = "1/6")]
+    pub smoothing: String,
+    /// Microphone calibration file (REW/miniDSP: optional "Sens Factor =…dB", then freq dB).
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// Skip the PNG plots (analysis.json, response.csv and summary.md only).
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Plot size in pixels, WxH.
+    #[arg(long, default_value = "1600x1000")]
+    pub size: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeCmd {
+    /// Session folders (each with session.json, stimulus.wav, capture.wav).
+    pub dirs: Vec<PathBuf>,
+    /// Output folder (several DIRs: OUT/<basename of DIR>/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Stimulus WAV made by another tool (instead of a session folder).
+    #[arg(long, requires_all = ["capture", "sweep_start", "sweep_end"], conflicts_with = "dirs")]
+    pub stimulus: Option<PathBuf>,
+    /// Capture WAV made by another tool.
+    #[arg(long, requires = "stimulus")]
+    pub capture: Option<PathBuf>,
+    /// Start frequency of the external sweep, Hz.
+    #[arg(long, requires = "stimulus")]
+    pub sweep_start: Option<f64>,
+    /// End frequency of the external sweep, Hz.
+    #[arg(long, requires = "stimulus")]
+    pub sweep_end: Option<f64>,
+    #[command(flatten)]
+    pub labels: LabelArgs,
+    #[command(flatten)]
+    pub options: AnalysisOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareCmd {
+    /// Session folders, analysis folders, or published curves (AutoEq CSV, REW text export).
+    #[arg(required = true, num_args = 2..)]
+    pub sources: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Labels for the sources, in order (overrides what a source says).
+    #[arg(long, value_delimiter = ',')]
+    pub label: Vec<String>,
+    /// Kinds for the sources, in order (overrides what a source says).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub kind: Vec<Kind>,
+    /// Level alignment of the overlays: 1k, mean (250 Hz–4 kHz) or none.
+    #[arg(long, default_value = "1k")]
+    pub normalize: String,
+    /// Target curve (AutoEq CSV) to plot deviations against.
+    #[arg(long)]
+    pub target: Option<PathBuf>,
+    /// Claims file (TOML); default: the built-in set.
+    #[arg(long)]
+    pub claims: Option<PathBuf>,
+    /// Microphone calibration file applied to session/analysis sources.
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// Smoothing of the overlay curves.
+    #[arg(long, default_value = "1/6")]
+    pub smoothing: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputChannel {
+    Left,
+    Right,
+    Both,
+}
+
+#[derive(Debug, Args)]
+pub struct MeasureCmd {
+    /// Session folder to create.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output device name or id (as `devices` prints it); default: the host's default.
+    #[arg(long)]
+    pub output_device: Option<String>,
+    /// Input device name or id; default: the host's default.
+    #[arg(long)]
+    pub input_device: Option<String>,
+    /// Which output channel(s) play the sweep.
+    #[arg(long, value_enum, default_value_t = OutputChannel::Both)]
+    pub output_channel: OutputChannel,
+    /// Input channel to keep (0-based), or "all".
+    #[arg(long, default_value = "all")]
+    pub input_channel: String,
+    /// Sweeps to play; they are aligned and averaged.
+    #[arg(long, default_value_t = 1)]
+    pub repeats: u32,
+    #[command(flatten)]
+    pub sweep: SweepArgs,
+    #[command(flatten)]
+    pub labels: LabelArgs,
+    /// Overwrite an existing session; measure despite a failed level check.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not analyze after capturing.
+    #[arg(long)]
+    pub no_analyze: bool,
+    /// Skip the level check before the sweep.
+    #[arg(long)]
+    pub no_level_check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DevicesCmd {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateCmd {
+    /// Device model (TOML) or a built-in model name.
+    #[arg(long)]
+    pub model: String,
+    /// Session folder to create.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub sweep: SweepArgs,
+    #[command(flatten)]
+    pub labels: LabelArgs,
+    /// Overwrite an existing session.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not analyze after capturing.
+    #[arg(long)]
+    pub no_analyze: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoCmd {
+    /// Output folder.
+    #[arg(long, default_value = "reports/demo")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportCmd {
+    /// Analysis folder (holding analysis.json).
+    pub analysis_dir: PathBuf,
+    /// Output folder (default: the analysis folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Smoothing of the bold curve (1/1 … 1/48 octave, or "none").
+    #[arg(long, default_value = "1/6")]
+    pub smoothing: String,
+    /// Plot size in pixels, WxH.
+    #[arg(long, default_value = "1600x1000")]
+    pub size: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

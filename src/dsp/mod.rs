@@ -1,0 +1,3 @@
+//! Pure, deterministic signal processing: no I/O.
+
+pub mod smoothing;

@@ -1,0 +1,62 @@
+//! Typed library errors. Each names the file or flag at fault and says what to do; the
+//! binary maps them to exit codes (2: bad usage or bad input, 1: anything else).
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An input file is unreadable, malformed or inconsistent. Exit 2.
+    #[error("{}: {msg}", path.display())]
+    BadInput { path: PathBuf, msg: String },
+    /// A flag has a bad value or flags contradict each other. Exit 2.
+    #[error("{flag}: {msg}")]
+    BadUsage { flag: String, msg: String },
+    /// The output exists and would be overwritten. Exit 2.
+    #[error("{}: {msg}", path.display())]
+    WouldOverwrite { path: PathBuf, msg: String },
+    /// An I/O failure while writing or reading (disk full, permission). Exit 1.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An audio device failed. Exit 1.
+    #[error("audio device: {0}")]
+    Device(String),
+    /// The measurement was interrupted (Ctrl-C). Exit 1 (130 by convention is reserved to the
+    /// shell; we use 1 as the contract says).
+    #[error("interrupted: {0}")]
+    Interrupted(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn bad_input(path: impl AsRef<Path>, msg: impl Into<String>) -> Self {
+        Error::BadInput {
+            path: path.as_ref().to_path_buf(),
+            msg: msg.into(),
+        }
+    }
+    pub fn bad_usage(flag: impl Into<String>, msg: impl Into<String>) -> Self {
+        Error::BadUsage {
+            flag: flag.into(),
+            msg: msg.into(),
+        }
+    }
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+    /// The process exit status this error maps to (CONTRACT.md: 2 bad usage/input, 1 other).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::BadInput { .. } | Error::BadUsage { .. } | Error::WouldOverwrite { .. } => 2,
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 2,
+            _ => 1,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! sweeplab: exponential-sine-sweep measurement of headsets, headphones and microphones.
+//!
+//! Module boundaries: `dsp` is pure computation; `storage` is the only code that touches WAV
+//! files and session folders; `report` is the only code that draws; `device` is the only code
+//! that talks to audio hardware; `session` is where they meet; `app` dispatches the CLI.
+
+pub mod app;
+pub mod cli;
+pub mod dsp;
+pub mod error;
+pub mod report;
+pub mod results;
+pub mod session;
+pub mod storage;
+pub mod util;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Plots and summaries: the only code that imports plotters. It only reads finished results.

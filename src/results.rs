@@ -1,0 +1,153 @@
+//! Finished analysis results: plain data shared by `dsp` (which produces them), `storage`
+//! (which writes and reads them as `analysis.json`) and `report` (which draws them).
+//!
+//! Field names follow `../shared/CONTRACT.md`; every extra field is an extension.
+
+use serde::{Deserialize, Serialize};
+
+pub const ANALYSIS_FORMAT: &str = "sweeplab-analysis";
+pub const ANALYSIS_VERSION: u32 = 1;
+
+/// Sweep parameters as stored in `session.json` (`sweep` object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepInfo {
+    pub start_hz: f64,
+    pub end_hz: f64,
+    pub duration_s: f64,
+    pub level_dbfs: f64,
+    pub pre_s: f64,
+    pub post_s: f64,
+}
+
+/// The whole content of `analysis.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub format: String,
+    pub version: u32,
+    pub sample_rate: u32,
+    /// Device label (from `session.json` or `--label`), shown on plots.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Device kind: headset, headphones, microphone, loopback, other.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// When the analysis was made (RFC 3339, UTC).
+    #[serde(default)]
+    pub created: Option<String>,
+    /// The sweep band actually analysed (end clamped below Nyquist).
+    pub sweep: SweepInfo,
+    /// Where the data came from.
+    #[serde(default)]
+    pub source: Source,
+    /// Microphone calibration removed from the response, if any.
+    #[serde(default)]
+    pub calibration: Option<CalibrationInfo>,
+    pub channels: Vec<ChannelAnalysis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    #[serde(default)]
+    pub session_dir: Option<String>,
+    #[serde(default)]
+    pub stimulus: Option<String>,
+    #[serde(default)]
+    pub capture: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationInfo {
+    pub file: String,
+    pub sens_factor_db: Option<f64>,
+    pub points: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelAnalysis {
+    pub index: usize,
+    /// Main IR peak position relative to the stimulus, seconds (sub-sample interpolated).
+    pub latency_s: f64,
+    /// The same in samples.
+    pub latency_samples: f64,
+    pub frequency_response: FrequencyResponse,
+    /// Fractional-octave smoothed versions of `frequency_response.gain_db`, on the same grid.
+    #[serde(default)]
+    pub smoothed: Vec<SmoothedCurve>,
+    pub thd: Thd,
+    /// Null when the capture has no usable pre-roll silence.
+    pub noise: Option<Noise>,
+    /// Null when no noise floor could be measured.
+    pub snr_db: Option<f64>,
+    /// Level the sweep reaches in the capture at 1 kHz, dBFS (sweep level + gain at 1 kHz).
+    #[serde(default)]
+    pub level_1k_dbfs: Option<f64>,
+    /// Peak absolute sample value of this capture channel (dBFS, sample peak).
+    #[serde(default)]
+    pub peak_dbfs: Option<f64>,
+    pub impulse: Impulse,
+    pub warnings: Vec<String>,
+}
+
+/// Raw (unsmoothed, uncalibrated unless `calibration` is set) transfer function on a log grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrequencyResponse {
+    pub freq_hz: Vec<f64>,
+    pub gain_db: Vec<f64>,
+    /// Phase with the IR-peak latency removed, degrees, wrapped to (-180, 180].
+    #[serde(default)]
+    pub phase_deg: Vec<f64>,
+    /// Group delay including the latency, seconds.
+    #[serde(default)]
+    pub group_delay_s: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmoothedCurve {
+    /// n of 1/n octave (3 = third-octave).
+    pub fraction: u32,
+    pub gain_db: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thd {
+    /// Fundamental frequencies.
+    pub freq_hz: Vec<f64>,
+    pub percent: Vec<f64>,
+    /// Each harmonic's level relative to the fundamental, dB, on `freq_hz`
+    /// (null where that harmonic falls outside the swept band).
+    #[serde(default)]
+    pub harmonics: Vec<HarmonicCurve>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HarmonicCurve {
+    /// 2 = second harmonic.
+    pub order: u32,
+    pub relative_db: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Noise {
+    pub rms_dbfs: f64,
+    pub a_weighted_dbfs: f64,
+    pub spectrum: NoiseSpectrum,
+    /// Length of the silence the noise was measured on.
+    #[serde(default)]
+    pub duration_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoiseSpectrum {
+    pub freq_hz: Vec<f64>,
+    /// Power spectral density, AES17 dBFS per Hz (10·log10(2·PSD)).
+    pub dbfs_per_hz: Vec<f64>,
+}
+
+/// A section of the linear impulse response around its main peak.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impulse {
+    pub sample_rate: u32,
+    /// Time of `samples[0]` relative to the stimulus start, seconds.
+    pub start_s: f64,
+    pub samples: Vec<f32>,
+}

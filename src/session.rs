@@ -1,0 +1,1 @@
+//! Where dsp, storage, device and report meet.
