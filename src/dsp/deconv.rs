@@ -1,0 +1,107 @@
+//! Deconvolution by spectral division, regularized only outside the swept band.
+//!
+//! H(f) = Y(f)·X*(f) / (|X(f)|² + ε(f)), with ε = 0 inside [f₁, f₂] (plain division, which
+//! is exact there for a linear system) and, outside, a regularization that follows the
+//! sweep's pink (1/f) envelope and fades in over one octave, so the band edges roll off
+//! smoothly instead of ringing.
+
+use std::f64::consts::PI;
+
+use realfft::num_complex::Complex64;
+
+use super::fft::{FftCache, good_size};
+
+/// The regularized inverse of one stimulus, reusable for every capture channel.
+pub struct Deconvolver {
+    /// Circular FFT length.
+    pub n: usize,
+    pub sample_rate: f64,
+    inverse: Vec<Complex64>,
+}
+
+/// Octaves over which the out-of-band regularization fades in.
+const RAMP_OCTAVES: f64 = 1.0;
+
+impl Deconvolver {
+    /// `min_len`: the FFT length must cover the longer of stimulus and capture plus the room
+    /// the harmonic impulse responses need before the linear one.
+    pub fn new(
+        stimulus: &[f64],
+        min_len: usize,
+        sample_rate: f64,
+        band_hz: (f64, f64),
+        fft: &mut FftCache,
+    ) -> Self {
+        let n = good_size(min_len.max(stimulus.len()));
+        let x = fft.forward(stimulus, n);
+        let df = sample_rate / n as f64;
+        let (f1, f2) = band_hz;
+        // envelope references: mean |X|² just inside each band edge, scaled as 1/f
+        let mean_power = |lo: f64, hi: f64| {
+            let (a, b) = (
+                ((lo / df).ceil() as usize).max(1),
+                ((hi / df).floor() as usize).min(x.len() - 1),
+            );
+            if b < a {
+                return x
+                    .get(a.min(x.len() - 1))
+                    .map(|v| v.norm_sqr())
+                    .unwrap_or(0.0);
+            }
+            x[a..=b].iter().map(|v| v.norm_sqr()).sum::<f64>() / (b - a + 1) as f64
+        };
+        let low_ref =
+            mean_power(f1 * 2f64.powf(1.0 / 6.0), f1 * 2f64.powf(1.0 / 3.0)) * f1 * 2f64.powf(0.25);
+        let high_ref = mean_power(f2 * 2f64.powf(-1.0 / 3.0), f2 * 2f64.powf(-1.0 / 6.0))
+            * f2
+            * 2f64.powf(-0.25);
+        let floor =
+            x.iter().map(|v| v.norm_sqr()).fold(0.0f64, f64::max) * 1e-20 + f64::MIN_POSITIVE;
+        let inverse = x
+            .iter()
+            .enumerate()
+            .map(|(k, &xk)| {
+                let f = k as f64 * df;
+                let eps = if f < f1 {
+                    let octs = if f > 0.0 {
+                        (f1 / f).log2()
+                    } else {
+                        f64::INFINITY
+                    };
+                    ramp(octs) * low_ref / f.max(df * 0.5)
+                } else if f > f2 {
+                    ramp((f / f2).log2()) * high_ref / f
+                } else {
+                    0.0
+                };
+                xk.conj() / (xk.norm_sqr() + eps + floor)
+            })
+            .collect();
+        Deconvolver {
+            n,
+            sample_rate,
+            inverse,
+        }
+    }
+
+    /// The circular impulse response (length `n`) of `capture` against the stimulus: the
+    /// linear response at lags ≥ 0, harmonic responses wrapped to the end (negative lags).
+    pub fn impulse_response(&self, capture: &[f64], fft: &mut FftCache) -> Vec<f64> {
+        let mut y = fft.forward(capture, self.n);
+        for (yk, ik) in y.iter_mut().zip(&self.inverse) {
+            *yk *= ik;
+        }
+        fft.inverse(&y, self.n)
+    }
+}
+
+/// 0 at the band edge, rising as a raised cosine to 1 at RAMP_OCTAVES outside it.
+fn ramp(octaves_outside: f64) -> f64 {
+    if octaves_outside >= RAMP_OCTAVES {
+        1.0
+    } else if octaves_outside <= 0.0 {
+        0.0
+    } else {
+        0.5 - 0.5 * (PI * octaves_outside / RAMP_OCTAVES).cos()
+    }
+}

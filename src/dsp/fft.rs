@@ -1,0 +1,146 @@
+//! FFT plans, created once per size and reused (realfft over f64).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use realfft::num_complex::Complex64;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+
+/// Caches forward and inverse real-FFT plans by size. Cheap to keep for a whole analysis.
+pub struct FftCache {
+    planner: RealFftPlanner<f64>,
+    forward: HashMap<usize, Arc<dyn RealToComplex<f64>>>,
+    inverse: HashMap<usize, Arc<dyn ComplexToReal<f64>>>,
+}
+
+impl Default for FftCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FftCache {
+    pub fn new() -> Self {
+        FftCache {
+            planner: RealFftPlanner::new(),
+            forward: HashMap::new(),
+            inverse: HashMap::new(),
+        }
+    }
+
+    /// Forward real FFT of `input` zero-padded (or truncated) to `n`: `n/2 + 1` bins, unscaled.
+    pub fn forward(&mut self, input: &[f64], n: usize) -> Vec<Complex64> {
+        let plan = self
+            .forward
+            .entry(n)
+            .or_insert_with(|| self.planner.plan_fft_forward(n))
+            .clone();
+        let mut buf = vec![0.0; n];
+        let m = input.len().min(n);
+        buf[..m].copy_from_slice(&input[..m]);
+        let mut out = plan.make_output_vec();
+        plan.process(&mut buf, &mut out)
+            .expect("buffer sizes come from the plan");
+        out
+    }
+
+    /// Inverse real FFT of `n/2 + 1` bins to `n` samples, scaled by 1/n (a true inverse).
+    pub fn inverse(&mut self, spectrum: &[Complex64], n: usize) -> Vec<f64> {
+        let plan = self
+            .inverse
+            .entry(n)
+            .or_insert_with(|| self.planner.plan_fft_inverse(n))
+            .clone();
+        let mut buf = spectrum.to_vec();
+        // a real signal's DC and Nyquist bins are real; drop rounding residue so realfft agrees
+        buf[0].im = 0.0;
+        if n % 2 == 0 {
+            let last = buf.len() - 1;
+            buf[last].im = 0.0;
+        }
+        let mut out = plan.make_output_vec();
+        plan.process(&mut buf, &mut out)
+            .expect("buffer sizes come from the plan");
+        let scale = 1.0 / n as f64;
+        out.iter_mut().for_each(|v| *v *= scale);
+        out
+    }
+}
+
+/// The smallest n ≥ `min` whose only prime factors are 2, 3 and 5 (fast for rustfft).
+pub fn good_size(min: usize) -> usize {
+    let min = min.max(2);
+    let mut best = usize::MAX;
+    let mut p5 = 1usize;
+    while p5 < best {
+        let mut p35 = p5;
+        while p35 < best {
+            let mut n = p35;
+            while n < min {
+                n *= 2;
+            }
+            if n < best {
+                best = n;
+            }
+            p35 *= 3;
+        }
+        p5 *= 5;
+    }
+    // keep it even so the Nyquist bin exists
+    if best % 2 == 1 {
+        good_size(best + 1)
+    } else {
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every plan is checked against a naive DFT (tolerance 1e-9 relative to the signal's sum).
+    #[test]
+    fn forward_matches_naive_dft() {
+        let mut cache = FftCache::new();
+        for &n in &[2usize, 6, 30, 64, 90, 128, 250] {
+            let x: Vec<f64> = (0..n)
+                .map(|i| ((i * 7 + 3) % 11) as f64 - 5.0 + (i as f64 * 0.3).sin())
+                .collect();
+            let got = cache.forward(&x, n);
+            for (k, g) in got.iter().enumerate() {
+                let mut want = Complex64::new(0.0, 0.0);
+                for (i, &v) in x.iter().enumerate() {
+                    let ph = -2.0 * std::f64::consts::PI * (k * i) as f64 / n as f64;
+                    want += Complex64::new(v * ph.cos(), v * ph.sin());
+                }
+                assert!(
+                    (g - want).norm() < 1e-9 * n as f64,
+                    "n={n} k={k}: {g} vs {want}"
+                );
+            }
+            let back = cache.inverse(&got, n);
+            for (a, b) in back.iter().zip(&x) {
+                assert!((a - b).abs() < 1e-12, "round trip n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn good_sizes_are_smooth_and_minimal() {
+        assert_eq!(good_size(1000), 1000);
+        assert_eq!(good_size(1001), 1024);
+        assert_eq!(good_size(577), 600);
+        for m in [17usize, 999, 48_001, 600_001] {
+            let n = good_size(m);
+            assert!(n >= m && n % 2 == 0);
+            let mut r = n;
+            for p in [2, 3, 5] {
+                while r % p == 0 {
+                    r /= p;
+                }
+            }
+            assert_eq!(r, 1, "{n} has other factors");
+            assert!((n as f64) < m as f64 * 1.1, "{n} not close to {m}");
+        }
+    }
+}
