@@ -1,1 +1,259 @@
-//! Where dsp, storage, device and report meet.
+//! Where dsp, storage, device and report meet: creating sessions, capturing, analysing.
+
+use std::path::{Path, PathBuf};
+
+use crate::dsp::analyze::{Analyzer, SweepLayout};
+use crate::dsp::sweep::{SweepDesign, SweepSpec, detect_sweep, max_end_hz};
+use crate::error::{Error, Result};
+use crate::results::{ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, Source, SweepInfo};
+use crate::storage::session_file::{
+    CAPTURE_WAV, RESPONSE_CSV, STIMULUS_WAV, SessionFile, SweepSync, prepare_output_dir, prepare_session_dir,
+    read_session, tool_name, write_analysis, write_response_csv, write_session,
+};
+use crate::storage::wav::{WavData, read_wav, write_wav_f32};
+
+/// How to analyse and what to write.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    /// Smoothing of the bold plotted curve, n of 1/n octave.
+    pub smoothing: Option<f64>,
+    pub plots: bool,
+    pub size: (u32, u32),
+    /// Overrides for the device label and kind.
+    pub label: Option<String>,
+    pub kind: Option<String>,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions { smoothing: Some(6.0), plots: true, size: (1600, 1000), label: None, kind: None }
+    }
+}
+
+/// Designs a sweep, or explains which flag is wrong.
+pub fn design_sweep(spec: &SweepSpec) -> Result<SweepDesign> {
+    SweepDesign::new(spec).map_err(|e| match e {
+        crate::dsp::sweep::SweepError::Invalid { flag, msg } => Error::bad_usage(format!("--{flag}"), msg),
+    })
+}
+
+/// The `session.json` describing a sweep of ours.
+pub fn session_for(d: &SweepDesign, requested_end_hz: f64, label: Option<String>, kind: Option<String>) -> SessionFile {
+    SessionFile {
+        format: crate::storage::session_file::SESSION_FORMAT.into(),
+        version: crate::storage::session_file::SESSION_VERSION,
+        sample_rate: d.sample_rate,
+        sweep: SweepInfo {
+            start_hz: d.start_hz,
+            end_hz: d.end_hz,
+            duration_s: d.duration_s,
+            level_dbfs: d.level_dbfs,
+            pre_s: d.pre_s,
+            post_s: d.post_s,
+        },
+        sync: Some(SweepSync {
+            phase_start_hz: d.phase_start_hz,
+            rate_l_s: d.rate_l_s,
+            fade_in_s: d.fade_in_s,
+            fade_out_s: d.fade_out_s,
+            requested_end_hz,
+        }),
+        label,
+        kind,
+        created: Some(crate::util::now_rfc3339()),
+        complete: true,
+        capture: None,
+        tool: Some(tool_name()),
+    }
+}
+
+/// `sweeplab sweep`: writes DIR/stimulus.wav and DIR/session.json (no capture).
+pub fn create_sweep_session(out: &Path, spec: &SweepSpec, label: Option<String>, kind: Option<String>, force: bool) -> Result<(SessionFile, SweepDesign)> {
+    let d = design_sweep(spec)?;
+    prepare_session_dir(out, force)?;
+    let stim: Vec<f32> = d.generate().iter().map(|&v| v as f32).collect();
+    write_wav_f32(&out.join(STIMULUS_WAV), d.sample_rate, 1, &stim)?;
+    let s = session_for(&d, spec.end_hz, label, kind);
+    write_session(out, &s)?;
+    Ok((s, d))
+}
+
+/// Analyses a session folder into `out`.
+pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
+    let session = read_session(dir)?;
+    let stim_path = dir.join(STIMULUS_WAV);
+    let cap_path = dir.join(CAPTURE_WAV);
+    let stim = read_wav(&stim_path)?;
+    if !cap_path.exists() {
+        return Err(Error::bad_input(
+            &cap_path,
+            "missing: the session has no capture yet; record the stimulus into capture.wav (same rate), or run `sweeplab measure`",
+        ));
+    }
+    let cap = read_wav(&cap_path)?;
+    if stim.sample_rate != session.sample_rate {
+        return Err(Error::bad_input(
+            &stim_path,
+            format!("is at {} Hz but session.json says {} Hz", stim.sample_rate, session.sample_rate),
+        ));
+    }
+    check_pair(&stim_path, &stim, &cap_path, &cap)?;
+    let fs = f64::from(stim.sample_rate);
+    let sw = &session.sweep;
+    let end_hz = sw.end_hz.min(max_end_hz(stim.sample_rate));
+    let rate_l_s = match &session.sync {
+        Some(s) => s.rate_l_s,
+        None => sw.duration_s / (end_hz / sw.start_hz).ln(),
+    };
+    let stimulus = dc_removed(&stim.channels[0]);
+    detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz).map_err(|m| Error::bad_input(&stim_path, m))?;
+    let first = (sw.pre_s * fs).round() as usize;
+    let layout = SweepLayout {
+        sample_rate: stim.sample_rate,
+        start_hz: sw.start_hz,
+        end_hz,
+        rate_l_s,
+        level_dbfs: sw.level_dbfs,
+        sweep_first_sample: first,
+        sweep_end_sample: first + (sw.duration_s * fs).round() as usize,
+    };
+    let mut extra = Vec::new();
+    if !session.complete {
+        let why = session.capture.as_ref().and_then(|c| c.stop_reason.clone()).unwrap_or_else(|| "unknown reason".into());
+        extra.push(format!("the session is incomplete ({why}); the analysis uses what was captured"));
+    }
+    let mut analysis = run_analysis(&stimulus, &cap, layout, sw.clone(), &extra);
+    analysis.label = opts.label.clone().or(session.label.clone());
+    analysis.kind = opts.kind.clone().or(session.kind.clone());
+    analysis.source = Source {
+        session_dir: Some(dir.display().to_string()),
+        stimulus: Some(stim_path.display().to_string()),
+        capture: Some(cap_path.display().to_string()),
+    };
+    write_outputs(out, &analysis, opts)?;
+    Ok(analysis)
+}
+
+/// Analyses a stimulus/capture pair made by another tool: the sweep may start at sample 0,
+/// the capture may carry any latency, either may carry a DC offset.
+pub fn analyze_external(stim_path: &Path, cap_path: &Path, start_hz: f64, end_hz: f64, out: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
+    if !(start_hz.is_finite() && start_hz > 0.0) {
+        return Err(Error::bad_usage("--sweep-start", format!("{start_hz} Hz must be a positive frequency")));
+    }
+    if !(end_hz.is_finite() && end_hz > start_hz * 2.0) {
+        return Err(Error::bad_usage("--sweep-end", format!("{end_hz} Hz must be at least an octave above --sweep-start ({start_hz} Hz)")));
+    }
+    let stim = read_wav(stim_path)?;
+    let cap = read_wav(cap_path)?;
+    check_pair(stim_path, &stim, cap_path, &cap)?;
+    let fs = f64::from(stim.sample_rate);
+    let nyq_end = max_end_hz(stim.sample_rate);
+    if end_hz > fs / 2.0 {
+        return Err(Error::bad_usage("--sweep-end", format!("{end_hz} Hz is above Nyquist ({} Hz) of {}", fs / 2.0, stim_path.display())));
+    }
+    let band_end = end_hz.min(nyq_end);
+    let stimulus = dc_removed(&stim.channels[0]);
+    let det = detect_sweep(&stimulus, stim.sample_rate, start_hz, end_hz).map_err(|m| Error::bad_input(stim_path, m))?;
+    let duration_s = (det.end_sample - det.first_sample) as f64 / fs;
+    let level_dbfs = 20.0 * det.peak.log10();
+    let sweep = SweepInfo {
+        start_hz,
+        end_hz: band_end,
+        duration_s,
+        level_dbfs,
+        pre_s: det.first_sample as f64 / fs,
+        post_s: (stimulus.len() - det.end_sample) as f64 / fs,
+    };
+    let layout = SweepLayout {
+        sample_rate: stim.sample_rate,
+        start_hz,
+        end_hz: band_end,
+        rate_l_s: duration_s / (end_hz / start_hz).ln(),
+        level_dbfs,
+        sweep_first_sample: det.first_sample,
+        sweep_end_sample: det.end_sample,
+    };
+    let mut analysis = run_analysis(&stimulus, &cap, layout, sweep, &[]);
+    analysis.label = opts.label.clone().or_else(|| cap_path.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    analysis.kind = opts.kind.clone();
+    analysis.source = Source {
+        session_dir: None,
+        stimulus: Some(stim_path.display().to_string()),
+        capture: Some(cap_path.display().to_string()),
+    };
+    write_outputs(out, &analysis, opts)?;
+    Ok(analysis)
+}
+
+fn check_pair(stim_path: &Path, stim: &WavData, cap_path: &Path, cap: &WavData) -> Result<()> {
+    if stim.channels.len() != 1 {
+        return Err(Error::bad_input(stim_path, format!("has {} channels; the stimulus must be mono", stim.channels.len())));
+    }
+    if stim.frames() == 0 {
+        return Err(Error::bad_input(stim_path, "holds no samples"));
+    }
+    if cap.frames() == 0 {
+        return Err(Error::bad_input(cap_path, "holds no samples: the capture is empty (was the recording started?)"));
+    }
+    if cap.sample_rate != stim.sample_rate {
+        return Err(Error::bad_input(
+            cap_path,
+            format!(
+                "is at {} Hz but the stimulus {} is at {} Hz; sweeplab never resamples: record at the stimulus's rate",
+                cap.sample_rate,
+                stim_path.display(),
+                stim.sample_rate
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The stimulus with its DC offset removed. A sweep is a constant-amplitude sine, so its
+/// offset is the midpoint of its extremes (the mean would be biased by the sweep's own
+/// low-frequency asymmetry and leave any held silence off zero).
+fn dc_removed(x: &[f64]) -> Vec<f64> {
+    let (lo, hi) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+    let mid = if lo.is_finite() { 0.5 * (lo + hi) } else { 0.0 };
+    x.iter().map(|v| v - mid).collect()
+}
+
+/// The pure part: every channel analysed against the stimulus.
+pub fn run_analysis(stimulus: &[f64], cap: &WavData, layout: SweepLayout, sweep: SweepInfo, extra_warnings: &[String]) -> Analysis {
+    let mut analyzer = Analyzer::new(stimulus, cap.frames(), layout);
+    let channels = cap
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(i, ch)| {
+            let mut c = analyzer.analyze_channel(i, ch);
+            c.warnings.splice(0..0, extra_warnings.iter().cloned());
+            c
+        })
+        .collect();
+    Analysis {
+        format: ANALYSIS_FORMAT.into(),
+        version: ANALYSIS_VERSION,
+        sample_rate: layout.sample_rate,
+        label: None,
+        kind: None,
+        created: Some(crate::util::now_rfc3339()),
+        sweep,
+        source: Source::default(),
+        calibration: None,
+        channels,
+    }
+}
+
+/// Writes analysis.json, response.csv (channel 0) and, unless disabled, the plots.
+pub fn write_outputs(out: &Path, a: &Analysis, opts: &AnalyzeOptions) -> Result<Vec<PathBuf>> {
+    prepare_output_dir(out)?;
+    let mut written = vec![write_analysis(out, a)?];
+    if let Some(ch) = a.channels.first() {
+        let p = out.join(RESPONSE_CSV);
+        write_response_csv(&p, &ch.frequency_response.freq_hz, &ch.frequency_response.gain_db)?;
+        written.push(p);
+    }
+    let _ = opts;
+    Ok(written)
+}

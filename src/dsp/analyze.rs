@@ -24,6 +24,8 @@ pub const MAX_HARMONIC: usize = 9;
 pub const STORED_SMOOTHING: [u32; 2] = [3, 6];
 /// A sample at or above this magnitude counts as clipped.
 pub const CLIP_LEVEL: f64 = 0.999;
+/// The noise floor needs at least this much silence (and at least 0.1 s).
+const MIN_NOISE_SAMPLES: usize = 1024;
 
 /// What the analysis needs to know about the sweep in the stimulus.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -232,7 +234,7 @@ impl Analyzer {
         let skip = ((0.05 * fs) as usize).min(region_end / 10);
         let region = &capture[skip.min(region_end)..region_end];
         let segment = ((fs / 6.0) as usize).next_power_of_two();
-        let noise = if region.len() >= 1024 {
+        let noise = if region.len() >= MIN_NOISE_SAMPLES.max((0.1 * fs) as usize) {
             let seg = if region.len() >= segment {
                 segment
             } else {

@@ -30,3 +30,6 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
         .unwrap_or_default();
     path.with_file_name(format!(".{name}.partial"))
 }
+
+pub mod session_file;
+pub mod wav;

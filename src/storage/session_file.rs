@@ -1,0 +1,223 @@
+//! `session.json`, `analysis.json` and `response.csv`: reading, validating and writing them.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::write_atomic;
+use crate::error::{Error, Result};
+use crate::results::{ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, SweepInfo};
+
+pub const SESSION_FORMAT: &str = "sweeplab-session";
+pub const SESSION_VERSION: u32 = 1;
+pub const SESSION_JSON: &str = "session.json";
+pub const STIMULUS_WAV: &str = "stimulus.wav";
+pub const CAPTURE_WAV: &str = "capture.wav";
+pub const ANALYSIS_JSON: &str = "analysis.json";
+pub const RESPONSE_CSV: &str = "response.csv";
+
+/// Extra facts about our own synchronized sweep (absent when another tool made the session).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepSync {
+    /// Phase start f₀ ≤ start_hz with f₀·L an integer.
+    pub phase_start_hz: f64,
+    /// Sweep rate L, s.
+    pub rate_l_s: f64,
+    pub fade_in_s: f64,
+    pub fade_out_s: f64,
+    /// The end asked for, before clamping below Nyquist.
+    pub requested_end_hz: f64,
+}
+
+/// What happened while capturing (live or simulated).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaptureInfo {
+    pub channels: u16,
+    pub frames: u64,
+    #[serde(default)]
+    pub output_device: String,
+    #[serde(default)]
+    pub input_device: String,
+    #[serde(default)]
+    pub xruns: u64,
+    #[serde(default)]
+    pub device_errors: Vec<String>,
+    /// Round-trip latency from the audio backend's timestamps, s.
+    #[serde(default)]
+    pub timestamp_latency_s: Option<f64>,
+    /// Main IR-peak latency, s (filled in after analysis).
+    #[serde(default)]
+    pub ir_latency_s: Option<f64>,
+    /// Sweeps played and averaged.
+    #[serde(default = "one")]
+    pub repeats: u32,
+    /// Set when the capture stopped early: Ctrl-C, device lost, disk full.
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// The simulated model, when the device was simulated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The content of `session.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionFile {
+    pub format: String,
+    pub version: u32,
+    pub sample_rate: u32,
+    pub sweep: SweepInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SweepSync>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub created: Option<String>,
+    /// False while capturing and after an interrupted capture.
+    #[serde(default = "yes")]
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureInfo>,
+    #[serde(default)]
+    pub tool: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub fn tool_name() -> String {
+    format!("sweeplab {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Reads and validates `dir/session.json`.
+pub fn read_session(dir: &Path) -> Result<SessionFile> {
+    if !dir.exists() {
+        return Err(Error::bad_input(dir, "no such session folder"));
+    }
+    if !dir.is_dir() {
+        return Err(Error::bad_input(dir, "is a file, but a session folder was expected"));
+    }
+    let path = dir.join(SESSION_JSON);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::bad_input(&path, "missing: this folder is not a sweeplab session (create one with `sweeplab sweep --out DIR`)"));
+        }
+        Err(e) if path.is_dir() => return Err(Error::bad_input(&path, format!("is a directory, not a file ({e})"))),
+        Err(e) => return Err(Error::bad_input(&path, format!("cannot read: {e}"))),
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::bad_input(&path, format!("not valid JSON: {e}")))?;
+    match value.get("format").and_then(|v| v.as_str()) {
+        Some(SESSION_FORMAT) => {}
+        Some(other) => return Err(Error::bad_input(&path, format!("\"format\" is \"{other}\", expected \"{SESSION_FORMAT}\""))),
+        None => return Err(Error::bad_input(&path, format!("missing field \"format\" (expected \"{SESSION_FORMAT}\")"))),
+    }
+    match value.get("version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(SESSION_VERSION) => {}
+        Some(v) => {
+            return Err(Error::bad_input(&path, format!("version {v} is not supported (this sweeplab reads version {SESSION_VERSION}); upgrade sweeplab")));
+        }
+        None => return Err(Error::bad_input(&path, "missing or non-integer field \"version\"")),
+    }
+    let s: SessionFile = serde_json::from_value(value).map_err(|e| Error::bad_input(&path, format!("invalid session: {e}")))?;
+    let sw = &s.sweep;
+    let bad = |m: String| Err(Error::bad_input(&path, m));
+    if !(8000..=192_000).contains(&s.sample_rate) {
+        return bad(format!("\"sample_rate\" {} is outside 8000–192000 Hz", s.sample_rate));
+    }
+    if !(sw.start_hz.is_finite() && sw.start_hz > 0.0 && sw.end_hz.is_finite() && sw.end_hz > sw.start_hz) {
+        return bad(format!("sweep start_hz {} / end_hz {} must be positive and rising", sw.start_hz, sw.end_hz));
+    }
+    if !(sw.duration_s.is_finite() && sw.duration_s > 0.0) {
+        return bad(format!("sweep duration_s {} must be positive", sw.duration_s));
+    }
+    if !(sw.pre_s.is_finite() && sw.pre_s >= 0.0 && sw.post_s.is_finite() && sw.post_s >= 0.0) {
+        return bad("sweep pre_s and post_s must be zero or positive".into());
+    }
+    if !sw.level_dbfs.is_finite() {
+        return bad("sweep level_dbfs must be a number".into());
+    }
+    Ok(s)
+}
+
+pub fn write_session(dir: &Path, s: &SessionFile) -> Result<()> {
+    let text = serde_json::to_string_pretty(s).map_err(|e| Error::io(dir.join(SESSION_JSON), std::io::Error::other(e)))?;
+    write_atomic(&dir.join(SESSION_JSON), format!("{text}\n").as_bytes())
+}
+
+/// Prepares a folder for a new session: creates it, or refuses to touch an existing session
+/// unless `force`.
+pub fn prepare_session_dir(dir: &Path, force: bool) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::bad_input(dir, "exists and is not a folder; choose another --out"));
+    }
+    let taken: Vec<&str> = [SESSION_JSON, STIMULUS_WAV, CAPTURE_WAV].into_iter().filter(|f| dir.join(f).exists()).collect();
+    if !taken.is_empty() && !force {
+        return Err(Error::WouldOverwrite {
+            path: dir.to_path_buf(),
+            msg: format!("already holds a session ({}); choose another --out, or pass --force to overwrite it", taken.join(", ")),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    if force {
+        for f in taken {
+            std::fs::remove_file(dir.join(f)).map_err(|e| Error::io(dir.join(f), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates an output folder for results (results may be rewritten: they derive from data).
+pub fn prepare_output_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::bad_input(dir, "exists and is not a folder; choose another --out"));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // probe writability now rather than after a long analysis
+    let probe = dir.join(".sweeplab-write-test");
+    std::fs::write(&probe, b"").map_err(|e| Error::io(dir, e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+pub fn write_analysis(dir: &Path, a: &Analysis) -> Result<PathBuf> {
+    let path = dir.join(ANALYSIS_JSON);
+    let text = serde_json::to_string(a).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+    write_atomic(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// Reads `analysis.json` from a folder (or the file itself).
+pub fn read_analysis(path: &Path) -> Result<Analysis> {
+    let file = if path.is_dir() { path.join(ANALYSIS_JSON) } else { path.to_path_buf() };
+    let text = std::fs::read_to_string(&file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::bad_input(&file, "missing: run `sweeplab analyze` first"),
+        _ => Error::bad_input(&file, format!("cannot read: {e}")),
+    })?;
+    let a: Analysis = serde_json::from_str(&text).map_err(|e| Error::bad_input(&file, format!("not a valid analysis.json: {e}")))?;
+    if a.format != ANALYSIS_FORMAT {
+        return Err(Error::bad_input(&file, format!("\"format\" is \"{}\", expected \"{ANALYSIS_FORMAT}\"", a.format)));
+    }
+    if a.version != ANALYSIS_VERSION {
+        return Err(Error::bad_input(&file, format!("version {} is not supported (expected {ANALYSIS_VERSION})", a.version)));
+    }
+    Ok(a)
+}
+
+/// `frequency,raw` CSV (AutoEq / squig.link) of a response.
+pub fn write_response_csv(path: &Path, freq_hz: &[f64], gain_db: &[f64]) -> Result<()> {
+    let mut s = String::from("frequency,raw\n");
+    for (f, g) in freq_hz.iter().zip(gain_db) {
+        s.push_str(&format!("{f:.6},{g:.6}\n"));
+    }
+    write_atomic(path, s.as_bytes())
+}
