@@ -26,6 +26,9 @@ pub const STORED_SMOOTHING: [u32; 2] = [3, 6];
 pub const CLIP_LEVEL: f64 = 0.999;
 /// The noise floor needs at least this much silence (and at least 0.1 s).
 const MIN_NOISE_SAMPLES: usize = 1024;
+/// Share of the gap between the linear response and H2 given to the linear window's
+/// pre-peak side (its band-edge pre-ringing); H2 keeps the rest.
+const LINEAR_SHARE: f64 = 0.7;
 
 /// What the analysis needs to know about the sweep in the stimulus.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -146,7 +149,7 @@ impl Analyzer {
 
         // signal presence: peak against the impulse response's noise far from the peak
         let peak_val = masked[(pi.rem_euclid(n as isize)) as usize].abs();
-        let lin_end = (nf - harm_zone - 0.25 * gap2).max(0.5 * gap2 + 16.0);
+        let lin_end = (nf - harm_zone - 0.25 * gap2).max(LINEAR_SHARE * gap2 + 16.0);
         let tail_rms = {
             let (a, b) = ((lin_end * 0.5) as isize, lin_end as isize);
             let s: f64 = (a..b)
@@ -165,14 +168,14 @@ impl Analyzer {
         }
 
         // linear impulse response window and its spectrum (peak moved to index 0)
-        let pre = (0.5 * gap2).min(nf / 4.0) as isize;
+        let pre = (LINEAR_SHARE * gap2).min(nf / 4.0) as isize;
         let post = lin_end as isize;
         let lin = extract_window(
             &h,
             pi,
             -pre,
             post,
-            (pre / 2) as usize,
+            (pre / 4) as usize,
             (post / 10).max(1) as usize,
             n,
         );
@@ -336,7 +339,8 @@ impl Analyzer {
         for k in 2..=kmax {
             let c = offset(k);
             let left = 0.5 * (offset(k + 1) - c); // negative
-            let right = 0.5 * (offset(k - 1) - c);
+            let share = if k == 2 { 1.0 - LINEAR_SHARE } else { 0.5 };
+            let right = share * (offset(k - 1) - c);
             let centre = (peak_pos + c).round() as isize;
             let (a, b) = (left.ceil() as isize, right.floor() as isize);
             let len = good_size(((b - a) as usize) * 2);

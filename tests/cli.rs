@@ -1,0 +1,204 @@
+//! The command line as other programs see it: files written, JSON fields, exit codes and
+//! error messages (CONTRACT.md).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sweeplab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sweeplab")).args(args).output().expect("run sweeplab")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A session whose capture is the stimulus scaled by ½ (−6.02 dB) and delayed 100 samples.
+fn make_session(root: &Path, name: &str) -> PathBuf {
+    let dir = root.join(name);
+    let o = sweeplab(&["sweep", "--out", p(&dir), "--duration", "3", "--pre", "0.5", "--post", "0.3", "--label", name, "--kind", "headset"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut r = hound::WavReader::open(dir.join("stimulus.wav")).unwrap();
+    let spec = r.spec();
+    let x: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
+    let mut w = hound::WavWriter::create(dir.join("capture.wav"), spec).unwrap();
+    for _ in 0..100 {
+        w.write_sample(0.0f32).unwrap();
+    }
+    for v in x {
+        w.write_sample(v * 0.5).unwrap();
+    }
+    w.finalize().unwrap();
+    dir
+}
+
+#[test]
+fn sweep_then_analyze_writes_the_contract_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = make_session(tmp.path(), "s1");
+    let session: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap();
+    assert_eq!(session["format"], "sweeplab-session");
+    assert_eq!(session["version"], 1);
+    assert_eq!(session["sample_rate"], 48000);
+    for k in ["start_hz", "end_hz", "duration_s", "level_dbfs", "pre_s", "post_s"] {
+        assert!(session["sweep"][k].is_number(), "sweep.{k}");
+    }
+    assert_eq!(session["kind"], "headset");
+
+    let out = tmp.path().join("out");
+    let o = sweeplab(&["analyze", p(&dir), "--out", p(&out), "--no-plots"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    assert_eq!(a["format"], "sweeplab-analysis");
+    assert_eq!(a["version"], 1);
+    let ch = &a["channels"][0];
+    assert_eq!(ch["index"], 0);
+    // 100 samples of delay, ±0.1 sample
+    assert!((ch["latency_s"].as_f64().unwrap() * 48000.0 - 100.0).abs() < 0.1);
+    let f = ch["frequency_response"]["freq_hz"].as_array().unwrap();
+    let g = ch["frequency_response"]["gain_db"].as_array().unwrap();
+    assert_eq!(f.len(), g.len());
+    // ≥ 48 points per octave over 20 Hz–20 kHz (~10 octaves), starting at the sweep start
+    assert!(f.len() >= 480, "{} points", f.len());
+    assert!((f[0].as_f64().unwrap() - 20.0).abs() < 1e-9 && (f.last().unwrap().as_f64().unwrap() - 20000.0).abs() < 1e-6);
+    // gain −6.02 dB (×½) across the band, ±0.05 dB from 30 Hz to 16 kHz
+    for (fv, gv) in f.iter().zip(g) {
+        let (fv, gv) = (fv.as_f64().unwrap(), gv.as_f64().unwrap());
+        if (30.0..=16000.0).contains(&fv) {
+            assert!((gv + 6.0206).abs() < 0.05, "{fv} Hz: {gv} dB");
+        }
+    }
+    assert!(ch["thd"]["freq_hz"].is_array() && ch["thd"]["percent"].is_array());
+    assert!(ch["noise"]["rms_dbfs"].is_number() && ch["noise"]["a_weighted_dbfs"].is_number());
+    assert!(ch["noise"]["spectrum"]["freq_hz"].is_array() && ch["noise"]["spectrum"]["dbfs_per_hz"].is_array());
+    assert!(ch["snr_db"].is_number());
+    assert!(ch["warnings"].as_array().unwrap().is_empty(), "{:?}", ch["warnings"]);
+    let csv = std::fs::read_to_string(out.join("response.csv")).unwrap();
+    assert!(csv.starts_with("frequency,raw\n"));
+    assert_eq!(csv.lines().count(), f.len() + 1);
+}
+
+#[test]
+fn several_sessions_go_to_named_subfolders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = make_session(tmp.path(), "alpha");
+    let b = make_session(tmp.path(), "beta");
+    let out = tmp.path().join("out");
+    let o = sweeplab(&["analyze", p(&a), p(&b), "--out", p(&out), "--no-plots"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("alpha/analysis.json").is_file() && out.join("beta/analysis.json").is_file());
+}
+
+#[test]
+fn existing_session_is_never_overwritten_without_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = make_session(tmp.path(), "s");
+    let before = std::fs::read(dir.join("capture.wav")).unwrap();
+    let o = sweeplab(&["sweep", "--out", p(&dir)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(dir.join("capture.wav")).unwrap(), before);
+    let o = sweeplab(&["sweep", "--out", p(&dir), "--force"]);
+    assert!(o.status.success());
+    assert!(!dir.join("capture.wav").exists(), "--force starts a fresh session");
+}
+
+#[test]
+fn bad_inputs_exit_2_and_name_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let check = |args: &[&str], needle: &str| {
+        let o = sweeplab(args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(e.starts_with("error: "), "{e}");
+        assert!(e.contains(needle), "{args:?}: expected {needle:?} in {e}");
+        assert!(!e.contains("panicked"), "{e}");
+    };
+    // missing session.json
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    check(&["analyze", p(&empty), "--out", p(&out)], "session.json");
+    // session without capture
+    let s = tmp.path().join("nocap");
+    assert!(sweeplab(&["sweep", "--out", p(&s), "--duration", "1"]).status.success());
+    check(&["analyze", p(&s), "--out", p(&out)], "capture.wav");
+    // a capture at another rate
+    let spec = hound::WavSpec { channels: 1, sample_rate: 44100, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(s.join("capture.wav"), spec).unwrap();
+    for i in 0..44100 {
+        w.write_sample(((i % 100) * 100) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    check(&["analyze", p(&s), "--out", p(&out)], "44100 Hz");
+    // an empty capture
+    let spec48 = hound::WavSpec { sample_rate: 48000, ..spec };
+    hound::WavWriter::create(s.join("capture.wav"), spec48).unwrap().finalize().unwrap();
+    check(&["analyze", p(&s), "--out", p(&out)], "capture.wav");
+    // not a WAV at all
+    std::fs::write(s.join("capture.wav"), b"hello, this is not audio").unwrap();
+    check(&["analyze", p(&s), "--out", p(&out)], "capture.wav");
+    // truncated: header says more data than there is
+    let good = tmp.path().join("good.wav");
+    let mut w = hound::WavWriter::create(&good, spec48).unwrap();
+    for i in 0..48000 {
+        w.write_sample((i % 300) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(s.join("capture.wav"), &bytes[..bytes.len() / 2]).unwrap();
+    check(&["analyze", p(&s), "--out", p(&out)], "truncated");
+    // a stimulus that is noise, not a sweep
+    let noise = tmp.path().join("noise.wav");
+    let fspec = hound::WavSpec { channels: 1, sample_rate: 48000, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let mut w = hound::WavWriter::create(&noise, fspec).unwrap();
+    let mut state = 1u32;
+    for _ in 0..96000 {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        w.write_sample((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5).unwrap();
+    }
+    w.finalize().unwrap();
+    check(&["analyze", "--stimulus", p(&noise), "--capture", p(&noise), "--sweep-start", "20", "--sweep-end", "20000", "--out", p(&out)], "noise.wav");
+    // not JSON
+    std::fs::write(s.join("session.json"), b"{ nope").unwrap();
+    check(&["analyze", p(&s), "--out", p(&out)], "not valid JSON");
+    // bad flags
+    check(&["sweep", "--out", p(&tmp.path().join("x")), "--level", "6"], "--level");
+    check(&["sweep", "--out", p(&tmp.path().join("y")), "--rate", "1000"], "--rate");
+    check(&["analyze", p(&empty), "--out", p(&out), "--smoothing", "1/100"], "--smoothing");
+    // an unknown flag is a usage error too (clap)
+    assert_eq!(sweeplab(&["analyze", "--bogus"]).status.code(), Some(2));
+    // no partial output was left behind by the failures
+    assert!(!out.join("analysis.json").exists());
+}
+
+#[test]
+fn external_recording_from_another_tool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/farina_sweep");
+    let out = tmp.path().join("farina");
+    let o = sweeplab(&[
+        "analyze",
+        "--stimulus",
+        p(&fx.join("closed_loop_stimulus.wav")),
+        "--capture",
+        p(&fx.join("closed_loop.wav")),
+        "--sweep-start",
+        "20",
+        "--sweep-end",
+        "5500",
+        "--out",
+        p(&out),
+        "--no-plots",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    let ch = &a["channels"][0];
+    assert!((ch["latency_s"].as_f64().unwrap() - 0.0456).abs() < 0.0002);
+    assert!(ch["noise"].is_null() && ch["snr_db"].is_null());
+    let f = ch["frequency_response"]["freq_hz"].as_array().unwrap();
+    assert!((f.last().unwrap().as_f64().unwrap() - 5500.0).abs() < 1e-6);
+}
