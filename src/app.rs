@@ -13,7 +13,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sweep(c) => sweep(c),
         Command::Analyze(c) => analyze(c),
-        other => Err(anyhow::anyhow!("`{}` is not available in this build yet", command_name(&other))),
+        other => Err(anyhow::anyhow!(
+            "`{}` is not available in this build yet",
+            command_name(&other)
+        )),
     }
 }
 
@@ -32,7 +35,10 @@ fn command_name(c: &Command) -> &'static str {
 
 /// The exit status for an error: 2 for bad usage or input, else 1.
 pub fn exit_code_of(err: &anyhow::Error) -> u8 {
-    err.chain().find_map(|e| e.downcast_ref::<Error>()).map(Error::exit_code).unwrap_or(1)
+    err.chain()
+        .find_map(|e| e.downcast_ref::<Error>())
+        .map(Error::exit_code)
+        .unwrap_or(1)
 }
 
 pub fn sweep_spec(a: &SweepArgs) -> SweepSpec {
@@ -49,7 +55,13 @@ pub fn sweep_spec(a: &SweepArgs) -> SweepSpec {
 
 fn sweep(c: SweepCmd) -> anyhow::Result<ExitCode> {
     let spec = sweep_spec(&c.sweep);
-    let (s, d) = session::create_sweep_session(&c.out, &spec, c.labels.label, c.labels.kind.map(|k| k.as_str().to_string()), c.force)?;
+    let (s, d) = session::create_sweep_session(
+        &c.out,
+        &spec,
+        c.labels.label,
+        c.labels.kind.map(|k| k.as_str().to_string()),
+        c.force,
+    )?;
     println!(
         "wrote {} and {}: {:.0}–{:.0} Hz over {} s at {} dBFS, {} Hz, {} frames",
         c.out.join("stimulus.wav").display(),
@@ -62,32 +74,67 @@ fn sweep(c: SweepCmd) -> anyhow::Result<ExitCode> {
         d.total_samples()
     );
     if d.end_clamped {
-        eprintln!("note: --end {} Hz was clamped to {:.0} Hz (0.95 × Nyquist)", spec.end_hz, d.end_hz);
+        eprintln!(
+            "note: --end {} Hz was clamped to {:.0} Hz (0.95 × Nyquist)",
+            spec.end_hz, d.end_hz
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn analyze_options(o: &AnalysisOptions, label: Option<String>, kind: Option<String>) -> Result<AnalyzeOptions, Error> {
-    let smoothing = crate::util::parse_smoothing(&o.smoothing)
-        .ok_or_else(|| Error::bad_usage("--smoothing", format!("\"{}\" is not 1/1 … 1/48 or none", o.smoothing)))?;
-    let size = crate::util::parse_size(&o.size)
-        .ok_or_else(|| Error::bad_usage("--size", format!("\"{}\" is not WxH between 200x150 and 8000x8000", o.size)))?;
-    Ok(AnalyzeOptions { smoothing, plots: !o.no_plots, size, label, kind })
+pub fn analyze_options(
+    o: &AnalysisOptions,
+    label: Option<String>,
+    kind: Option<String>,
+) -> Result<AnalyzeOptions, Error> {
+    let smoothing = crate::util::parse_smoothing(&o.smoothing).ok_or_else(|| {
+        Error::bad_usage(
+            "--smoothing",
+            format!("\"{}\" is not 1/1 … 1/48 or none", o.smoothing),
+        )
+    })?;
+    let size = crate::util::parse_size(&o.size).ok_or_else(|| {
+        Error::bad_usage(
+            "--size",
+            format!("\"{}\" is not WxH between 200x150 and 8000x8000", o.size),
+        )
+    })?;
+    Ok(AnalyzeOptions {
+        smoothing,
+        plots: !o.no_plots,
+        size,
+        label,
+        kind,
+    })
 }
 
 fn analyze(c: AnalyzeCmd) -> anyhow::Result<ExitCode> {
-    let opts = analyze_options(&c.options, c.labels.label.clone(), c.labels.kind.map(|k| k.as_str().to_string()))?;
+    let opts = analyze_options(
+        &c.options,
+        c.labels.label.clone(),
+        c.labels.kind.map(|k| k.as_str().to_string()),
+    )?;
     if let Some(stim) = &c.stimulus {
         let (cap, start, end) = match (&c.capture, c.sweep_start, c.sweep_end) {
             (Some(cap), Some(s), Some(e)) => (cap, s, e),
-            _ => return Err(Error::bad_usage("--stimulus", "needs --capture, --sweep-start and --sweep-end").into()),
+            _ => {
+                return Err(Error::bad_usage(
+                    "--stimulus",
+                    "needs --capture, --sweep-start and --sweep-end",
+                )
+                .into());
+            }
         };
         let a = session::analyze_external(stim, cap, start, end, &c.out, &opts)?;
         print_analysis_summary(&c.out, &a);
         return Ok(ExitCode::SUCCESS);
     }
     if c.dirs.is_empty() {
-        return Err(Error::bad_usage("DIR", "give one or more session folders, or --stimulus/--capture/--sweep-start/--sweep-end").into());
+        return Err(Error::bad_usage(
+            "DIR",
+            "give one or more session folders, or --stimulus/--capture/--sweep-start/--sweep-end",
+        )
+        .into());
     }
     let outs = output_dirs(&c.dirs, &c.out)?;
     for (dir, out) in c.dirs.iter().zip(&outs) {
@@ -122,7 +169,8 @@ fn output_dirs(dirs: &[PathBuf], out: &Path) -> Result<Vec<PathBuf>, Error> {
 fn print_analysis_summary(out: &Path, a: &crate::results::Analysis) {
     println!("analysis written to {}", out.display());
     for ch in &a.channels {
-        let f = |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.1} {unit}"));
+        let f =
+            |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.1} {unit}"));
         println!(
             "  ch{}: latency {:.3} ms ({:.2} samples), level at 1 kHz {}, noise {}, SNR {}",
             ch.index,

@@ -7,8 +7,9 @@ use crate::dsp::sweep::{SweepDesign, SweepSpec, detect_sweep, max_end_hz};
 use crate::error::{Error, Result};
 use crate::results::{ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, Source, SweepInfo};
 use crate::storage::session_file::{
-    CAPTURE_WAV, RESPONSE_CSV, STIMULUS_WAV, SessionFile, SweepSync, prepare_output_dir, prepare_session_dir,
-    read_session, tool_name, write_analysis, write_response_csv, write_session,
+    CAPTURE_WAV, RESPONSE_CSV, STIMULUS_WAV, SessionFile, SweepSync, prepare_output_dir,
+    prepare_session_dir, read_session, tool_name, write_analysis, write_response_csv,
+    write_session,
 };
 use crate::storage::wav::{WavData, read_wav, write_wav_f32};
 
@@ -26,19 +27,32 @@ pub struct AnalyzeOptions {
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
-        AnalyzeOptions { smoothing: Some(6.0), plots: true, size: (1600, 1000), label: None, kind: None }
+        AnalyzeOptions {
+            smoothing: Some(6.0),
+            plots: true,
+            size: (1600, 1000),
+            label: None,
+            kind: None,
+        }
     }
 }
 
 /// Designs a sweep, or explains which flag is wrong.
 pub fn design_sweep(spec: &SweepSpec) -> Result<SweepDesign> {
     SweepDesign::new(spec).map_err(|e| match e {
-        crate::dsp::sweep::SweepError::Invalid { flag, msg } => Error::bad_usage(format!("--{flag}"), msg),
+        crate::dsp::sweep::SweepError::Invalid { flag, msg } => {
+            Error::bad_usage(format!("--{flag}"), msg)
+        }
     })
 }
 
 /// The `session.json` describing a sweep of ours.
-pub fn session_for(d: &SweepDesign, requested_end_hz: f64, label: Option<String>, kind: Option<String>) -> SessionFile {
+pub fn session_for(
+    d: &SweepDesign,
+    requested_end_hz: f64,
+    label: Option<String>,
+    kind: Option<String>,
+) -> SessionFile {
     SessionFile {
         format: crate::storage::session_file::SESSION_FORMAT.into(),
         version: crate::storage::session_file::SESSION_VERSION,
@@ -68,7 +82,13 @@ pub fn session_for(d: &SweepDesign, requested_end_hz: f64, label: Option<String>
 }
 
 /// `sweeplab sweep`: writes DIR/stimulus.wav and DIR/session.json (no capture).
-pub fn create_sweep_session(out: &Path, spec: &SweepSpec, label: Option<String>, kind: Option<String>, force: bool) -> Result<(SessionFile, SweepDesign)> {
+pub fn create_sweep_session(
+    out: &Path,
+    spec: &SweepSpec,
+    label: Option<String>,
+    kind: Option<String>,
+    force: bool,
+) -> Result<(SessionFile, SweepDesign)> {
     let d = design_sweep(spec)?;
     prepare_session_dir(out, force)?;
     let stim: Vec<f32> = d.generate().iter().map(|&v| v as f32).collect();
@@ -94,7 +114,10 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     if stim.sample_rate != session.sample_rate {
         return Err(Error::bad_input(
             &stim_path,
-            format!("is at {} Hz but session.json says {} Hz", stim.sample_rate, session.sample_rate),
+            format!(
+                "is at {} Hz but session.json says {} Hz",
+                stim.sample_rate, session.sample_rate
+            ),
         ));
     }
     check_pair(&stim_path, &stim, &cap_path, &cap)?;
@@ -106,7 +129,8 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         None => sw.duration_s / (end_hz / sw.start_hz).ln(),
     };
     let stimulus = dc_removed(&stim.channels[0]);
-    detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz).map_err(|m| Error::bad_input(&stim_path, m))?;
+    detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz)
+        .map_err(|m| Error::bad_input(&stim_path, m))?;
     let first = (sw.pre_s * fs).round() as usize;
     let layout = SweepLayout {
         sample_rate: stim.sample_rate,
@@ -119,8 +143,14 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     };
     let mut extra = Vec::new();
     if !session.complete {
-        let why = session.capture.as_ref().and_then(|c| c.stop_reason.clone()).unwrap_or_else(|| "unknown reason".into());
-        extra.push(format!("the session is incomplete ({why}); the analysis uses what was captured"));
+        let why = session
+            .capture
+            .as_ref()
+            .and_then(|c| c.stop_reason.clone())
+            .unwrap_or_else(|| "unknown reason".into());
+        extra.push(format!(
+            "the session is incomplete ({why}); the analysis uses what was captured"
+        ));
     }
     let mut analysis = run_analysis(&stimulus, &cap, layout, sw.clone(), &extra);
     analysis.label = opts.label.clone().or(session.label.clone());
@@ -136,12 +166,25 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
 
 /// Analyses a stimulus/capture pair made by another tool: the sweep may start at sample 0,
 /// the capture may carry any latency, either may carry a DC offset.
-pub fn analyze_external(stim_path: &Path, cap_path: &Path, start_hz: f64, end_hz: f64, out: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
+pub fn analyze_external(
+    stim_path: &Path,
+    cap_path: &Path,
+    start_hz: f64,
+    end_hz: f64,
+    out: &Path,
+    opts: &AnalyzeOptions,
+) -> Result<Analysis> {
     if !(start_hz.is_finite() && start_hz > 0.0) {
-        return Err(Error::bad_usage("--sweep-start", format!("{start_hz} Hz must be a positive frequency")));
+        return Err(Error::bad_usage(
+            "--sweep-start",
+            format!("{start_hz} Hz must be a positive frequency"),
+        ));
     }
     if !(end_hz.is_finite() && end_hz > start_hz * 2.0) {
-        return Err(Error::bad_usage("--sweep-end", format!("{end_hz} Hz must be at least an octave above --sweep-start ({start_hz} Hz)")));
+        return Err(Error::bad_usage(
+            "--sweep-end",
+            format!("{end_hz} Hz must be at least an octave above --sweep-start ({start_hz} Hz)"),
+        ));
     }
     let stim = read_wav(stim_path)?;
     let cap = read_wav(cap_path)?;
@@ -149,11 +192,19 @@ pub fn analyze_external(stim_path: &Path, cap_path: &Path, start_hz: f64, end_hz
     let fs = f64::from(stim.sample_rate);
     let nyq_end = max_end_hz(stim.sample_rate);
     if end_hz > fs / 2.0 {
-        return Err(Error::bad_usage("--sweep-end", format!("{end_hz} Hz is above Nyquist ({} Hz) of {}", fs / 2.0, stim_path.display())));
+        return Err(Error::bad_usage(
+            "--sweep-end",
+            format!(
+                "{end_hz} Hz is above Nyquist ({} Hz) of {}",
+                fs / 2.0,
+                stim_path.display()
+            ),
+        ));
     }
     let band_end = end_hz.min(nyq_end);
     let stimulus = dc_removed(&stim.channels[0]);
-    let det = detect_sweep(&stimulus, stim.sample_rate, start_hz, end_hz).map_err(|m| Error::bad_input(stim_path, m))?;
+    let det = detect_sweep(&stimulus, stim.sample_rate, start_hz, end_hz)
+        .map_err(|m| Error::bad_input(stim_path, m))?;
     let duration_s = (det.end_sample - det.first_sample) as f64 / fs;
     let level_dbfs = 20.0 * det.peak.log10();
     let sweep = SweepInfo {
@@ -174,7 +225,11 @@ pub fn analyze_external(stim_path: &Path, cap_path: &Path, start_hz: f64, end_hz
         sweep_end_sample: det.end_sample,
     };
     let mut analysis = run_analysis(&stimulus, &cap, layout, sweep, &[]);
-    analysis.label = opts.label.clone().or_else(|| cap_path.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    analysis.label = opts.label.clone().or_else(|| {
+        cap_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+    });
     analysis.kind = opts.kind.clone();
     analysis.source = Source {
         session_dir: None,
@@ -187,13 +242,22 @@ pub fn analyze_external(stim_path: &Path, cap_path: &Path, start_hz: f64, end_hz
 
 fn check_pair(stim_path: &Path, stim: &WavData, cap_path: &Path, cap: &WavData) -> Result<()> {
     if stim.channels.len() != 1 {
-        return Err(Error::bad_input(stim_path, format!("has {} channels; the stimulus must be mono", stim.channels.len())));
+        return Err(Error::bad_input(
+            stim_path,
+            format!(
+                "has {} channels; the stimulus must be mono",
+                stim.channels.len()
+            ),
+        ));
     }
     if stim.frames() == 0 {
         return Err(Error::bad_input(stim_path, "holds no samples"));
     }
     if cap.frames() == 0 {
-        return Err(Error::bad_input(cap_path, "holds no samples: the capture is empty (was the recording started?)"));
+        return Err(Error::bad_input(
+            cap_path,
+            "holds no samples: the capture is empty (was the recording started?)",
+        ));
     }
     if cap.sample_rate != stim.sample_rate {
         return Err(Error::bad_input(
@@ -213,13 +277,23 @@ fn check_pair(stim_path: &Path, stim: &WavData, cap_path: &Path, cap: &WavData) 
 /// offset is the midpoint of its extremes (the mean would be biased by the sweep's own
 /// low-frequency asymmetry and leave any held silence off zero).
 fn dc_removed(x: &[f64]) -> Vec<f64> {
-    let (lo, hi) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
     let mid = if lo.is_finite() { 0.5 * (lo + hi) } else { 0.0 };
     x.iter().map(|v| v - mid).collect()
 }
 
 /// The pure part: every channel analysed against the stimulus.
-pub fn run_analysis(stimulus: &[f64], cap: &WavData, layout: SweepLayout, sweep: SweepInfo, extra_warnings: &[String]) -> Analysis {
+pub fn run_analysis(
+    stimulus: &[f64],
+    cap: &WavData,
+    layout: SweepLayout,
+    sweep: SweepInfo,
+    extra_warnings: &[String],
+) -> Analysis {
     let mut analyzer = Analyzer::new(stimulus, cap.frames(), layout);
     let channels = cap
         .channels
@@ -251,7 +325,11 @@ pub fn write_outputs(out: &Path, a: &Analysis, opts: &AnalyzeOptions) -> Result<
     let mut written = vec![write_analysis(out, a)?];
     if let Some(ch) = a.channels.first() {
         let p = out.join(RESPONSE_CSV);
-        write_response_csv(&p, &ch.frequency_response.freq_hz, &ch.frequency_response.gain_db)?;
+        write_response_csv(
+            &p,
+            &ch.frequency_response.freq_hz,
+            &ch.frequency_response.gain_db,
+        )?;
         written.push(p);
     }
     let _ = opts;

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn sweeplab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweeplab")).args(args).output().expect("run sweeplab")
+    Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+        .args(args)
+        .output()
+        .expect("run sweeplab")
 }
 
 fn p(path: &Path) -> &str {
@@ -19,7 +22,21 @@ fn stderr(o: &Output) -> String {
 /// A session whose capture is the stimulus scaled by ½ (−6.02 dB) and delayed 100 samples.
 fn make_session(root: &Path, name: &str) -> PathBuf {
     let dir = root.join(name);
-    let o = sweeplab(&["sweep", "--out", p(&dir), "--duration", "3", "--pre", "0.5", "--post", "0.3", "--label", name, "--kind", "headset"]);
+    let o = sweeplab(&[
+        "sweep",
+        "--out",
+        p(&dir),
+        "--duration",
+        "3",
+        "--pre",
+        "0.5",
+        "--post",
+        "0.3",
+        "--label",
+        name,
+        "--kind",
+        "headset",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let mut r = hound::WavReader::open(dir.join("stimulus.wav")).unwrap();
     let spec = r.spec();
@@ -39,11 +56,19 @@ fn make_session(root: &Path, name: &str) -> PathBuf {
 fn sweep_then_analyze_writes_the_contract_files() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = make_session(tmp.path(), "s1");
-    let session: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap();
+    let session: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap();
     assert_eq!(session["format"], "sweeplab-session");
     assert_eq!(session["version"], 1);
     assert_eq!(session["sample_rate"], 48000);
-    for k in ["start_hz", "end_hz", "duration_s", "level_dbfs", "pre_s", "post_s"] {
+    for k in [
+        "start_hz",
+        "end_hz",
+        "duration_s",
+        "level_dbfs",
+        "pre_s",
+        "post_s",
+    ] {
         assert!(session["sweep"][k].is_number(), "sweep.{k}");
     }
     assert_eq!(session["kind"], "headset");
@@ -51,7 +76,8 @@ fn sweep_then_analyze_writes_the_contract_files() {
     let out = tmp.path().join("out");
     let o = sweeplab(&["analyze", p(&dir), "--out", p(&out), "--no-plots"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
     assert_eq!(a["format"], "sweeplab-analysis");
     assert_eq!(a["version"], 1);
     let ch = &a["channels"][0];
@@ -63,7 +89,10 @@ fn sweep_then_analyze_writes_the_contract_files() {
     assert_eq!(f.len(), g.len());
     // ≥ 48 points per octave over 20 Hz–20 kHz (~10 octaves), starting at the sweep start
     assert!(f.len() >= 480, "{} points", f.len());
-    assert!((f[0].as_f64().unwrap() - 20.0).abs() < 1e-9 && (f.last().unwrap().as_f64().unwrap() - 20000.0).abs() < 1e-6);
+    assert!(
+        (f[0].as_f64().unwrap() - 20.0).abs() < 1e-9
+            && (f.last().unwrap().as_f64().unwrap() - 20000.0).abs() < 1e-6
+    );
     // gain −6.02 dB (×½) across the band, ±0.05 dB from 30 Hz to 16 kHz
     for (fv, gv) in f.iter().zip(g) {
         let (fv, gv) = (fv.as_f64().unwrap(), gv.as_f64().unwrap());
@@ -73,9 +102,16 @@ fn sweep_then_analyze_writes_the_contract_files() {
     }
     assert!(ch["thd"]["freq_hz"].is_array() && ch["thd"]["percent"].is_array());
     assert!(ch["noise"]["rms_dbfs"].is_number() && ch["noise"]["a_weighted_dbfs"].is_number());
-    assert!(ch["noise"]["spectrum"]["freq_hz"].is_array() && ch["noise"]["spectrum"]["dbfs_per_hz"].is_array());
+    assert!(
+        ch["noise"]["spectrum"]["freq_hz"].is_array()
+            && ch["noise"]["spectrum"]["dbfs_per_hz"].is_array()
+    );
     assert!(ch["snr_db"].is_number());
-    assert!(ch["warnings"].as_array().unwrap().is_empty(), "{:?}", ch["warnings"]);
+    assert!(
+        ch["warnings"].as_array().unwrap().is_empty(),
+        "{:?}",
+        ch["warnings"]
+    );
     let csv = std::fs::read_to_string(out.join("response.csv")).unwrap();
     assert!(csv.starts_with("frequency,raw\n"));
     assert_eq!(csv.lines().count(), f.len() + 1);
@@ -103,7 +139,10 @@ fn existing_session_is_never_overwritten_without_force() {
     assert_eq!(std::fs::read(dir.join("capture.wav")).unwrap(), before);
     let o = sweeplab(&["sweep", "--out", p(&dir), "--force"]);
     assert!(o.status.success());
-    assert!(!dir.join("capture.wav").exists(), "--force starts a fresh session");
+    assert!(
+        !dir.join("capture.wav").exists(),
+        "--force starts a fresh session"
+    );
 }
 
 #[test]
@@ -124,10 +163,19 @@ fn bad_inputs_exit_2_and_name_the_file() {
     check(&["analyze", p(&empty), "--out", p(&out)], "session.json");
     // session without capture
     let s = tmp.path().join("nocap");
-    assert!(sweeplab(&["sweep", "--out", p(&s), "--duration", "1"]).status.success());
+    assert!(
+        sweeplab(&["sweep", "--out", p(&s), "--duration", "1"])
+            .status
+            .success()
+    );
     check(&["analyze", p(&s), "--out", p(&out)], "capture.wav");
     // a capture at another rate
-    let spec = hound::WavSpec { channels: 1, sample_rate: 44100, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 44100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(s.join("capture.wav"), spec).unwrap();
     for i in 0..44100 {
         w.write_sample(((i % 100) * 100) as i16).unwrap();
@@ -135,8 +183,14 @@ fn bad_inputs_exit_2_and_name_the_file() {
     w.finalize().unwrap();
     check(&["analyze", p(&s), "--out", p(&out)], "44100 Hz");
     // an empty capture
-    let spec48 = hound::WavSpec { sample_rate: 48000, ..spec };
-    hound::WavWriter::create(s.join("capture.wav"), spec48).unwrap().finalize().unwrap();
+    let spec48 = hound::WavSpec {
+        sample_rate: 48000,
+        ..spec
+    };
+    hound::WavWriter::create(s.join("capture.wav"), spec48)
+        .unwrap()
+        .finalize()
+        .unwrap();
     check(&["analyze", p(&s), "--out", p(&out)], "capture.wav");
     // not a WAV at all
     std::fs::write(s.join("capture.wav"), b"hello, this is not audio").unwrap();
@@ -153,22 +207,59 @@ fn bad_inputs_exit_2_and_name_the_file() {
     check(&["analyze", p(&s), "--out", p(&out)], "truncated");
     // a stimulus that is noise, not a sweep
     let noise = tmp.path().join("noise.wav");
-    let fspec = hound::WavSpec { channels: 1, sample_rate: 48000, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let fspec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
     let mut w = hound::WavWriter::create(&noise, fspec).unwrap();
     let mut state = 1u32;
     for _ in 0..96000 {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        w.write_sample((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5).unwrap();
+        w.write_sample((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5)
+            .unwrap();
     }
     w.finalize().unwrap();
-    check(&["analyze", "--stimulus", p(&noise), "--capture", p(&noise), "--sweep-start", "20", "--sweep-end", "20000", "--out", p(&out)], "noise.wav");
+    check(
+        &[
+            "analyze",
+            "--stimulus",
+            p(&noise),
+            "--capture",
+            p(&noise),
+            "--sweep-start",
+            "20",
+            "--sweep-end",
+            "20000",
+            "--out",
+            p(&out),
+        ],
+        "noise.wav",
+    );
     // not JSON
     std::fs::write(s.join("session.json"), b"{ nope").unwrap();
     check(&["analyze", p(&s), "--out", p(&out)], "not valid JSON");
     // bad flags
-    check(&["sweep", "--out", p(&tmp.path().join("x")), "--level", "6"], "--level");
-    check(&["sweep", "--out", p(&tmp.path().join("y")), "--rate", "1000"], "--rate");
-    check(&["analyze", p(&empty), "--out", p(&out), "--smoothing", "1/100"], "--smoothing");
+    check(
+        &["sweep", "--out", p(&tmp.path().join("x")), "--level", "6"],
+        "--level",
+    );
+    check(
+        &["sweep", "--out", p(&tmp.path().join("y")), "--rate", "1000"],
+        "--rate",
+    );
+    check(
+        &[
+            "analyze",
+            p(&empty),
+            "--out",
+            p(&out),
+            "--smoothing",
+            "1/100",
+        ],
+        "--smoothing",
+    );
     // an unknown flag is a usage error too (clap)
     assert_eq!(sweeplab(&["analyze", "--bogus"]).status.code(), Some(2));
     // no partial output was left behind by the failures
@@ -195,7 +286,8 @@ fn external_recording_from_another_tool() {
         "--no-plots",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
     let ch = &a["channels"][0];
     assert!((ch["latency_s"].as_f64().unwrap() - 0.0456).abs() < 0.0002);
     assert!(ch["noise"].is_null() && ch["snr_db"].is_null());

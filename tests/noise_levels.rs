@@ -13,14 +13,22 @@ use sweeplab::dsp::sweep::SweepDesign;
 fn a_weight_power(f: f64) -> f64 {
     let f2 = f * f;
     let num = 12194.0f64.powi(2) * f2 * f2;
-    let den = (f2 + 20.6f64.powi(2)) * ((f2 + 107.7f64.powi(2)) * (f2 + 737.9f64.powi(2))).sqrt() * (f2 + 12194.0f64.powi(2));
+    let den = (f2 + 20.6f64.powi(2))
+        * ((f2 + 107.7f64.powi(2)) * (f2 + 737.9f64.powi(2))).sqrt()
+        * (f2 + 12194.0f64.powi(2));
     (num / den * 10f64.powf(2.0 / 20.0)).powi(2)
 }
 
 /// Noise synthesised in the frequency domain: magnitude √S(f) exactly, random phases. Its
 /// power in any band is then known exactly by Parseval. Returns (samples, band mean-square
 /// 20 Hz–20 kHz, A-weighted mean-square).
-fn synth(n: usize, fs: f64, psd_shape: impl Fn(f64) -> f64, rms: f64, seed: u64) -> (Vec<f64>, f64, f64) {
+fn synth(
+    n: usize,
+    fs: f64,
+    psd_shape: impl Fn(f64) -> f64,
+    rms: f64,
+    seed: u64,
+) -> (Vec<f64>, f64, f64) {
     let mut rng = Rng::new(seed);
     let bins = n / 2 + 1;
     let mut spec: Vec<Complex64> = (0..bins)
@@ -29,7 +37,10 @@ fn synth(n: usize, fs: f64, psd_shape: impl Fn(f64) -> f64, rms: f64, seed: u64)
             if k == 0 || k == bins - 1 {
                 return Complex64::new(0.0, 0.0);
             }
-            Complex64::from_polar(psd_shape(f).sqrt(), 2.0 * std::f64::consts::PI * rng.uniform())
+            Complex64::from_polar(
+                psd_shape(f).sqrt(),
+                2.0 * std::f64::consts::PI * rng.uniform(),
+            )
         })
         .collect();
     // mean square of the time signal = Σ 2|X_k|²/N² over 0<k<N/2
@@ -84,9 +95,20 @@ fn white_and_pink_noise_levels_within_0_5_db() {
         let a = analyze_one(&d, &stim, &y);
         let nz = a.noise.as_ref().expect("pre-roll present");
         let (want, want_a) = (dbfs(band_ms), dbfs(aw_ms));
-        eprintln!("{name}: band {:.3} dBFS (truth {want:.3}), A {:.3} (truth {want_a:.3})", nz.rms_dbfs, nz.a_weighted_dbfs);
-        assert!((nz.rms_dbfs - want).abs() <= 0.5, "{name} band level {} vs {want}", nz.rms_dbfs);
-        assert!((nz.a_weighted_dbfs - want_a).abs() <= 0.5, "{name} A-weighted {} vs {want_a}", nz.a_weighted_dbfs);
+        eprintln!(
+            "{name}: band {:.3} dBFS (truth {want:.3}), A {:.3} (truth {want_a:.3})",
+            nz.rms_dbfs, nz.a_weighted_dbfs
+        );
+        assert!(
+            (nz.rms_dbfs - want).abs() <= 0.5,
+            "{name} band level {} vs {want}",
+            nz.rms_dbfs
+        );
+        assert!(
+            (nz.a_weighted_dbfs - want_a).abs() <= 0.5,
+            "{name} A-weighted {} vs {want_a}",
+            nz.a_weighted_dbfs
+        );
         // SNR = level at 1 kHz − band noise level; the system is flat (0 dB), so the level at
         // 1 kHz is the sweep's −12 dBFS (±0.05 dB where the noise leaves ≥ 45 dB SNR)
         let (snr, l1k) = (a.snr_db.unwrap(), a.level_1k_dbfs.unwrap());
@@ -111,5 +133,9 @@ fn tone_reads_its_aes17_level() {
     let nz = a.noise.unwrap();
     assert!((nz.rms_dbfs + 20.0).abs() < 0.1, "{}", nz.rms_dbfs);
     // A-weighting at 997 Hz is −0.0 dB
-    assert!((nz.a_weighted_dbfs + 20.0).abs() < 0.1, "{}", nz.a_weighted_dbfs);
+    assert!(
+        (nz.a_weighted_dbfs + 20.0).abs() < 0.1,
+        "{}",
+        nz.a_weighted_dbfs
+    );
 }

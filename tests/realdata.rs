@@ -8,28 +8,54 @@ use sweeplab::dsp::smoothing::interp_linear;
 use sweeplab::session::{AnalyzeOptions, analyze_external};
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/farina_sweep").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/farina_sweep")
+        .join(name)
 }
 
 #[test]
 fn farina_recording_matches_independent_deconvolution() {
     let out = tempfile::tempdir().unwrap();
-    let opts = AnalyzeOptions { plots: false, ..AnalyzeOptions::default() };
-    let a = analyze_external(&fixture("closed_loop_stimulus.wav"), &fixture("closed_loop.wav"), 20.0, 5500.0, out.path(), &opts).unwrap();
+    let opts = AnalyzeOptions {
+        plots: false,
+        ..AnalyzeOptions::default()
+    };
+    let a = analyze_external(
+        &fixture("closed_loop_stimulus.wav"),
+        &fixture("closed_loop.wav"),
+        20.0,
+        5500.0,
+        out.path(),
+        &opts,
+    )
+    .unwrap();
     let ch = &a.channels[0];
 
     // latency: about 2010 samples (45.6 ms); the reference's own estimate within 0.5 sample
-    let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture("reference.json")).unwrap()).unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("reference.json")).unwrap()).unwrap();
     let ref_latency = reference["latency_samples"].as_f64().unwrap();
-    eprintln!("latency {:.3} samples ({:.3} ms); reference {ref_latency}", ch.latency_samples, ch.latency_s * 1e3);
-    assert!((ch.latency_samples - 2010.0).abs() < 1.0, "latency {}", ch.latency_samples);
+    eprintln!(
+        "latency {:.3} samples ({:.3} ms); reference {ref_latency}",
+        ch.latency_samples,
+        ch.latency_s * 1e3
+    );
+    assert!(
+        (ch.latency_samples - 2010.0).abs() < 1.0,
+        "latency {}",
+        ch.latency_samples
+    );
     assert!((ch.latency_samples - ref_latency).abs() < 0.5);
 
     // no pre-roll silence: no noise floor, no SNR
     assert!(ch.noise.is_none() && ch.snr_db.is_none());
 
     // 1/6-octave smoothed response within 0.5 dB of the reference from 40 Hz to 4 kHz
-    let s6 = ch.smoothed.iter().find(|s| s.fraction == 6).expect("1/6-octave curve stored");
+    let s6 = ch
+        .smoothed
+        .iter()
+        .find(|s| s.fraction == 6)
+        .expect("1/6-octave curve stored");
     let text = std::fs::read_to_string(fixture("reference.csv")).unwrap();
     let mut worst = (0.0f64, 0.0);
     let mut compared = 0;
@@ -45,7 +71,15 @@ fn farina_recording_matches_independent_deconvolution() {
             worst = (got - want, f);
         }
     }
-    eprintln!("worst difference {:.3} dB at {:.0} Hz over {compared} points", worst.0, worst.1);
+    eprintln!(
+        "worst difference {:.3} dB at {:.0} Hz over {compared} points",
+        worst.0, worst.1
+    );
     assert!(compared > 60);
-    assert!(worst.0.abs() <= 0.5, "{:.3} dB at {:.0} Hz", worst.0, worst.1);
+    assert!(
+        worst.0.abs() <= 0.5,
+        "{:.3} dB at {:.0} Hz",
+        worst.0,
+        worst.1
+    );
 }

@@ -133,12 +133,7 @@ impl Analyzer {
             (nf - harm_zone).max(0.0) as usize,
             (nf - 0.25 * gap2).max(0.0) as usize,
         );
-        let masked: Vec<f64> = h
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| if i >= zone.0 && i < zone.1 { 0.0 } else { v })
-            .collect();
-        let peak_pos = peak_position(&masked);
+        let peak_pos = peak_position(&h, |i| i < zone.0 || i >= zone.1);
         let latency_samples = if peak_pos > nf / 2.0 {
             peak_pos - nf
         } else {
@@ -148,7 +143,7 @@ impl Analyzer {
         let frac = peak_pos - pi as f64;
 
         // signal presence: peak against the impulse response's noise far from the peak
-        let peak_val = masked[(pi.rem_euclid(n as isize)) as usize].abs();
+        let peak_val = h[(pi.rem_euclid(n as isize)) as usize].abs();
         let lin_end = (nf - harm_zone - 0.25 * gap2).max(LINEAR_SHARE * gap2 + 16.0);
         let tail_rms = {
             let (a, b) = ((lin_end * 0.5) as isize, lin_end as isize);

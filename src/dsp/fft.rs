@@ -1,14 +1,24 @@
-//! FFT plans, created once per size and reused (realfft over f64).
+//! FFT plans, created once per size per process and reused (realfft over f64).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use realfft::num_complex::Complex64;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
-/// Caches forward and inverse real-FFT plans by size. Cheap to keep for a whole analysis.
+/// The process-wide planner: planning (twiddle factors) costs about as much as a transform,
+/// so every analysis in a process shares one set of plans.
+fn planner() -> std::sync::MutexGuard<'static, RealFftPlanner<f64>> {
+    static PLANNER: OnceLock<Mutex<RealFftPlanner<f64>>> = OnceLock::new();
+    PLANNER
+        .get_or_init(|| Mutex::new(RealFftPlanner::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Forward and inverse real-FFT plans by size, fetched from the shared planner once and
+/// then held locally (no lock on the hot path).
 pub struct FftCache {
-    planner: RealFftPlanner<f64>,
     forward: HashMap<usize, Arc<dyn RealToComplex<f64>>>,
     inverse: HashMap<usize, Arc<dyn ComplexToReal<f64>>>,
 }
@@ -22,7 +32,6 @@ impl Default for FftCache {
 impl FftCache {
     pub fn new() -> Self {
         FftCache {
-            planner: RealFftPlanner::new(),
             forward: HashMap::new(),
             inverse: HashMap::new(),
         }
@@ -33,7 +42,7 @@ impl FftCache {
         let plan = self
             .forward
             .entry(n)
-            .or_insert_with(|| self.planner.plan_fft_forward(n))
+            .or_insert_with(|| planner().plan_fft_forward(n))
             .clone();
         let mut buf = vec![0.0; n];
         let m = input.len().min(n);
@@ -49,7 +58,7 @@ impl FftCache {
         let plan = self
             .inverse
             .entry(n)
-            .or_insert_with(|| self.planner.plan_fft_inverse(n))
+            .or_insert_with(|| planner().plan_fft_inverse(n))
             .clone();
         let mut buf = spectrum.to_vec();
         // a real signal's DC and Nyquist bins are real; drop rounding residue so realfft agrees

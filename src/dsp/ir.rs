@@ -7,12 +7,12 @@ const SINC_HALF: isize = 64;
 /// Kaiser β of the interpolation kernel's window.
 const KAISER_BETA: f64 = 9.0;
 
-/// Index of the largest |h[n]|.
-pub fn peak_index(h: &[f64]) -> usize {
+/// Index of the largest |h[n]| among the indices `allowed` accepts.
+pub fn peak_index(h: &[f64], allowed: impl Fn(usize) -> bool) -> usize {
     let mut best = 0;
     let mut best_v = -1.0;
     for (i, &v) in h.iter().enumerate() {
-        if v.abs() > best_v {
+        if v.abs() > best_v && allowed(i) {
             best_v = v.abs();
             best = i;
         }
@@ -38,9 +38,9 @@ pub fn interpolate(h: &[f64], t: f64) -> f64 {
 }
 
 /// Position of the main peak of |h| below one sample: the maximum of the band-limited
-/// interpolation of |h| within ±1 sample of the largest sample (golden-section search).
-pub fn peak_position(h: &[f64]) -> f64 {
-    let p = peak_index(h) as f64;
+/// interpolation of |h| within ±1 sample of the largest allowed sample (golden-section search).
+pub fn peak_position(h: &[f64], allowed: impl Fn(usize) -> bool) -> f64 {
+    let p = peak_index(h, allowed) as f64;
     let sign = h[p as usize].signum();
     let f = |t: f64| sign * interpolate(h, t);
     let (mut a, mut b) = (p - 1.0, p + 1.0);
@@ -112,23 +112,29 @@ pub fn extract_window(
     len: usize,
 ) -> Vec<f64> {
     let n = h.len() as isize;
+    let width = (end - start).max(0) as usize;
+    debug_assert!(width <= len && width as isize <= n);
     let mut out = vec![0.0; len];
-    let width = end - start;
-    for off in start..end {
-        let pos_in = (off - start) as usize;
-        let from_end = (end - 1 - off) as usize;
-        let mut w = 1.0;
-        if pos_in < taper_left {
-            w = 0.5 - 0.5 * (PI * (pos_in as f64 + 0.5) / taper_left as f64).cos();
-        }
-        if from_end < taper_right {
-            w *= 0.5 - 0.5 * (PI * (from_end as f64 + 0.5) / taper_right as f64).cos();
-        }
+    // copy in contiguous runs (source and destination both wrap around)
+    let mut off = start;
+    while off < end {
         let src = (centre + off).rem_euclid(n) as usize;
         let dst = off.rem_euclid(len as isize) as usize;
-        out[dst] += h[src] * w;
+        let run = ((end - off) as usize).min(h.len() - src).min(len - dst);
+        out[dst..dst + run].copy_from_slice(&h[src..src + run]);
+        off += run as isize;
     }
-    debug_assert!(width as usize <= len);
+    // raised-cosine tapers at both edges
+    let tl = taper_left.min(width);
+    for i in 0..tl {
+        let w = 0.5 - 0.5 * (PI * (i as f64 + 0.5) / taper_left as f64).cos();
+        out[(start + i as isize).rem_euclid(len as isize) as usize] *= w;
+    }
+    let tr = taper_right.min(width);
+    for i in 0..tr {
+        let w = 0.5 - 0.5 * (PI * (i as f64 + 0.5) / taper_right as f64).cos();
+        out[(end - 1 - i as isize).rem_euclid(len as isize) as usize] *= w;
+    }
     out
 }
 
@@ -138,6 +144,30 @@ mod tests {
 
     /// A band-limited pulse (sum of cosines to 0.45·fs) centred at a fractional position is
     /// located within 0.001 sample.
+    /// The window copies the circular section with the centre at index 0 and tapers its ends
+    /// (checked against a direct per-sample formula).
+    #[test]
+    fn window_matches_direct_definition() {
+        let h: Vec<f64> = (0..50).map(|i| i as f64 + 1.0).collect();
+        let (centre, start, end, tl, tr, len) =
+            (45isize, -7isize, 12isize, 3usize, 4usize, 24usize);
+        let got = extract_window(&h, centre, start, end, tl, tr, len);
+        let mut want = vec![0.0; len];
+        for off in start..end {
+            let (from_start, from_end) = ((off - start) as usize, (end - 1 - off) as usize);
+            let mut w = 1.0;
+            if from_start < tl {
+                w *= 0.5 - 0.5 * (PI * (from_start as f64 + 0.5) / tl as f64).cos();
+            }
+            if from_end < tr {
+                w *= 0.5 - 0.5 * (PI * (from_end as f64 + 0.5) / tr as f64).cos();
+            }
+            want[off.rem_euclid(len as isize) as usize] =
+                h[(centre + off).rem_euclid(50) as usize] * w;
+        }
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn fractional_peak_of_band_limited_pulse() {
         let n = 4096;
@@ -155,7 +185,7 @@ mod tests {
                         .sum::<f64>()
                 })
                 .collect();
-            let p = peak_position(&h);
+            let p = peak_position(&h, |_| true);
             assert!((p - d).abs() < 0.001, "d={d}: found {p}");
         }
     }

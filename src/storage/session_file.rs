@@ -103,42 +103,87 @@ pub fn read_session(dir: &Path) -> Result<SessionFile> {
         return Err(Error::bad_input(dir, "no such session folder"));
     }
     if !dir.is_dir() {
-        return Err(Error::bad_input(dir, "is a file, but a session folder was expected"));
+        return Err(Error::bad_input(
+            dir,
+            "is a file, but a session folder was expected",
+        ));
     }
     let path = dir.join(SESSION_JSON);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::bad_input(&path, "missing: this folder is not a sweeplab session (create one with `sweeplab sweep --out DIR`)"));
+            return Err(Error::bad_input(
+                &path,
+                "missing: this folder is not a sweeplab session (create one with `sweeplab sweep --out DIR`)",
+            ));
         }
-        Err(e) if path.is_dir() => return Err(Error::bad_input(&path, format!("is a directory, not a file ({e})"))),
+        Err(e) if path.is_dir() => {
+            return Err(Error::bad_input(
+                &path,
+                format!("is a directory, not a file ({e})"),
+            ));
+        }
         Err(e) => return Err(Error::bad_input(&path, format!("cannot read: {e}"))),
     };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| Error::bad_input(&path, format!("not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::bad_input(&path, format!("not valid JSON: {e}")))?;
     match value.get("format").and_then(|v| v.as_str()) {
         Some(SESSION_FORMAT) => {}
-        Some(other) => return Err(Error::bad_input(&path, format!("\"format\" is \"{other}\", expected \"{SESSION_FORMAT}\""))),
-        None => return Err(Error::bad_input(&path, format!("missing field \"format\" (expected \"{SESSION_FORMAT}\")"))),
+        Some(other) => {
+            return Err(Error::bad_input(
+                &path,
+                format!("\"format\" is \"{other}\", expected \"{SESSION_FORMAT}\""),
+            ));
+        }
+        None => {
+            return Err(Error::bad_input(
+                &path,
+                format!("missing field \"format\" (expected \"{SESSION_FORMAT}\")"),
+            ));
+        }
     }
     match value.get("version").and_then(|v| v.as_u64()) {
         Some(v) if v == u64::from(SESSION_VERSION) => {}
         Some(v) => {
-            return Err(Error::bad_input(&path, format!("version {v} is not supported (this sweeplab reads version {SESSION_VERSION}); upgrade sweeplab")));
+            return Err(Error::bad_input(
+                &path,
+                format!(
+                    "version {v} is not supported (this sweeplab reads version {SESSION_VERSION}); upgrade sweeplab"
+                ),
+            ));
         }
-        None => return Err(Error::bad_input(&path, "missing or non-integer field \"version\"")),
+        None => {
+            return Err(Error::bad_input(
+                &path,
+                "missing or non-integer field \"version\"",
+            ));
+        }
     }
-    let s: SessionFile = serde_json::from_value(value).map_err(|e| Error::bad_input(&path, format!("invalid session: {e}")))?;
+    let s: SessionFile = serde_json::from_value(value)
+        .map_err(|e| Error::bad_input(&path, format!("invalid session: {e}")))?;
     let sw = &s.sweep;
     let bad = |m: String| Err(Error::bad_input(&path, m));
     if !(8000..=192_000).contains(&s.sample_rate) {
-        return bad(format!("\"sample_rate\" {} is outside 8000–192000 Hz", s.sample_rate));
+        return bad(format!(
+            "\"sample_rate\" {} is outside 8000–192000 Hz",
+            s.sample_rate
+        ));
     }
-    if !(sw.start_hz.is_finite() && sw.start_hz > 0.0 && sw.end_hz.is_finite() && sw.end_hz > sw.start_hz) {
-        return bad(format!("sweep start_hz {} / end_hz {} must be positive and rising", sw.start_hz, sw.end_hz));
+    if !(sw.start_hz.is_finite()
+        && sw.start_hz > 0.0
+        && sw.end_hz.is_finite()
+        && sw.end_hz > sw.start_hz)
+    {
+        return bad(format!(
+            "sweep start_hz {} / end_hz {} must be positive and rising",
+            sw.start_hz, sw.end_hz
+        ));
     }
     if !(sw.duration_s.is_finite() && sw.duration_s > 0.0) {
-        return bad(format!("sweep duration_s {} must be positive", sw.duration_s));
+        return bad(format!(
+            "sweep duration_s {} must be positive",
+            sw.duration_s
+        ));
     }
     if !(sw.pre_s.is_finite() && sw.pre_s >= 0.0 && sw.post_s.is_finite() && sw.post_s >= 0.0) {
         return bad("sweep pre_s and post_s must be zero or positive".into());
@@ -150,21 +195,31 @@ pub fn read_session(dir: &Path) -> Result<SessionFile> {
 }
 
 pub fn write_session(dir: &Path, s: &SessionFile) -> Result<()> {
-    let text = serde_json::to_string_pretty(s).map_err(|e| Error::io(dir.join(SESSION_JSON), std::io::Error::other(e)))?;
-    write_atomic(&dir.join(SESSION_JSON), format!("{text}\n").as_bytes())
+    let text = serde_json::to_string_pretty(s)
+        .map_err(|e| Error::io(dir.join(SESSION_JSON), std::io::Error::other(e)))?;
+    super::write_durable(&dir.join(SESSION_JSON), format!("{text}\n").as_bytes())
 }
 
 /// Prepares a folder for a new session: creates it, or refuses to touch an existing session
 /// unless `force`.
 pub fn prepare_session_dir(dir: &Path, force: bool) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
-        return Err(Error::bad_input(dir, "exists and is not a folder; choose another --out"));
+        return Err(Error::bad_input(
+            dir,
+            "exists and is not a folder; choose another --out",
+        ));
     }
-    let taken: Vec<&str> = [SESSION_JSON, STIMULUS_WAV, CAPTURE_WAV].into_iter().filter(|f| dir.join(f).exists()).collect();
+    let taken: Vec<&str> = [SESSION_JSON, STIMULUS_WAV, CAPTURE_WAV]
+        .into_iter()
+        .filter(|f| dir.join(f).exists())
+        .collect();
     if !taken.is_empty() && !force {
         return Err(Error::WouldOverwrite {
             path: dir.to_path_buf(),
-            msg: format!("already holds a session ({}); choose another --out, or pass --force to overwrite it", taken.join(", ")),
+            msg: format!(
+                "already holds a session ({}); choose another --out, or pass --force to overwrite it",
+                taken.join(", ")
+            ),
         });
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -179,7 +234,10 @@ pub fn prepare_session_dir(dir: &Path, force: bool) -> Result<()> {
 /// Creates an output folder for results (results may be rewritten: they derive from data).
 pub fn prepare_output_dir(dir: &Path) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
-        return Err(Error::bad_input(dir, "exists and is not a folder; choose another --out"));
+        return Err(Error::bad_input(
+            dir,
+            "exists and is not a folder; choose another --out",
+        ));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     // probe writability now rather than after a long analysis
@@ -198,17 +256,36 @@ pub fn write_analysis(dir: &Path, a: &Analysis) -> Result<PathBuf> {
 
 /// Reads `analysis.json` from a folder (or the file itself).
 pub fn read_analysis(path: &Path) -> Result<Analysis> {
-    let file = if path.is_dir() { path.join(ANALYSIS_JSON) } else { path.to_path_buf() };
+    let file = if path.is_dir() {
+        path.join(ANALYSIS_JSON)
+    } else {
+        path.to_path_buf()
+    };
     let text = std::fs::read_to_string(&file).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::bad_input(&file, "missing: run `sweeplab analyze` first"),
+        std::io::ErrorKind::NotFound => {
+            Error::bad_input(&file, "missing: run `sweeplab analyze` first")
+        }
         _ => Error::bad_input(&file, format!("cannot read: {e}")),
     })?;
-    let a: Analysis = serde_json::from_str(&text).map_err(|e| Error::bad_input(&file, format!("not a valid analysis.json: {e}")))?;
+    let a: Analysis = serde_json::from_str(&text)
+        .map_err(|e| Error::bad_input(&file, format!("not a valid analysis.json: {e}")))?;
     if a.format != ANALYSIS_FORMAT {
-        return Err(Error::bad_input(&file, format!("\"format\" is \"{}\", expected \"{ANALYSIS_FORMAT}\"", a.format)));
+        return Err(Error::bad_input(
+            &file,
+            format!(
+                "\"format\" is \"{}\", expected \"{ANALYSIS_FORMAT}\"",
+                a.format
+            ),
+        ));
     }
     if a.version != ANALYSIS_VERSION {
-        return Err(Error::bad_input(&file, format!("version {} is not supported (expected {ANALYSIS_VERSION})", a.version)));
+        return Err(Error::bad_input(
+            &file,
+            format!(
+                "version {} is not supported (expected {ANALYSIS_VERSION})",
+                a.version
+            ),
+        ));
     }
     Ok(a)
 }
