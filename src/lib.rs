@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod device;
 pub mod dsp;
 pub mod error;
 pub mod report;

@@ -152,6 +152,12 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
             "the session is incomplete ({why}); the analysis uses what was captured"
         ));
     }
+    let repeats = session.capture.as_ref().map_or(1, |c| c.repeats.max(1));
+    let cap = if repeats > 1 {
+        average_repeats(cap, stimulus.len(), repeats as usize, &mut extra)
+    } else {
+        cap
+    };
     let mut analysis = run_analysis(&stimulus, &cap, layout, sw.clone(), &extra);
     analysis.label = opts.label.clone().or(session.label.clone());
     analysis.kind = opts.kind.clone().or(session.kind.clone());
@@ -238,6 +244,44 @@ pub fn analyze_external(
     };
     write_outputs(out, &analysis, opts)?;
     Ok(analysis)
+}
+
+/// Averages `repeats` back-to-back sweeps of `period` samples (played as one continuous
+/// stream, so they are exactly `period` apart in the capture) into one capture whose tail
+/// keeps what followed the last sweep.
+fn average_repeats(
+    cap: WavData,
+    period: usize,
+    repeats: usize,
+    warnings: &mut Vec<String>,
+) -> WavData {
+    let complete = (cap.frames().saturating_sub(0) / period).min(repeats);
+    if complete < repeats {
+        warnings.push(format!(
+            "only {complete} of {repeats} repeated sweeps were captured completely; averaging those"
+        ));
+    }
+    let k = complete.max(1);
+    let out_len = cap.frames().saturating_sub((k - 1) * period);
+    let channels = cap
+        .channels
+        .iter()
+        .map(|ch| {
+            (0..out_len)
+                .map(|i| {
+                    let (sum, count) = (0..k)
+                        .filter_map(|r| ch.get(r * period + i))
+                        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+                    sum / count.max(1) as f64
+                })
+                .collect()
+        })
+        .collect();
+    WavData {
+        sample_rate: cap.sample_rate,
+        channels,
+        format: cap.format,
+    }
 }
 
 fn check_pair(stim_path: &Path, stim: &WavData, cap_path: &Path, cap: &WavData) -> Result<()> {
@@ -334,4 +378,143 @@ pub fn write_outputs(out: &Path, a: &Analysis, opts: &AnalyzeOptions) -> Result<
     }
     let _ = opts;
     Ok(written)
+}
+
+/// What to record in a new session.
+#[derive(Debug, Clone)]
+pub struct RecordRequest {
+    pub out: PathBuf,
+    pub spec: SweepSpec,
+    pub label: Option<String>,
+    pub kind: Option<String>,
+    pub force: bool,
+    pub output: crate::device::OutputRouting,
+    pub input_channels: Option<Vec<u16>>,
+    /// Sweeps played back to back; the analysis averages them.
+    pub repeats: u32,
+    /// Extra capture after the last sweep, s (latency margin).
+    pub extra_s: f64,
+    /// The simulated model's name, for session.json.
+    pub model: Option<String>,
+}
+
+/// Forwards captured blocks to the WAV writer and remembers the peak level.
+struct WavSink<'a> {
+    writer: &'a mut crate::storage::wav::CaptureWriter,
+}
+
+impl crate::device::CaptureSink for WavSink<'_> {
+    fn write(&mut self, interleaved: &[f32]) -> Result<()> {
+        self.writer.write(interleaved)
+    }
+}
+
+/// Plays the sweep on `device` and records it into a new session folder. The stimulus and a
+/// `session.json` marked incomplete are written first; the capture streams to `capture.wav`
+/// as it arrives; on any stop (done, Ctrl-C, device lost, disk full) the WAV is finalized
+/// and `session.json` says what happened. Nothing captured is lost.
+pub fn record_session(
+    device: &mut dyn crate::device::Duplex,
+    req: &RecordRequest,
+    stop: &std::sync::atomic::AtomicBool,
+    progress: &mut dyn FnMut(crate::device::Progress),
+) -> Result<SessionFile> {
+    use crate::storage::session_file::CaptureInfo;
+    use crate::storage::wav::CaptureWriter;
+
+    if req.repeats == 0 || req.repeats > 100 {
+        return Err(Error::bad_usage(
+            "--repeats",
+            format!("{} is outside 1–100", req.repeats),
+        ));
+    }
+    let d = design_sweep(&req.spec)?;
+    prepare_session_dir(&req.out, req.force)?;
+    let one: Vec<f32> = d.generate().iter().map(|&v| v as f32).collect();
+    write_wav_f32(&req.out.join(STIMULUS_WAV), d.sample_rate, 1, &one)?;
+    let mut session = session_for(&d, req.spec.end_hz, req.label.clone(), req.kind.clone());
+    session.complete = false;
+    session.capture = Some(CaptureInfo {
+        repeats: req.repeats,
+        model: req.model.clone(),
+        stop_reason: Some("capture in progress (or the program was killed)".into()),
+        ..CaptureInfo::default()
+    });
+    write_session(&req.out, &session)?;
+
+    let played: Vec<f32> = one
+        .iter()
+        .copied()
+        .cycle()
+        .take(one.len() * req.repeats as usize)
+        .collect();
+    let run_req = crate::device::RunRequest {
+        sample_rate: d.sample_rate,
+        stimulus: &played,
+        output: req.output,
+        input_channels: req.input_channels.clone(),
+        extra_frames: (req.extra_s * f64::from(d.sample_rate)).round() as usize,
+    };
+    let channels = device.input_channel_count(&run_req);
+    let cap_path = req.out.join(CAPTURE_WAV);
+    let mut writer = CaptureWriter::create(&cap_path, d.sample_rate, channels)?;
+    let result = device.run(
+        &run_req,
+        &mut WavSink {
+            writer: &mut writer,
+        },
+        stop,
+        progress,
+    );
+    let frames = writer.frames();
+    let finalized = writer.finalize();
+
+    let info = session.capture.as_mut().expect("set above");
+    info.channels = channels;
+    info.frames = frames;
+    let outcome = match (&result, &finalized) {
+        (Ok(stats), Ok(_)) => {
+            info.xruns = stats.xruns;
+            info.device_errors = stats.device_errors.clone();
+            info.timestamp_latency_s = stats.timestamp_latency_s;
+            info.output_device = stats.output_device.clone();
+            info.input_device = stats.input_device.clone();
+            if stats.xruns > 0 {
+                info.warnings.push(format!(
+                    "{} buffer under/overruns (xruns) during the capture; samples may be missing",
+                    stats.xruns
+                ));
+            }
+            if stats.interrupted {
+                info.stop_reason = Some(format!(
+                    "interrupted after {:.2} s of capture",
+                    frames as f64 / f64::from(d.sample_rate)
+                ));
+                Err(Error::Interrupted(format!(
+                    "the capture stopped early; {} holds the {frames} frames captured so far and session.json is marked incomplete",
+                    cap_path.display()
+                )))
+            } else {
+                info.stop_reason = None;
+                session.complete = true;
+                Ok(())
+            }
+        }
+        (Err(e), _) => {
+            info.stop_reason = Some(e.to_string());
+            Err(Error::Device(format!(
+                "{e}; {} holds the {frames} frames captured before the failure and session.json is marked incomplete",
+                cap_path.display()
+            )))
+        }
+        (Ok(_), Err(e)) => {
+            info.stop_reason = Some(format!("writing the capture failed: {e}"));
+            Err(Error::Io {
+                path: cap_path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })
+        }
+    };
+    write_session(&req.out, &session)?;
+    outcome.map(|()| session)
 }
