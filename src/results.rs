@@ -85,6 +85,10 @@ pub struct ChannelAnalysis {
     #[serde(default)]
     pub peak_dbfs: Option<f64>,
     pub impulse: Impulse,
+    /// Clock drift between playback and capture, ppm (positive: the capture clock runs fast),
+    /// from the excess phase of the response. Null when it cannot be estimated.
+    #[serde(default)]
+    pub drift_ppm: Option<f64>,
     pub warnings: Vec<String>,
 }
 

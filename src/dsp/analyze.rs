@@ -7,6 +7,7 @@ use std::f64::consts::PI;
 use realfft::num_complex::Complex64;
 
 use super::deconv::Deconvolver;
+use super::drift::estimate_drift;
 use super::fft::{FftCache, good_size};
 use super::ir::{extract_window, peak_position};
 use super::noise::{dbfs_from_power, welch_psd};
@@ -24,6 +25,8 @@ pub const MAX_HARMONIC: usize = 9;
 pub const STORED_SMOOTHING: [u32; 2] = [3, 6];
 /// A sample at or above this magnitude counts as clipped.
 pub const CLIP_LEVEL: f64 = 0.999;
+/// Drift at or beyond this (ppm) is warned about.
+pub const DRIFT_WARN_PPM: f64 = 5.0;
 /// The noise floor needs at least this much silence (and at least 0.1 s).
 const MIN_NOISE_SAMPLES: usize = 1024;
 /// Share of the gap between the linear response and H2 given to the linear window's
@@ -224,6 +227,42 @@ impl Analyzer {
         // harmonic responses
         let thd = self.distortion(&h, peak_pos, &spec, df);
 
+        // clock drift from the excess phase of a shorter window of the linear response
+        let m = ((fs as usize).next_power_of_two()).min(1 << 18).min(n);
+        let (pre_m, post_m) = (pre.min(m as isize / 8), post.min(m as isize * 3 / 4));
+        let short = extract_window(
+            &h,
+            pi,
+            -pre_m,
+            post_m,
+            (pre_m / 2) as usize,
+            (post_m / 4).max(1) as usize,
+            m,
+        );
+        let fit_band = (
+            (lay.start_hz * 2.0).max(50.0),
+            (lay.end_hz / 1.5).min(0.4 * fs),
+        );
+        let drift_ppm = if no_signal || fit_band.1 < fit_band.0 * 4.0 {
+            None
+        } else {
+            estimate_drift(
+                &short,
+                fs,
+                (lay.start_hz, lay.end_hz),
+                fit_band,
+                lay.rate_l_s,
+                lay.start_hz,
+                &mut self.fft,
+            )
+            .map(|e| e * 1e6)
+        };
+        if let Some(d) = drift_ppm.filter(|d| d.abs() >= DRIFT_WARN_PPM) {
+            warnings.push(format!(
+                "clock drift of {d:+.1} ppm between playback and capture (separate devices or clocks?); the response is still valid, phase and group delay include the drift"
+            ));
+        }
+
         // noise floor from the pre-roll, latency accounted for
         let sweep_arrival = lay.sweep_first_sample as f64 + latency_samples.max(0.0);
         let guard = 0.01 * fs;
@@ -314,6 +353,7 @@ impl Analyzer {
             snr_db,
             level_1k_dbfs: level_1k,
             peak_dbfs: Some(20.0 * peak_abs.max(1e-12).log10()),
+            drift_ppm,
             impulse: Impulse {
                 sample_rate: lay.sample_rate,
                 start_s: (latency_samples.round() - before as f64) / fs,

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod deconv;
+pub mod drift;
 pub mod fft;
 pub mod filters;
 pub mod ir;

@@ -1,0 +1,140 @@
+//! Clock drift between playback and capture, from the excess phase of the response.
+//!
+//! A capture clock that runs (1 + ε) times as fast as the playback clock stretches the sweep:
+//! the frequency f, played t(f) = t₀ + L·ln(f/f₀) into the stimulus, arrives ε·t(f) later than
+//! it should. That is a group delay growing linearly with t(f). The device itself adds group
+//! delay too, but for a minimum-phase device (filters, transducers) that part is fixed by the
+//! magnitude response; the excess phase — measured phase minus the minimum phase computed from
+//! the magnitude by the real cepstrum — is then a pure delay plus the drift term:
+//! φ_ex(f) = α − 2π·(c·f + ε·L·f·ln(f/f₀)). A least-squares fit of that model gives ε.
+
+use std::f64::consts::PI;
+
+use realfft::num_complex::Complex64;
+
+use super::fft::FftCache;
+
+/// Estimates the drift ε (1e-6 = 1 ppm) from a windowed linear impulse response whose main
+/// peak sits at index 0 (pre-peak samples wrapped to the end), length a power of two.
+/// `swept_hz`: the swept band (outside it the deconvolution's zero-phase band limiting would
+/// fake a minimum phase, so the magnitude is held at its band-edge values there);
+/// `fit_band_hz`: where the response is reliable; `rate_l_s`, `phase_start_hz`: the sweep's.
+pub fn estimate_drift(
+    ir: &[f64],
+    sample_rate: f64,
+    swept_hz: (f64, f64),
+    fit_band_hz: (f64, f64),
+    rate_l_s: f64,
+    phase_start_hz: f64,
+    fft: &mut FftCache,
+) -> Option<f64> {
+    let m = ir.len();
+    let spec = fft.forward(ir, m);
+    let df = sample_rate / m as f64;
+    let peak = spec.iter().map(|c| c.norm()).fold(0.0f64, f64::max);
+    if !(peak > 0.0) {
+        return None;
+    }
+    let floor = peak * 1e-6;
+    // real cepstrum of the log magnitude, folded to the causal side → minimum phase
+    let (e0, e1) = (
+        ((swept_hz.0 / df).ceil() as usize).max(1),
+        ((swept_hz.1 / df).floor() as usize).min(spec.len() - 1),
+    );
+    let logmag: Vec<Complex64> = (0..spec.len())
+        .map(|k| Complex64::new(spec[k.clamp(e0, e1)].norm().max(floor).ln(), 0.0))
+        .collect();
+    let cep = fft.inverse(&logmag, m);
+    let mut folded = vec![0.0; m];
+    folded[0] = cep[0];
+    for i in 1..m / 2 {
+        folded[i] = 2.0 * cep[i];
+    }
+    folded[m / 2] = cep[m / 2];
+    let minphase = fft.forward(&folded, m); // imaginary part: the unwrapped minimum phase
+
+    let (lo, hi) = fit_band_hz;
+    let (k0, k1) = (
+        (lo / df).ceil() as usize,
+        ((hi / df).floor() as usize).min(spec.len() - 1),
+    );
+    if k1 <= k0 + 8 {
+        return None;
+    }
+    // unwrap the excess phase along the bins of the fit band
+    let mut excess = Vec::with_capacity(k1 - k0 + 1);
+    let mut prev = 0.0;
+    let mut offset = 0.0;
+    for (i, k) in (k0..=k1).enumerate() {
+        let raw = (spec[k] * Complex64::from_polar(1.0, -minphase[k].im)).arg();
+        if i > 0 {
+            let d = raw - prev;
+            offset -= 2.0 * PI * (d / (2.0 * PI)).round();
+        }
+        prev = raw;
+        excess.push(raw + offset);
+    }
+    // sample at log-spaced frequencies (every 1/48 octave) so each octave weighs the same
+    let mut rows = Vec::new();
+    let mut f = lo;
+    while f <= hi {
+        let x = f / df - k0 as f64;
+        let i = x.floor() as usize;
+        if i + 1 < excess.len() {
+            let t = x - i as f64;
+            rows.push((f, excess[i] * (1.0 - t) + excess[i + 1] * t));
+        }
+        f *= 2f64.powf(1.0 / 48.0);
+    }
+    if rows.len() < 12 {
+        return None;
+    }
+    // least squares: φ = α + a·f + b·f·ln(f/f₀) + c/f + d·f³   (f in kHz for conditioning). The c/f
+    // term absorbs what the held band-edge magnitude misses of a device roll-off below the
+    // sweep (its phase decays as 1/f above the edge); one above it is odd in f and absorbed by
+    // a·f and an f³ term.
+    let mut ata = [[0.0; 5]; 5];
+    let mut atb = [0.0; 5];
+    for &(f, phi) in &rows {
+        let fk = f / 1000.0;
+        let r = [
+            1.0,
+            fk,
+            fk * (f / phase_start_hz).ln(),
+            1.0 / fk,
+            (fk / 10.0).powi(3),
+        ];
+        for i in 0..5 {
+            for j in 0..5 {
+                ata[i][j] += r[i] * r[j];
+            }
+            atb[i] += r[i] * phi;
+        }
+    }
+    let b = solve(ata, atb)?[2] / 1000.0;
+    Some(-b / (2.0 * PI * rate_l_s))
+}
+
+/// Gaussian elimination with partial pivoting.
+fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; N]> {
+    for c in 0..N {
+        let p = (c..N).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))?;
+        if a[p][c].abs() < 1e-300 {
+            return None;
+        }
+        a.swap(c, p);
+        b.swap(c, p);
+        for r in c + 1..N {
+            let f = a[r][c] / a[c][c];
+            for k in c..N {
+                a[r][k] -= f * a[c][k];
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut x = [0.0; N];
+    for c in (0..N).rev() {
+        x[c] = (b[c] - (c + 1..N).map(|k| a[c][k] * x[k]).sum::<f64>()) / a[c][c];
+    }
+    Some(x)
+}
