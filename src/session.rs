@@ -124,9 +124,9 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     let fs = f64::from(stim.sample_rate);
     let sw = &session.sweep;
     let end_hz = sw.end_hz.min(max_end_hz(stim.sample_rate));
-    let rate_l_s = match &session.sync {
-        Some(s) => s.rate_l_s,
-        None => sw.duration_s / (end_hz / sw.start_hz).ln(),
+    let (rate_l_s, phase_start_hz) = match &session.sync {
+        Some(s) => (s.rate_l_s, s.phase_start_hz),
+        None => (sw.duration_s / (end_hz / sw.start_hz).ln(), sw.start_hz),
     };
     let stimulus = dc_removed(&stim.channels[0]);
     detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz)
@@ -137,6 +137,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         start_hz: sw.start_hz,
         end_hz,
         rate_l_s,
+        phase_start_hz,
         level_dbfs: sw.level_dbfs,
         sweep_first_sample: first,
         sweep_end_sample: first + (sw.duration_s * fs).round() as usize,
@@ -226,6 +227,7 @@ pub fn analyze_external(
         start_hz,
         end_hz: band_end,
         rate_l_s: duration_s / (end_hz / start_hz).ln(),
+        phase_start_hz: start_hz,
         level_dbfs,
         sweep_first_sample: det.first_sample,
         sweep_end_sample: det.end_sample,

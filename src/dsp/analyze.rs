@@ -8,6 +8,7 @@ use realfft::num_complex::Complex64;
 
 use super::deconv::Deconvolver;
 use super::drift::estimate_drift;
+use super::faults::{find_faults, find_gain_step};
 use super::fft::{FftCache, good_size};
 use super::ir::{extract_window, peak_position};
 use super::noise::{dbfs_from_power, welch_psd};
@@ -42,6 +43,8 @@ pub struct SweepLayout {
     pub end_hz: f64,
     /// Sweep rate L, s: the k-th harmonic response lies L·ln k before the linear one.
     pub rate_l_s: f64,
+    /// The frequency at the sweep's first sample (≤ start_hz for a synchronized sweep).
+    pub phase_start_hz: f64,
     /// Peak level of the sweep, dBFS.
     pub level_dbfs: f64,
     /// Where the sweep starts and ends in the stimulus, samples.
@@ -317,6 +320,33 @@ impl Analyzer {
             (Some(l), Some(nz)) => Some(l - nz.rms_dbfs),
             _ => None,
         };
+
+        // faults: the capture against its prediction (stimulus through the measured response)
+        if !no_signal {
+            let pred = self.deconv.predict(&spec, &mut self.fft);
+            let shift = pi.rem_euclid(n as isize) as usize;
+            let aligned: Vec<f64> = (0..raw.len())
+                .map(|i| pred[(i + n - shift) % n] + mean)
+                .collect();
+            // where the sweep is well inside the measured band (2 × start … end ÷ 1.25)
+            let arrive = lay.sweep_first_sample as f64 + latency_samples.max(0.0);
+            let from = (arrive + lay.rate_l_s * (2.0 * lay.start_hz / lay.phase_start_hz).ln() * fs)
+                as usize;
+            let to = (arrive + lay.rate_l_s * (lay.end_hz / 1.25 / lay.phase_start_hz).ln() * fs)
+                as usize;
+            warnings.extend(find_faults(raw, &aligned, from, to, fs));
+            if let Some((f, step)) = find_gain_step(
+                &self.grid_hz,
+                &gain_db,
+                lay.start_hz * 2.0,
+                lay.end_hz / 1.25,
+            ) {
+                let t = arrive / fs + lay.rate_l_s * (f / lay.phase_start_hz).ln();
+                warnings.push(format!(
+                    "gain change of {step:+.1} dB at {t:.3} s in the capture (the response steps at {f:.0} Hz, where the sweep was then): an AGC or a level change mid-sweep; disable automatic gain control and measure again"
+                ));
+            }
+        }
 
         // capture too short for the sweep
         let needed = lay.sweep_end_sample as f64 + latency_samples.max(0.0);

@@ -17,6 +17,8 @@ pub struct Deconvolver {
     pub n: usize,
     pub sample_rate: f64,
     inverse: Vec<Complex64>,
+    /// The stimulus spectrum (for predicting a capture from a response).
+    stimulus: Vec<Complex64>,
 }
 
 /// Octaves over which the out-of-band regularization fades in.
@@ -57,7 +59,7 @@ impl Deconvolver {
             * 2f64.powf(-0.25);
         let floor =
             x.iter().map(|v| v.norm_sqr()).fold(0.0f64, f64::max) * 1e-20 + f64::MIN_POSITIVE;
-        let inverse = x
+        let inverse: Vec<Complex64> = x
             .iter()
             .enumerate()
             .map(|(k, &xk)| {
@@ -81,6 +83,7 @@ impl Deconvolver {
             n,
             sample_rate,
             inverse,
+            stimulus: x,
         }
     }
 
@@ -91,6 +94,20 @@ impl Deconvolver {
         for (yk, ik) in y.iter_mut().zip(&self.inverse) {
             *yk *= ik;
         }
+        fft.inverse(&y, self.n)
+    }
+}
+
+impl Deconvolver {
+    /// The stimulus filtered by a response given as its spectrum on this FFT length
+    /// (circular convolution of length `n`).
+    pub fn predict(&self, response: &[Complex64], fft: &mut FftCache) -> Vec<f64> {
+        let y: Vec<Complex64> = self
+            .stimulus
+            .iter()
+            .zip(response)
+            .map(|(x, h)| x * h)
+            .collect();
         fft.inverse(&y, self.n)
     }
 }

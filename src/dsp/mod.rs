@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod deconv;
 pub mod drift;
+pub mod faults;
 pub mod fft;
 pub mod filters;
 pub mod ir;

@@ -86,6 +86,7 @@ pub fn layout(d: &SweepDesign) -> SweepLayout {
         start_hz: d.start_hz,
         end_hz: d.end_hz,
         rate_l_s: d.rate_l_s,
+        phase_start_hz: d.phase_start_hz,
         level_dbfs: d.level_dbfs,
         sweep_first_sample: d.pre_samples(),
         sweep_end_sample: d.pre_samples() + d.sweep_samples(),
