@@ -13,6 +13,8 @@ mod canvas;
 pub mod example;
 mod plots;
 mod summary;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 
