@@ -39,6 +39,15 @@ fn metrics_font(bold: bool) -> Option<&'static ab_glyph::FontRef<'static>> {
 /// Each glyph's left pixel offset from the text origin (as plotters draws it: its outline
 /// bounds' left edge) and the advance width of the whole text.
 fn glyph_layout(text: &str, size: f64, bold: bool) -> (Vec<(char, f64)>, f64) {
+    layout_impl(text, size, bold, true)
+}
+
+/// Advance width of `text` (no outlines needed).
+fn advance_width(text: &str, size: f64, bold: bool) -> f64 {
+    layout_impl(text, size, bold, false).1
+}
+
+fn layout_impl(text: &str, size: f64, bold: bool, bounds: bool) -> (Vec<(char, f64)>, f64) {
     use ab_glyph::{Font, ScaleFont};
     let Some(font) = metrics_font(bold) else {
         let w = size * 0.6;
@@ -59,6 +68,10 @@ fn glyph_layout(text: &str, size: f64, bold: bool) -> (Vec<(char, f64)>, f64) {
             pen += sf.kern(p, id);
         }
         prev = Some(id);
+        if !bounds {
+            pen += sf.h_advance(id);
+            continue;
+        }
         if let Some(o) = sf.outline_glyph(sf.scaled_glyph(c)) {
             // bounds at origin 0, exactly as plotters will rasterise the single glyph
             out.push((c, (pen.round() + o.px_bounds().min.x) as f64));
@@ -144,10 +157,11 @@ pub(crate) struct Canvas {
 impl Canvas {
     pub fn new(w: u32, h: u32, bg: Rgb) -> Canvas {
         let n = w as usize * h as usize;
-        let mut buf = Vec::with_capacity(n * 3);
-        for _ in 0..n {
-            buf.extend_from_slice(&bg);
-        }
+        let buf = if bg[0] == bg[1] && bg[1] == bg[2] {
+            vec![bg[0]; n * 3]
+        } else {
+            bg.repeat(n)
+        };
         Canvas {
             w,
             h,
@@ -368,7 +382,7 @@ impl Canvas {
 
     /// Advance width of `text` in pixels.
     pub fn text_width(&self, text: &str, size: f64, bold: bool) -> f64 {
-        glyph_layout(text, size, bold).1
+        advance_width(text, size, bold)
     }
 
     /// Draws `text` with its baseline at `baseline`, aligned horizontally at `x`.
@@ -459,7 +473,9 @@ impl Canvas {
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
             enc.set_compression(png::Compression::Fast);
-            enc.set_filter(png::FilterType::Sub);
+            // per-row adaptive filtering: ~2.5x smaller files than a fixed Sub filter on
+            // anti-aliased plots for a few ms; stronger deflate levels cost 10x more time
+            enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
             let mut writer = enc.write_header().map_err(|e| e.to_string())?;
             writer
                 .write_image_data(&self.buf)
