@@ -118,6 +118,9 @@ pub(crate) struct Tick {
 
 /// Formats a number with a proper minus sign for plot labels.
 pub(crate) fn fmt_num(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
     let s = format!("{:.*}", decimals, v);
     let s = if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
         s[1..].to_string() // no "-0"
@@ -331,7 +334,8 @@ pub(crate) fn log_axis_range(
         v.sort_by(|a, b| a.total_cmp(b));
         let lo = percentile(&v, 0.005).clamp(floor, ceil);
         let hi = percentile(&v, 0.995).clamp(lo, ceil);
-        (lo.log10().floor(), (hi.log10() - 1e-9).ceil())
+        // a little headroom so a value on a decade does not sit on the frame
+        ((lo.log10() - 0.05).floor(), (hi.log10() + 0.05).ceil())
     };
     let min_decades = min_decades.max(1.0);
     let top = ceil.log10().ceil();
@@ -382,6 +386,7 @@ pub(crate) struct Frame {
 impl Frame {
     /// Lays out a plot inside `outer`: title on top, rotated y label and tick labels on the
     /// left, tick labels and x label below. Tick label widths are measured, so none is clipped.
+    #[allow(clippy::too_many_arguments)]
     pub fn layout(
         c: &Canvas,
         outer: Rect,
@@ -416,13 +421,16 @@ impl Frame {
         let xticks = x.ticks(plot_w, f.tick, false);
         // the last label is centred on its tick: leave room for its right half
         let mut right = f.tick * 0.8;
-        if show_x_labels {
-            if let Some(t) = xticks.iter().rev().find(|t| t.label.is_some()) {
-                let frac = x.scale.frac(t.v);
-                let half = c.text_width(t.label.as_ref().unwrap(), f.tick, false) / 2.0;
-                let overhang = half - (1.0 - frac) * plot_w;
-                right = right.max(overhang + f.tick * 0.3);
-            }
+        if let Some(t) = xticks
+            .iter()
+            .rev()
+            .find(|t| t.label.is_some())
+            .filter(|_| show_x_labels)
+        {
+            let frac = x.scale.frac(t.v);
+            let half = c.text_width(t.label.as_ref().unwrap(), f.tick, false) / 2.0;
+            let overhang = half - (1.0 - frac) * plot_w;
+            right = right.max(overhang + f.tick * 0.3);
         }
         let plot = outer.inset(left, top, right, bottom);
         let mut plot = Rect::new(
@@ -472,10 +480,8 @@ impl Frame {
                 Some(j) => (ys[i] - prev_y).abs() > j,
                 None => false,
             };
-            if !ok || jump {
-                if cur.len() > 0 {
-                    out.push(std::mem::take(&mut cur));
-                }
+            if (!ok || jump) && !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
             }
             if ok {
                 cur.push((px.clamp(-lim, lim), py.clamp(-lim, lim)));
@@ -677,7 +683,7 @@ pub(crate) fn fit_text(c: &Canvas, text: &str, size: f64, max_w: f64, bold: bool
     let chars: Vec<char> = text.chars().collect();
     let (mut lo, mut hi) = (0usize, chars.len());
     while lo < hi {
-        let mid = (lo + hi + 1) / 2;
+        let mid = (lo + hi).div_ceil(2);
         let s: String = chars[..mid].iter().collect::<String>() + "…";
         if c.text_width(&s, size, bold) <= max_w {
             lo = mid;
@@ -699,6 +705,8 @@ pub(crate) enum Entry {
         color: Rgb,
         bold: bool,
     },
+    /// A filled square and its label (bar charts).
+    Swatch { color: Rgb, text: String },
 }
 
 /// A legend / text box: measured, placed in the plot corner that hides the least data, drawn.
@@ -723,6 +731,7 @@ impl LegendBox {
                     sample_w + f.legend * 0.5 + c.text_width(text, f.legend, false)
                 }
                 Entry::Text { text, bold, .. } => c.text_width(text, f.legend, *bold),
+                Entry::Swatch { text, .. } => f.legend * 1.4 + c.text_width(text, f.legend, false),
             };
             w = w.max(tw);
         }
@@ -799,6 +808,24 @@ impl LegendBox {
                     c.text(
                         text,
                         x0 + self.sample_w + f.legend * 0.5,
+                        baseline,
+                        f.legend,
+                        INK,
+                        Align::Left,
+                        false,
+                    )?;
+                }
+                Entry::Swatch { color, text } => {
+                    let x0 = r.x0 + self.pad;
+                    let h = f.legend * 0.8;
+                    c.fill_rect(
+                        Rect::new(x0, mid - h / 2.0, x0 + h, mid + h / 2.0),
+                        *color,
+                        1.0,
+                    );
+                    c.text(
+                        text,
+                        x0 + f.legend * 1.4,
                         baseline,
                         f.legend,
                         INK,

@@ -386,6 +386,7 @@ impl Canvas {
     }
 
     /// Draws `text` with its baseline at `baseline`, aligned horizontally at `x`.
+    #[allow(clippy::too_many_arguments)]
     pub fn text(
         &mut self,
         text: &str,

@@ -78,7 +78,10 @@ pub fn channel(
     let thd_freq: Vec<f64> = freq.iter().copied().filter(|f| *f <= 10000.0).collect();
     let percent: Vec<f64> = thd_freq
         .iter()
-        .map(|f| 0.03 + 3.0 * (60.0 / f).powi(2) + 0.01 * (f / 3000.0).powi(2))
+        .map(|f| {
+            (1.0 + 0.8 * index as f64) * (0.03 + 3.0 * (60.0 / f).powi(2))
+                + 0.01 * (f / 3000.0).powi(2)
+        })
         .collect();
     let harmonics = (2..=6u32)
         .map(|k| HarmonicCurve {

@@ -211,16 +211,20 @@ pub(crate) fn smoothing_label(n: f64) -> String {
 }
 
 /// The points of a curve that can be smoothed: positive, finite, strictly increasing
-/// frequencies with a value that is not NaN or +inf.
+/// frequencies with a finite value within ±1000 dB.
 fn smoothable(freq: &[f64], vals: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let mut xs = Vec::with_capacity(freq.len());
     let mut ys = Vec::with_capacity(freq.len());
     for (&f, &v) in freq.iter().zip(vals) {
-        if f.is_finite() && f > 0.0 && !v.is_nan() && v != f64::INFINITY {
-            if xs.last().is_none_or(|&l| f > l) {
-                xs.push(f);
-                ys.push(v);
-            }
+        // |dB| beyond 1000 is no measurement (and would overflow the power average)
+        if f.is_finite()
+            && f > 0.0
+            && v.is_finite()
+            && v.abs() <= 1000.0
+            && xs.last().is_none_or(|&l| f > l)
+        {
+            xs.push(f);
+            ys.push(v);
         }
     }
     (xs, ys)
@@ -440,7 +444,7 @@ pub fn impulse_series(analysis: &Analysis) -> Vec<Series> {
     for (k, ch) in analysis.channels.iter().enumerate() {
         let imp = &ch.impulse;
         let sr = impulse_rate(analysis, ch);
-        if imp.samples.is_empty() || !(sr > 0.0) || !imp.start_s.is_finite() {
+        if imp.samples.is_empty() || !sr.is_finite() || sr <= 0.0 || !imp.start_s.is_finite() {
             continue;
         }
         let Some(t_peak) = peak_time_s(ch, sr) else {

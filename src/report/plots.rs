@@ -41,7 +41,7 @@ pub(crate) fn stroke_for(s: &Series, idx: usize, f: &Fonts) -> Stroke {
         color: palette(s.color.unwrap_or(idx)),
         width: (w * f.line).max(1.0),
         alpha,
-        dash: s.dashed.then(|| (12.0 * f.line, 7.0 * f.line)),
+        dash: s.dashed.then_some((12.0 * f.line, 7.0 * f.line)),
     }
 }
 
@@ -207,7 +207,15 @@ fn draw_prepared(c: &mut Canvas, pr: &Prepared, p: &Panel) -> R<()> {
     order.sort_by_key(|cv| cv.rank);
     for cv in order {
         for run in fr.runs(cv.xs, cv.ys, cv.break_jump) {
-            c.polyline(&run, &cv.stroke, fr.plot);
+            if run.len() == 1 {
+                // an isolated point: a visible dot rather than a one-pixel speck
+                let mut st = cv.stroke;
+                st.width = (st.width * 2.0).max(5.0 * fr.fonts.line);
+                st.alpha = st.alpha.max(0.6);
+                c.polyline(&run, &st, fr.plot);
+            } else {
+                c.polyline(&run, &cv.stroke, fr.plot);
+            }
         }
     }
     fr.draw_over(c)?;
@@ -349,7 +357,14 @@ pub(crate) fn warnings(a: &Analysis) -> Vec<String> {
             ch.warnings
                 .iter()
                 .filter(|w| !w.trim().is_empty())
-                .map(move |w| format!("ch{}: {}", ch.index, w.trim()))
+                .map(move |w| {
+                    let w: String = w
+                        .trim()
+                        .chars()
+                        .map(|c| if c.is_control() { ' ' } else { c })
+                        .collect();
+                    format!("ch{}: {}", ch.index, w)
+                })
         })
         .collect()
 }
@@ -546,7 +561,7 @@ fn paint_distortion(c: &mut Canvas, rect: Rect, a: &Analysis, f: &Fonts, compact
                     color: MUTED,
                     width: 2.0 * f.line,
                     alpha: 1.0,
-                    dash: (k > 0).then(|| (12.0 * f.line, 7.0 * f.line)),
+                    dash: (k > 0).then_some((12.0 * f.line, 7.0 * f.line)),
                 },
                 text: format!("ch{}", ch.index),
             });
@@ -612,10 +627,14 @@ fn paint_noise(
     let title = compact.then(|| "Noise floor".to_string());
     let measured = a.channels.iter().filter(|ch| ch.noise.is_some()).count();
     if measured == 0 {
-        let lines = vec![
-            "no pre-roll silence: noise floor not measured".to_string(),
-            "(record with silence before the sweep, e.g. --pre 1.0)".to_string(),
-        ];
+        let lines = if a.channels.is_empty() {
+            vec!["no channels analysed".to_string()]
+        } else {
+            vec![
+                "no pre-roll silence: noise floor not measured".to_string(),
+                "(record with silence before the sweep, e.g. --pre 1.0)".to_string(),
+            ]
+        };
         return paint_message(c, rect, title.as_deref(), &lines, f);
     }
     let x = freq_axis(Some(a), &refs);
@@ -766,11 +785,16 @@ fn paint_impulse(c: &mut Canvas, rect: Rect, a: &Analysis, f: &Fonts, compact: b
     let etcs: Vec<&Series> = series.iter().filter(|s| s.panel == 1).collect();
     let title = "Impulse response".to_string();
     let Some((w0, w1)) = ir_window(&irs) else {
+        let msg = if a.channels.iter().all(|ch| ch.impulse.samples.is_empty()) {
+            "no impulse response"
+        } else {
+            "impulse response: nothing to plot (too short, silent or no sample rate)"
+        };
         return paint_message(
             c,
             rect,
             compact.then_some(title.as_str()),
-            &["no impulse response".to_string()],
+            &[msg.to_string()],
             f,
         );
     };
@@ -1007,6 +1031,30 @@ pub(crate) fn overlay_image(
     Ok(c)
 }
 
+/// A bar value label: three significant digits, no trailing zeros.
+fn fmt_bar(v: f64) -> String {
+    let a = v.abs();
+    let d = if a >= 100.0 {
+        0
+    } else if a >= 10.0 {
+        1
+    } else if a >= 1.0 {
+        2
+    } else if a > 0.0 {
+        ((2.0 - a.log10().floor()) as usize).min(6)
+    } else {
+        0
+    };
+    let s = fmt_num(v, d);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// Grouped bars as small multiples: one panel per category with its own y axis (categories
+/// usually have different units), one colour per group, a shared legend.
 pub(crate) fn bars_image(
     title: &str,
     categories: &[String],
@@ -1016,100 +1064,95 @@ pub(crate) fn bars_image(
     let (mut c, f) = new_canvas(opts);
     let top = header(&mut c, &f, title, "", &[], 0)?;
     let r = content_rect(&c, &f, top);
-    let ncat = categories.len().max(1);
-    let vals: Vec<f64> = groups
-        .iter()
-        .flat_map(|(_, v)| v.iter().flatten().copied())
-        .filter(|v| v.is_finite())
-        .collect();
-    let lo = vals.iter().copied().fold(0.0f64, f64::min);
-    let hi = vals.iter().copied().fold(0.0f64, f64::max);
-    let pad = (hi - lo).max(1e-9) * 0.08;
-    let (ymin, ymax) = nice_range(
-        if lo < 0.0 { lo - pad } else { lo },
-        if hi > 0.0 { hi + pad } else { hi },
-        true,
-    );
     let entries: Vec<Entry> = groups
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| Entry::Line {
-            stroke: Stroke {
-                color: palette(i),
-                width: f.legend * 0.6,
-                alpha: 1.0,
-                dash: None,
-            },
+        .map(|(i, (name, _))| Entry::Swatch {
+            color: palette(i),
             text: name.clone(),
         })
         .collect();
-    let mut frame = Frame::layout(
-        &c,
-        r,
-        None,
-        Axis {
-            scale: Scale::Lin {
-                min: 0.0,
-                max: ncat as f64,
-            },
-            ticks: TickKind::Step(1.0),
-            label: String::new(),
-        },
-        Axis {
-            scale: Scale::Lin {
-                min: ymin,
-                max: ymax,
-            },
-            ticks: TickKind::Nice,
-            label: String::new(),
-        },
-        f,
-        true,
-        None,
-    );
-    // the legend goes above the plot area, to the right, so it never hides a bar
+    if categories.is_empty() || groups.is_empty() {
+        return paint_message(&mut c, r, None, &["no metrics to compare".to_string()], &f)
+            .map(|_| c);
+    }
+    // the legend is a row above the panels, right-aligned, so it never hides a bar
     let lb = LegendBox::new(&c, entries, &f);
-    frame.xticks.clear();
-    frame.plot.y0 += lb.h + f.legend * 0.5;
-    frame.draw_under(&mut c)?;
-    let zero = frame.py(0.0);
-    let gw = frame.plot.w() / ncat as f64;
-    let ng = groups.len().max(1);
-    let bw = gw * 0.8 / ng as f64;
+    lb.draw(&mut c, (r.x1 - lb.w, r.y0), &f)?;
+    let r = Rect::new(r.x0, r.y0 + lb.h + f.legend * 0.4, r.x1, r.y1);
+    let n = categories.len();
+    let cols = n.min(4);
+    let rows = n.div_ceil(cols);
+    let gap = f.tick * 1.2;
+    let cw = (r.w() - gap * (cols - 1) as f64) / cols as f64;
+    let rh = (r.h() - gap * (rows - 1) as f64) / rows as f64;
+    let fq = if n > 4 { f.scaled(0.85) } else { f };
     for (ci, cat) in categories.iter().enumerate() {
-        let gx = frame.plot.x0 + gw * ci as f64 + gw * 0.1;
-        for (gi, (_, vs)) in groups.iter().enumerate() {
-            let x0 = gx + bw * gi as f64;
-            let v = vs.get(ci).copied().flatten().filter(|v| v.is_finite());
+        let (col, row) = (ci % cols, ci / cols);
+        let cell = Rect::new(
+            r.x0 + col as f64 * (cw + gap),
+            r.y0 + row as f64 * (rh + gap),
+            r.x0 + col as f64 * (cw + gap) + cw,
+            r.y0 + row as f64 * (rh + gap) + rh,
+        );
+        let vals: Vec<Option<f64>> = groups
+            .iter()
+            .map(|(_, v)| v.get(ci).copied().flatten().filter(|v| v.is_finite()))
+            .collect();
+        let lo = vals.iter().flatten().copied().fold(0.0f64, f64::min);
+        let hi = vals.iter().flatten().copied().fold(0.0f64, f64::max);
+        let pad = (hi - lo).max(1e-12) * 0.12;
+        let (ymin, ymax) = nice_range(
+            if lo < 0.0 { lo - pad } else { lo },
+            if hi > 0.0 { hi + pad } else { hi },
+            true,
+        );
+        let mut frame = Frame::layout(
+            &c,
+            cell,
+            Some(cat.clone()),
+            Axis {
+                scale: Scale::Lin { min: 0.0, max: 1.0 },
+                ticks: TickKind::Step(1.0),
+                label: String::new(),
+            },
+            Axis {
+                scale: Scale::Lin {
+                    min: ymin,
+                    max: ymax,
+                },
+                ticks: TickKind::Nice,
+                label: String::new(),
+            },
+            fq,
+            false,
+            None,
+        );
+        frame.xticks.clear();
+        frame.draw_under(&mut c)?;
+        let zero = frame.py(0.0);
+        let ng = groups.len();
+        let bw = frame.plot.w() * 0.8 / ng as f64;
+        let size = (fq.tick * 0.9).min(bw * 0.5).max(8.0);
+        for (gi, v) in vals.iter().enumerate() {
+            let x0 = frame.plot.x0 + frame.plot.w() * 0.1 + bw * gi as f64;
             let cx = x0 + bw / 2.0;
             match v {
                 Some(v) => {
-                    let y = frame.py(v).clamp(frame.plot.y0, frame.plot.y1);
+                    let y = frame.py(*v).clamp(frame.plot.y0, frame.plot.y1);
                     c.fill_rect(
-                        Rect::new(x0 + bw * 0.06, y.min(zero), x0 + bw * 0.94, y.max(zero)),
+                        Rect::new(x0 + bw * 0.08, y.min(zero), x0 + bw * 0.92, y.max(zero)),
                         palette(gi),
                         1.0,
                     );
-                    let txt = fmt_num(
-                        v,
-                        if v.abs() >= 100.0 {
-                            0
-                        } else if v.abs() >= 10.0 {
-                            1
-                        } else {
-                            2
-                        },
-                    );
-                    let size = (f.tick * 0.85).min(bw * 0.45).max(8.0);
-                    let ty = if v >= 0.0 {
+                    let ty = if *v >= 0.0 {
                         y - size * 0.35
                     } else {
                         y + size * (CAP + 0.35)
                     };
-                    c.text(&txt, cx, ty, size, INK, Align::Center, false)?;
+                    c.text(&fmt_bar(*v), cx, ty, size, INK, Align::Center, false)?;
                 }
                 None => {
-                    let size = (f.tick * 0.85).min(bw * 0.45).max(8.0);
                     c.text(
                         "n/a",
                         cx,
@@ -1122,25 +1165,14 @@ pub(crate) fn bars_image(
                 }
             }
         }
-        let label = fit_text(&c, cat, f.tick, gw * 0.95, false);
-        c.text(
-            &label,
-            frame.plot.x0 + gw * (ci as f64 + 0.5),
-            frame.plot.y1 + f.tick * 0.5 + f.tick * CAP + f.tick * 0.2,
-            f.tick,
-            INK,
-            Align::Center,
-            false,
-        )?;
+        c.hline(
+            frame.plot.x0,
+            frame.plot.x1,
+            zero,
+            fq.grid(),
+            super::axes::FRAME,
+        );
+        frame.draw_over(&mut c)?;
     }
-    c.hline(
-        frame.plot.x0,
-        frame.plot.x1,
-        zero,
-        f.grid() * 1.5,
-        super::axes::FRAME,
-    );
-    frame.draw_over(&mut c)?;
-    lb.draw(&mut c, (frame.plot.x1 - lb.w, r.y0), &f)?;
     Ok(c)
 }

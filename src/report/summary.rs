@@ -53,7 +53,7 @@ pub(crate) fn band_mean_db(freq: &[f64], db: &[f64], lo: f64, hi: f64) -> Option
     }
     let a = lo.max(xs[0]);
     let b = hi.min(xs[xs.len() - 1]);
-    if !(b > a * (1.0 + 1e-9)) {
+    if b.partial_cmp(&(a * (1.0 + 1e-9))) != Some(std::cmp::Ordering::Greater) {
         return None;
     }
     let lx: Vec<f64> = xs.iter().map(|f| f.log2()).collect();
@@ -225,7 +225,9 @@ fn md_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace('<', "&lt;")
-        .replace(['\n', '\r'], " ")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The Markdown summary: device and sweep, a table of the key figures per channel,

@@ -65,11 +65,41 @@ fn write_look_images() {
             },
         ),
     ];
+    let mut nonoise = example::analysis(1);
+    nonoise.channels[0].noise = None;
+    nonoise.channels[0].snr_db = None;
+    nonoise.channels[0].warnings = vec![
+        "no pre-roll silence before the sweep".into(),
+        "clipping: 3 samples at full scale".into(),
+        "level at 1 kHz is 60 dB below the sweep".into(),
+        "fourth warning".into(),
+    ];
+    let mut cases = cases.to_vec();
+    cases.push(("nonoise", nonoise, RenderOptions::default()));
+    for (i, a) in odd_cases().into_iter().enumerate() {
+        cases.push((
+            ["odd0", "odd1", "odd2", "odd3", "odd4"][i],
+            a,
+            RenderOptions::default(),
+        ));
+    }
     for (name, a, opts) in cases {
         let d = dir.join(name);
         std::fs::create_dir_all(&d).unwrap();
         render_analysis(&a, &d, &opts).unwrap();
     }
+    let (curves, cats, groups) = compare_like_data();
+    let opts = RenderOptions::default();
+    render_overlay(
+        &dir.join("overlay.png"),
+        "Frequency response, 1/6 octave",
+        "Gain (dB)",
+        &curves,
+        (20.0, 20000.0),
+        &opts,
+    )
+    .unwrap();
+    render_bars(&dir.join("bars.png"), "Key metrics", &cats, &groups, &opts).unwrap();
 }
 
 /// Decodes a PNG into (width, height, RGB bytes).
@@ -366,10 +396,8 @@ fn renders_small_size_with_warnings_and_missing_noise() {
     assert!(md.contains("| Noise (20 Hz–20 kHz) | n/a | n/a |"), "{md}");
 }
 
-#[test]
-fn odd_data_does_not_panic() {
-    let dir = tempfile::tempdir().unwrap();
-    let opts = RenderOptions::default();
+/// Analyses with empty, single-point, mismatched, NaN/inf/huge and missing data.
+fn odd_cases() -> Vec<Analysis> {
     let base = example::analysis(1);
     let mut cases: Vec<Analysis> = Vec::new();
     // everything empty
@@ -442,6 +470,18 @@ fn odd_data_does_not_panic() {
     a.label = None;
     a.created = None;
     cases.push(a);
+    cases
+}
+
+#[test]
+fn odd_data_does_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RenderOptions {
+        width: 640,
+        height: 400,
+        smoothing: Some(6.0),
+    };
+    let cases = odd_cases();
     for (i, a) in cases.iter().enumerate() {
         let d = dir.path().join(i.to_string());
         std::fs::create_dir(&d).unwrap();
@@ -449,7 +489,7 @@ fn odd_data_does_not_panic() {
         assert_eq!(written.len(), 6, "case {i}");
         for p in &written[..5] {
             let (w, h, _) = decode_png(&std::fs::read(p).unwrap());
-            assert_eq!((w, h), (1600, 1000));
+            assert_eq!((w, h), (640, 400));
         }
     }
 }
@@ -481,22 +521,46 @@ fn write_failure_is_an_io_error_naming_the_file() {
     assert!(err.to_string().contains("does-not-exist"), "{err}");
 }
 
-#[test]
-fn overlay_and_bars_render() {
-    let dir = tempfile::tempdir().unwrap();
+/// Curves and metrics shaped like what `compare` will pass to the helpers.
+#[allow(clippy::type_complexity)]
+fn compare_like_data() -> (Vec<Series>, Vec<String>, Vec<(String, Vec<Option<f64>>)>) {
     let a = example::analysis(2);
-    let curves: Vec<Series> = a
+    let curves = a
         .channels
         .iter()
         .enumerate()
         .map(|(i, ch)| {
-            Series::new(
-                format!("device {i}"),
-                ch.frequency_response.freq_hz.clone(),
-                ch.frequency_response.gain_db.clone(),
-            )
+            let (x, y) = smoothed_db(
+                &ch.frequency_response.freq_hz,
+                &ch.frequency_response.gain_db,
+                6.0,
+            );
+            Series::new(["Device A", "Device B"][i], x, y)
         })
         .collect();
+    let cats = vec![
+        "bass (dB)".into(),
+        "treble (dB)".into(),
+        "SNR (dB)".into(),
+        "THD 1 kHz (%)".into(),
+    ];
+    let groups = vec![
+        (
+            "Device A".into(),
+            vec![Some(2.5), Some(-4.0), Some(61.2), Some(0.04)],
+        ),
+        (
+            "Device B".into(),
+            vec![None, Some(-1.5), Some(48.0), Some(0.3)],
+        ),
+    ];
+    (curves, cats, groups)
+}
+
+#[test]
+fn overlay_and_bars_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let (curves, cats, groups) = compare_like_data();
     let opts = RenderOptions::default();
     let p = dir.path().join("overlay.png");
     render_overlay(
@@ -510,17 +574,7 @@ fn overlay_and_bars_render() {
     .unwrap();
     check_png(&p, 1600, 1000);
     let p = dir.path().join("bars.png");
-    render_bars(
-        &p,
-        "Metrics",
-        &["bass (dB)".into(), "treble (dB)".into(), "SNR (dB)".into()],
-        &[
-            ("device A".into(), vec![Some(2.5), Some(-4.0), Some(61.2)]),
-            ("device B".into(), vec![None, Some(-1.5), Some(48.0)]),
-        ],
-        &opts,
-    )
-    .unwrap();
+    render_bars(&p, "Metrics", &cats, &groups, &opts).unwrap();
     check_png(&p, 1600, 1000);
     // nothing to draw is still a valid image
     let p = dir.path().join("empty.png");
