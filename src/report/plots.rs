@@ -830,16 +830,21 @@ fn paint_impulse(c: &mut Canvas, rect: Rect, a: &Analysis, f: &Fonts, compact: b
     let lat = if lat.is_empty() {
         String::new()
     } else {
-        format!("latency {}", lat.join(", "))
+        format!("latency: {}", lat.join(", "))
     };
     let time_label = "Time re IR peak (ms)".to_string();
     let ir = Panel {
-        title: Some(if compact {
+        title: Some(if compact && !lat.is_empty() {
             format!("Impulse response ({lat})")
-        } else if lat.is_empty() {
+        } else if compact {
             "Impulse response".into()
+        } else if lat.is_empty() {
+            "Linear impulse response".into()
         } else {
-            format!("Impulse response — {lat}")
+            // the image title already says "Impulse response"
+            let mut l = lat.clone();
+            l.replace_range(..1, "L");
+            l
         }),
         x: Axis {
             scale: Scale::Lin { min: t0, max: t1 },
