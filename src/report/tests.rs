@@ -1,0 +1,695 @@
+use super::*;
+use crate::dsp::smoothing::smooth_db;
+use crate::results::HarmonicCurve;
+
+/// An analysis whose response is exactly a 2nd-order Butterworth high-pass at 100 Hz
+/// (0 dB passband), with known THD, harmonics, noise and impulse.
+fn highpass_analysis() -> Analysis {
+    let mut a = example::analysis(1);
+    let ch = &mut a.channels[0];
+    let fr = &mut ch.frequency_response;
+    fr.gain_db = fr
+        .freq_hz
+        .iter()
+        .map(|&f| {
+            let (re, im) = example::highpass2(f, 100.0, std::f64::consts::FRAC_1_SQRT_2);
+            10.0 * (re * re + im * im).log10()
+        })
+        .collect();
+    // THD only up to 5 kHz, 1 % at 100 Hz falling as 1/f
+    let tf: Vec<f64> = fr
+        .freq_hz
+        .iter()
+        .copied()
+        .filter(|f| *f <= 5000.0)
+        .collect();
+    ch.thd.percent = tf.iter().map(|f| 100.0 / f).collect();
+    ch.thd.harmonics = vec![
+        HarmonicCurve {
+            order: 2,
+            relative_db: tf.iter().map(|f| Some(20.0 * (0.9 / f).log10())).collect(),
+        },
+        HarmonicCurve {
+            order: 3,
+            relative_db: tf
+                .iter()
+                .map(|f| (*f * 3.0 <= 12000.0).then(|| 20.0 * (0.3 / f).log10()))
+                .collect(),
+        },
+    ];
+    ch.thd.freq_hz = tf;
+    a
+}
+
+/// Writes every plot of a few analyses to `$SWEEPLAB_REPORT_LOOK` (for eyeballing).
+#[test]
+fn write_look_images() {
+    let Ok(dir) = std::env::var("SWEEPLAB_REPORT_LOOK") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let mut two = example::analysis(2);
+    two.channels[1].warnings = vec!["clipping: 12 samples at full scale".into()];
+    two.channels[1].noise = None;
+    two.channels[1].snr_db = None;
+    let cases = [
+        ("one", example::analysis(1), RenderOptions::default()),
+        ("two", two, RenderOptions::default()),
+        (
+            "small",
+            example::analysis(1),
+            RenderOptions {
+                width: 800,
+                height: 500,
+                ..Default::default()
+            },
+        ),
+    ];
+    let mut nonoise = example::analysis(1);
+    nonoise.channels[0].noise = None;
+    nonoise.channels[0].snr_db = None;
+    nonoise.channels[0].warnings = vec![
+        "no pre-roll silence before the sweep".into(),
+        "clipping: 3 samples at full scale".into(),
+        "level at 1 kHz is 60 dB below the sweep".into(),
+        "fourth warning".into(),
+    ];
+    let mut cases = cases.to_vec();
+    cases.push(("nonoise", nonoise, RenderOptions::default()));
+    for (i, a) in odd_cases().into_iter().enumerate() {
+        cases.push((
+            ["odd0", "odd1", "odd2", "odd3", "odd4"][i],
+            a,
+            RenderOptions::default(),
+        ));
+    }
+    for (name, a, opts) in cases {
+        let d = dir.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        render_analysis(&a, &d, &opts).unwrap();
+    }
+    let (curves, cats, groups) = compare_like_data();
+    let opts = RenderOptions::default();
+    render_overlay(
+        &dir.join("overlay.png"),
+        "Frequency response, 1/6 octave",
+        "Gain (dB)",
+        &curves,
+        (20.0, 20000.0),
+        &opts,
+    )
+    .unwrap();
+    render_bars(&dir.join("bars.png"), "Key metrics", &cats, &groups, &opts).unwrap();
+}
+
+/// Decodes a PNG into (width, height, RGB bytes).
+pub(crate) fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let dec = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+/// Crops a PNG file to a region at 100 % (for looking at text up close).
+#[test]
+fn write_look_crops() {
+    let Ok(spec) = std::env::var("SWEEPLAB_REPORT_CROP") else {
+        return;
+    };
+    // "in.png,out.png,x,y,w,h"
+    let p: Vec<&str> = spec.split(',').collect();
+    let (w, _h, rgb) = decode_png(&std::fs::read(p[0]).unwrap());
+    let n: Vec<u32> = p[2..6].iter().map(|v| v.parse().unwrap()).collect();
+    let mut out = Vec::new();
+    for y in n[1]..n[1] + n[3] {
+        let i = ((y * w + n[0]) * 3) as usize;
+        out.extend_from_slice(&rgb[i..i + n[2] as usize * 3]);
+    }
+    let mut bytes = Vec::new();
+    let mut enc = png::Encoder::new(&mut bytes, n[2], n[3]);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut wr = enc.write_header().unwrap();
+    wr.write_image_data(&out).unwrap();
+    wr.finish().unwrap();
+    std::fs::write(p[1], bytes).unwrap();
+}
+
+#[test]
+fn response_series_match_analysis() {
+    let a = highpass_analysis();
+    let opts = RenderOptions::default();
+    let s = response_series(&a, &opts);
+    assert_eq!(s.len(), 2);
+    let fr = &a.channels[0].frequency_response;
+    assert_eq!(s[0].name, "ch0 raw");
+    assert_eq!(s[0].style, SeriesStyle::Faint);
+    assert_eq!(s[0].x, fr.freq_hz);
+    assert_eq!(s[0].y, fr.gain_db);
+    assert_eq!(s[1].name, "ch0 1/6 oct");
+    assert_eq!(s[1].style, SeriesStyle::Bold);
+    assert_eq!(s[1].x, fr.freq_hz);
+    assert_eq!(
+        s[1].y,
+        smooth_db(&fr.freq_hz, &fr.gain_db, &fr.freq_hz, 6.0)
+    );
+    // 1/3 octave: label and data follow the option
+    let s3 = response_series(
+        &a,
+        &RenderOptions {
+            smoothing: Some(3.0),
+            ..opts.clone()
+        },
+    );
+    assert_eq!(s3[1].name, "ch0 1/3 oct");
+    assert_eq!(
+        s3[1].y,
+        smooth_db(&fr.freq_hz, &fr.gain_db, &fr.freq_hz, 3.0)
+    );
+    // no smoothing: the raw curve alone, bold
+    let s0 = response_series(
+        &a,
+        &RenderOptions {
+            smoothing: None,
+            ..opts
+        },
+    );
+    assert_eq!(s0.len(), 1);
+    assert_eq!(s0[0].style, SeriesStyle::Bold);
+    assert_eq!(s0[0].y, fr.gain_db);
+}
+
+#[test]
+fn two_channels_get_their_own_colours() {
+    let a = example::analysis(2);
+    let s = response_series(&a, &RenderOptions::default());
+    assert_eq!(s.len(), 4);
+    assert_eq!(s[0].color, s[1].color);
+    assert_ne!(s[1].color, s[2].color);
+    assert_eq!(s[2].name, "ch1 raw");
+    assert_eq!(s[2].y, a.channels[1].frequency_response.gain_db);
+}
+
+#[test]
+fn smoothing_skips_unusable_points() {
+    let mut a = highpass_analysis();
+    a.channels[0].frequency_response.gain_db[10] = f64::NAN;
+    let s = response_series(&a, &RenderOptions::default());
+    // the raw series keeps the gap (the line breaks there), the smoothed one skips it
+    assert!(s[0].y[10].is_nan());
+    assert_eq!(s[1].x.len(), s[0].x.len() - 1);
+    assert!(s[1].y.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn distortion_series_are_percentages() {
+    let a = highpass_analysis();
+    let s = distortion_series(&a);
+    let t = &a.channels[0].thd;
+    assert_eq!(s.len(), 3);
+    assert_eq!(s[0].name, "ch0 THD");
+    assert_eq!(s[0].x, t.freq_hz);
+    assert_eq!(s[0].y, t.percent);
+    assert_eq!(s[1].name, "ch0 H2");
+    for (i, y) in s[1].y.iter().enumerate() {
+        let want = 100.0 * 10f64.powf(t.harmonics[0].relative_db[i].unwrap() / 20.0);
+        assert_eq!(*y, want);
+        // H2 was built as 0.9 % of the THD's 1/f shape
+        assert!((y - 90.0 / t.freq_hz[i]).abs() < 1e-9 * y.max(1.0));
+    }
+    assert_eq!(s[2].name, "ch0 H3");
+    for (i, y) in s[2].y.iter().enumerate() {
+        match t.harmonics[1].relative_db[i] {
+            Some(db) => assert_eq!(*y, relative_db_to_percent(db)),
+            None => assert!(y.is_nan(), "a missing harmonic must be a gap"),
+        }
+    }
+    assert!(s[2].y.iter().any(|v| v.is_nan()));
+}
+
+#[test]
+fn noise_series_follow_the_spectrum() {
+    let mut a = example::analysis(2);
+    a.channels[1].noise = None;
+    let opts = RenderOptions::default();
+    let s = noise_series(&a, &opts);
+    assert_eq!(s.len(), 2, "only the measured channel has noise curves");
+    let sp = &a.channels[0].noise.as_ref().unwrap().spectrum;
+    assert_eq!(s[0].x, sp.freq_hz);
+    assert_eq!(s[0].y, sp.dbfs_per_hz);
+    // the 0 Hz bin cannot be placed on a log axis: the smoothed curve starts above it
+    assert_eq!(s[1].x, sp.freq_hz[1..].to_vec());
+    assert_eq!(
+        s[1].y,
+        smooth_db(
+            &sp.freq_hz[1..],
+            &sp.dbfs_per_hz[1..],
+            &sp.freq_hz[1..],
+            6.0
+        )
+    );
+    assert!(s.iter().all(|x| x.channel == 0));
+}
+
+#[test]
+fn impulse_series_are_relative_to_the_peak() {
+    let a = highpass_analysis();
+    let ch = &a.channels[0];
+    let s = impulse_series(&a);
+    assert_eq!(s.len(), 2);
+    let (ir, etc) = (&s[0], &s[1]);
+    assert_eq!((ir.panel, etc.panel), (0, 1));
+    let sr = ch.impulse.sample_rate as f64;
+    for (i, x) in ir.x.iter().enumerate() {
+        let want = (ch.impulse.start_s + i as f64 / sr - ch.latency_s) * 1000.0;
+        assert!((x - want).abs() < 1e-9);
+        assert_eq!(ir.y[i], ch.impulse.samples[i] as f64);
+    }
+    // the peak sits at 0 ms (the latency), the ETC is 0 dB there and never below the floor
+    let (ip, _) =
+        ir.y.iter()
+            .enumerate()
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .unwrap();
+    assert!(ir.x[ip].abs() < 1000.0 / sr, "peak at {} ms", ir.x[ip]);
+    assert_eq!(etc.y[ip], 0.0);
+    assert!(etc.y.iter().all(|v| *v <= 0.0 && *v >= ETC_FLOOR_DB));
+    let peak = ir.y[ip].abs();
+    for (h, e) in ir.y.iter().zip(&etc.y) {
+        assert!((e - (20.0 * (h.abs() / peak).log10()).max(ETC_FLOOR_DB)).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn db_range_is_rounded_wide_enough_and_centred() {
+    // a flat line is centred in a 20+ dB window, not squashed against an edge
+    let (lo, hi) = db_axis_range(&[-6.0; 100], 20.0);
+    assert_eq!((lo, hi), (-20.0, 5.0));
+    assert!(hi - lo >= 20.0);
+    assert!(((-6.0 - lo) - (hi + 6.0)).abs() <= 5.0);
+    // rounded outwards to 5 dB
+    let v: Vec<f64> = (0..500).map(|i| -27.3 + 30.0 * i as f64 / 499.0).collect();
+    let (lo, hi) = db_axis_range(&v, 20.0);
+    assert_eq!((lo, hi), (-30.0, 5.0));
+    // a wide range rounds to 10 dB
+    let v: Vec<f64> = (0..500).map(|i| -83.0 + 80.0 * i as f64 / 499.0).collect();
+    assert_eq!(db_axis_range(&v, 20.0), (-90.0, 0.0));
+    // isolated outliers (< 0.5 %) and non-finite values do not stretch the axis
+    let mut v = vec![-3.0; 1000];
+    v.extend([-200.0, 150.0, f64::NAN, f64::NEG_INFINITY, f64::INFINITY]);
+    let (lo, hi) = db_axis_range(&v, 20.0);
+    assert!(lo >= -20.0 && hi <= 15.0, "{lo} {hi}");
+    // nothing usable: a sane default instead of a panic
+    let (lo, hi) = db_axis_range(&[f64::NAN], 20.0);
+    assert!(hi - lo >= 20.0);
+    for (lo, hi) in [
+        db_axis_range(&[1e300, -1e300], 20.0),
+        db_axis_range(&[], 20.0),
+    ] {
+        assert!(lo.is_finite() && hi.is_finite() && hi > lo);
+        assert_eq!(lo % 5.0, 0.0);
+        assert_eq!(hi % 5.0, 0.0);
+    }
+}
+
+/// Checks that a written PNG has the requested size and is not blank.
+fn check_png(path: &std::path::Path, w: u32, h: u32) {
+    let bytes = std::fs::read(path).unwrap();
+    let (pw, ph, rgb) = decode_png(&bytes);
+    assert_eq!((pw, ph), (w, h), "{}", path.display());
+    let mut colours = std::collections::HashSet::new();
+    let mut ink = 0usize;
+    for px in rgb.chunks_exact(3) {
+        colours.insert([px[0], px[1], px[2]]);
+        if px != [255, 255, 255] {
+            ink += 1;
+        }
+    }
+    let frac = ink as f64 / (w * h) as f64;
+    assert!(
+        colours.len() > 20,
+        "{}: {} colours",
+        path.display(),
+        colours.len()
+    );
+    assert!(
+        frac > 0.01,
+        "{}: {:.3} non-background",
+        path.display(),
+        frac
+    );
+}
+
+const FILES: [&str; 6] = [
+    "response.png",
+    "distortion.png",
+    "noise.png",
+    "impulse.png",
+    "overview.png",
+    "summary.md",
+];
+
+#[test]
+fn renders_all_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = highpass_analysis();
+    let opts = RenderOptions::default();
+    let written = render_analysis(&a, dir.path(), &opts).unwrap();
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, FILES);
+    for p in &written[..5] {
+        check_png(p, 1600, 1000);
+    }
+    // nothing else (no temporary files) is left behind
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 6);
+}
+
+#[test]
+fn renders_small_size_with_warnings_and_missing_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = example::analysis(2);
+    for ch in &mut a.channels {
+        ch.noise = None;
+        ch.snr_db = None;
+        ch.warnings = vec![
+            "clipping: 3 samples at full scale".into(),
+            "no signal above 15 kHz".into(),
+        ];
+    }
+    let opts = RenderOptions {
+        width: 800,
+        height: 500,
+        smoothing: Some(3.0),
+    };
+    let written = render_analysis(&a, dir.path(), &opts).unwrap();
+    for p in &written[..5] {
+        check_png(p, 800, 500);
+    }
+    let md = std::fs::read_to_string(&written[5]).unwrap();
+    assert!(md.contains("clipping: 3 samples at full scale"));
+    assert!(md.contains("| Noise (20 Hz–20 kHz) | n/a | n/a |"), "{md}");
+}
+
+/// Analyses with empty, single-point, mismatched, NaN/inf/huge and missing data.
+fn odd_cases() -> Vec<Analysis> {
+    let base = example::analysis(1);
+    let mut cases: Vec<Analysis> = Vec::new();
+    // everything empty
+    let mut a = base.clone();
+    {
+        let ch = &mut a.channels[0];
+        ch.frequency_response.freq_hz.clear();
+        ch.frequency_response.gain_db.clear();
+        ch.frequency_response.phase_deg.clear();
+        ch.frequency_response.group_delay_s.clear();
+        ch.thd.freq_hz.clear();
+        ch.thd.percent.clear();
+        ch.thd.harmonics.clear();
+        ch.impulse.samples.clear();
+        ch.noise.as_mut().unwrap().spectrum.freq_hz.clear();
+        ch.noise.as_mut().unwrap().spectrum.dbfs_per_hz.clear();
+        ch.latency_s = f64::NAN;
+    }
+    cases.push(a);
+    // a single point everywhere, mismatched lengths
+    let mut a = base.clone();
+    {
+        let ch = &mut a.channels[0];
+        ch.frequency_response.freq_hz = vec![1000.0, 2000.0];
+        ch.frequency_response.gain_db = vec![-3.0];
+        ch.frequency_response.phase_deg = vec![10.0];
+        ch.thd.freq_hz = vec![1000.0];
+        ch.thd.percent = vec![0.1];
+        ch.impulse.samples = vec![0.5];
+    }
+    cases.push(a);
+    // NaN, -inf, +inf, huge and zero values; a silent impulse; a reversed sweep band
+    let mut a = base.clone();
+    {
+        a.sweep.start_hz = 20000.0;
+        a.sweep.end_hz = f64::NAN;
+        a.sample_rate = 0;
+        let ch = &mut a.channels[0];
+        for (i, g) in ch.frequency_response.gain_db.iter_mut().enumerate() {
+            *g = match i % 5 {
+                0 => f64::NAN,
+                1 => f64::NEG_INFINITY,
+                2 => 1e300,
+                3 => f64::INFINITY,
+                _ => -1e300,
+            };
+        }
+        for p in ch.thd.percent.iter_mut() {
+            *p = 0.0;
+        }
+        for v in ch.impulse.samples.iter_mut() {
+            *v = 0.0;
+        }
+        ch.impulse.sample_rate = 0;
+        ch.latency_s = f64::INFINITY;
+        ch.noise.as_mut().unwrap().rms_dbfs = f64::NAN;
+        ch.snr_db = Some(f64::NAN);
+        ch.warnings = vec!["a | pipe\nand a very long warning ".repeat(20)];
+    }
+    cases.push(a);
+    // all -inf
+    let mut a = base.clone();
+    for g in a.channels[0].frequency_response.gain_db.iter_mut() {
+        *g = f64::NEG_INFINITY;
+    }
+    cases.push(a);
+    // no channels at all
+    let mut a = base.clone();
+    a.channels.clear();
+    a.label = None;
+    a.created = None;
+    cases.push(a);
+    cases
+}
+
+#[test]
+fn odd_data_does_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RenderOptions {
+        width: 640,
+        height: 400,
+        smoothing: Some(6.0),
+    };
+    let cases = odd_cases();
+    for (i, a) in cases.iter().enumerate() {
+        let d = dir.path().join(i.to_string());
+        std::fs::create_dir(&d).unwrap();
+        let written = render_analysis(a, &d, &opts).unwrap();
+        assert_eq!(written.len(), 6, "case {i}");
+        for p in &written[..5] {
+            let (w, h, _) = decode_png(&std::fs::read(p).unwrap());
+            assert_eq!((w, h), (640, 400));
+        }
+    }
+}
+
+#[test]
+fn bad_size_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = example::analysis(1);
+    for (w, h) in [(0, 0), (100, 1000), (1600, 20000)] {
+        let opts = RenderOptions {
+            width: w,
+            height: h,
+            smoothing: None,
+        };
+        match render_analysis(&a, dir.path(), &opts) {
+            Err(Error::BadUsage { flag, .. }) => assert_eq!(flag, "--size"),
+            other => panic!("{w}x{h}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn write_failure_is_an_io_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("does-not-exist");
+    let err =
+        render_analysis(&example::analysis(1), &missing, &RenderOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("does-not-exist"), "{err}");
+}
+
+/// Curves and metrics shaped like what `compare` will pass to the helpers.
+#[allow(clippy::type_complexity)]
+fn compare_like_data() -> (Vec<Series>, Vec<String>, Vec<(String, Vec<Option<f64>>)>) {
+    let a = example::analysis(2);
+    let curves = a
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(i, ch)| {
+            let (x, y) = smoothed_db(
+                &ch.frequency_response.freq_hz,
+                &ch.frequency_response.gain_db,
+                6.0,
+            );
+            Series::new(["Device A", "Device B"][i], x, y)
+        })
+        .collect();
+    let cats = vec![
+        "bass (dB)".into(),
+        "treble (dB)".into(),
+        "SNR (dB)".into(),
+        "THD 1 kHz (%)".into(),
+    ];
+    let groups = vec![
+        (
+            "Device A".into(),
+            vec![Some(2.5), Some(-4.0), Some(61.2), Some(0.04)],
+        ),
+        (
+            "Device B".into(),
+            vec![None, Some(-1.5), Some(48.0), Some(0.3)],
+        ),
+    ];
+    (curves, cats, groups)
+}
+
+#[test]
+fn overlay_and_bars_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let (curves, cats, groups) = compare_like_data();
+    let opts = RenderOptions::default();
+    let p = dir.path().join("overlay.png");
+    render_overlay(
+        &p,
+        "Frequency response",
+        "Gain (dB)",
+        &curves,
+        (20.0, 20000.0),
+        &opts,
+    )
+    .unwrap();
+    check_png(&p, 1600, 1000);
+    let p = dir.path().join("bars.png");
+    render_bars(&p, "Metrics", &cats, &groups, &opts).unwrap();
+    check_png(&p, 1600, 1000);
+    // nothing to draw is still a valid image
+    let p = dir.path().join("empty.png");
+    render_overlay(&p, "Nothing", "dB", &[], (0.0, 0.0), &opts).unwrap();
+    render_bars(&p, "Nothing", &[], &[], &opts).unwrap();
+}
+
+#[test]
+fn summary_figures_of_a_known_highpass() {
+    let a = highpass_analysis();
+    let m = channel_metrics(&a.channels[0]);
+    // reference: 250 Hz–4 kHz of a 100 Hz Butterworth high-pass is within 0.05 dB of 0 dB
+    let r = m.reference_db.unwrap();
+    assert!(r < 0.0 && r > -0.05, "{r}");
+    // bass: the log-frequency mean of the analytic curve over 20–250 Hz
+    let hp = |f: f64| {
+        let (re, im) = example::highpass2(f, 100.0, std::f64::consts::FRAC_1_SQRT_2);
+        10.0 * (re * re + im * im).log10()
+    };
+    let n = 20000;
+    let (u0, u1) = (20f64.log2(), 250f64.log2());
+    let mean: f64 = (0..n)
+        .map(|i| hp(2f64.powf(u0 + (u1 - u0) * (i as f64 + 0.5) / n as f64)))
+        .sum::<f64>()
+        / n as f64;
+    let bass = m.bass_db.unwrap();
+    assert!((bass - (mean - r)).abs() < 0.02, "{bass} vs {}", mean - r);
+    assert!(m.treble_db.unwrap().abs() < 0.01);
+    // −3 dB at the corner (100 Hz), −6 dB where |H|² = 10^-0.6 (76.1 Hz); read on the
+    // 1/3-octave smoothed curve, so a few per cent lower
+    let (lo3, edge) = m.low_3db_hz.unwrap();
+    assert!(!edge && (90.0..=101.0).contains(&lo3), "{lo3}");
+    let (lo6, _) = m.low_6db_hz.unwrap();
+    assert!((70.0..=77.0).contains(&lo6), "{lo6}");
+    // flat to the end of the sweep: the high extension is the band edge
+    let (hi3, edge) = m.high_3db_hz.unwrap();
+    assert!(edge && hi3 == 20000.0);
+    // THD = 100/f %: 1 % at 100 Hz, 0.1 % at 1 kHz; not measured at 10 kHz
+    assert!((m.thd_100_percent.unwrap() - 1.0).abs() < 1e-3);
+    assert!((m.thd_1k_percent.unwrap() - 0.1).abs() < 1e-4);
+    assert_eq!(m.thd_10k_percent, None);
+
+    let md = summary_markdown(&a);
+    assert!(md.contains("| | ch0 |\n|---|---:|\n"), "{md}");
+    assert!(
+        md.contains("| Latency | 12.37 ms (593.8 samples) |"),
+        "{md}"
+    );
+    assert!(md.contains("| Level at 1 kHz | -14.0 dBFS |"), "{md}");
+    assert!(md.contains("| THD at 100 Hz | 1.0 % |"), "{md}");
+    assert!(md.contains("| THD at 1 kHz | 0.10 % |"), "{md}");
+    assert!(md.contains("| THD at 10 kHz | n/a |"), "{md}");
+    assert!(md.contains("≥ 20.0 kHz (band edge)"), "{md}");
+    assert!(md.contains("| Noise (20 Hz–20 kHz) | -75.0 dBFS |"), "{md}");
+    assert!(md.contains("| Noise, A-weighted | -77.3 dBFS(A) |"), "{md}");
+    assert!(md.contains("| SNR | 61.0 dB |"), "{md}");
+    assert!(md.contains("| Warnings | none |"), "{md}");
+    for f in &FILES[..5] {
+        assert!(md.contains(&format!("({f})")), "{f} not linked");
+    }
+}
+
+#[test]
+fn summary_number_formats() {
+    use summary::{fmt_hz, fmt_percent};
+    assert_eq!(fmt_percent(Some(0.01234)), "0.012 %");
+    assert_eq!(fmt_percent(Some(0.1)), "0.10 %");
+    assert_eq!(fmt_percent(Some(1.234)), "1.2 %");
+    assert_eq!(fmt_percent(Some(12.34)), "12 %");
+    assert_eq!(fmt_percent(Some(123.4)), "120 %");
+    assert_eq!(fmt_percent(Some(f64::NAN)), "n/a");
+    assert_eq!(fmt_percent(None), "n/a");
+    assert_eq!(fmt_hz(45.32), "45.3 Hz");
+    assert_eq!(fmt_hz(150.0), "150 Hz");
+    assert_eq!(fmt_hz(1234.0), "1.23 kHz");
+    assert_eq!(fmt_hz(15200.0), "15.2 kHz");
+}
+
+#[test]
+fn summary_never_invents_numbers() {
+    let mut a = example::analysis(1);
+    let ch = &mut a.channels[0];
+    ch.noise = None;
+    ch.snr_db = None;
+    ch.level_1k_dbfs = None;
+    ch.peak_dbfs = None;
+    ch.latency_s = f64::NAN;
+    ch.thd.freq_hz.clear();
+    ch.thd.percent.clear();
+    // a response that covers only 1–3 kHz: no bass, no low extension
+    ch.frequency_response.freq_hz = vec![1000.0, 2000.0, 3000.0];
+    ch.frequency_response.gain_db = vec![0.0, 0.0, 0.0];
+    ch.warnings = vec!["no signal | check the cable".into()];
+    let md = summary_markdown(&a);
+    for row in [
+        "| Latency | n/a |",
+        "| Level at 1 kHz | n/a |",
+        "| Bass (20–250 Hz) re mid | n/a |",
+        "| THD at 1 kHz | n/a |",
+        "| SNR | n/a |",
+        "| −3 dB low / high | n/a / ≥ 3.00 kHz (band edge) |",
+    ] {
+        assert!(md.contains(row), "missing {row:?} in\n{md}");
+    }
+    assert!(md.contains("- ch0: no signal \\| check the cable"), "{md}");
+}
+
+#[test]
+fn thd_interpolation_is_log_frequency() {
+    let f = [100.0, 1000.0];
+    let p = [1.0, 0.0];
+    // halfway in log frequency between 100 Hz and 1 kHz
+    let v = summary::thd_at(&f, &p, 10f64.powf(2.5)).unwrap();
+    assert!((v - 0.5).abs() < 1e-12);
+    assert_eq!(summary::thd_at(&f, &p, 1000.0), Some(0.0));
+    assert_eq!(summary::thd_at(&f, &p, 1001.0), None);
+    assert_eq!(summary::thd_at(&f, &p, 99.0), None);
+}
