@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::{AnalysisOptions, AnalyzeCmd, Cli, Command, SweepArgs, SweepCmd};
+use crate::cli::{AnalysisOptions, AnalyzeCmd, Cli, Command, ReportCmd, SweepArgs, SweepCmd};
 use crate::dsp::sweep::SweepSpec;
 use crate::error::Error;
 use crate::session::{self, AnalyzeOptions};
@@ -13,6 +13,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sweep(c) => sweep(c),
         Command::Analyze(c) => analyze(c),
+        Command::Report(c) => report(c),
         other => Err(anyhow::anyhow!(
             "`{}` is not available in this build yet",
             command_name(&other)
@@ -106,6 +107,21 @@ pub fn analyze_options(
         label,
         kind,
     })
+}
+
+fn report(c: ReportCmd) -> anyhow::Result<ExitCode> {
+    let o = AnalysisOptions {
+        smoothing: c.smoothing,
+        calibration: None,
+        no_plots: false,
+        size: c.size,
+    };
+    let opts = analyze_options(&o, None, None)?;
+    let written = session::rerender(&c.analysis_dir, c.out.as_deref(), &opts)?;
+    for p in written {
+        println!("wrote {}", p.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn analyze(c: AnalyzeCmd) -> anyhow::Result<ExitCode> {

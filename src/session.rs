@@ -378,8 +378,32 @@ pub fn write_outputs(out: &Path, a: &Analysis, opts: &AnalyzeOptions) -> Result<
         )?;
         written.push(p);
     }
-    let _ = opts;
+    if opts.plots {
+        let ropts = crate::report::RenderOptions {
+            width: opts.size.0,
+            height: opts.size.1,
+            smoothing: opts.smoothing,
+        };
+        written.extend(crate::report::render_analysis(a, out, &ropts)?);
+    }
     Ok(written)
+}
+
+/// `sweeplab report`: re-renders plots and summary from an analysis.json, no re-analysis.
+pub fn rerender(
+    analysis_dir: &Path,
+    out: Option<&Path>,
+    opts: &AnalyzeOptions,
+) -> Result<Vec<PathBuf>> {
+    let a = crate::storage::session_file::read_analysis(analysis_dir)?;
+    let out = out.unwrap_or(analysis_dir);
+    prepare_output_dir(out)?;
+    let ropts = crate::report::RenderOptions {
+        width: opts.size.0,
+        height: opts.size.1,
+        smoothing: opts.smoothing,
+    };
+    crate::report::render_analysis(&a, out, &ropts)
 }
 
 /// What to record in a new session.

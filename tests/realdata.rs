@@ -49,6 +49,13 @@ fn farina_recording_matches_independent_deconvolution() {
 
     // no pre-roll silence: no noise floor, no SNR
     assert!(ch.noise.is_none() && ch.snr_db.is_none());
+    // a healthy real recording raises no fault (no false dropout, glitch or gain step)
+    for w in &ch.warnings {
+        assert!(
+            !(w.starts_with("dropout") || w.starts_with("glitch") || w.starts_with("gain change")),
+            "{w}"
+        );
+    }
 
     // 1/6-octave smoothed response within 0.5 dB of the reference from 40 Hz to 4 kHz
     let s6 = ch
