@@ -24,6 +24,9 @@ pub enum Error {
     /// An audio device failed. Exit 1.
     #[error("audio device: {0}")]
     Device(String),
+    /// The level check before a live sweep failed (clipping, no signal). Exit 1.
+    #[error("level check: {0}")]
+    LevelCheck(String),
     /// The measurement was interrupted (Ctrl-C). Exit 1 (130 by convention is reserved to the
     /// shell; we use 1 as the contract says).
     #[error("interrupted: {0}")]

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod device;
 pub mod dsp;
 pub mod error;
+pub mod progress;
 pub mod report;
 pub mod results;
 pub mod session;

@@ -544,3 +544,84 @@ pub fn record_session(
     write_session(&req.out, &session)?;
     outcome.map(|()| session)
 }
+
+/// What the level check heard.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LevelReport {
+    /// Peak input sample, dBFS.
+    pub peak_dbfs: f64,
+    /// Level of the test tone in the input (AES17 dBFS), from a single-bin DFT.
+    pub tone_dbfs: f64,
+}
+
+/// Before a live sweep: plays a 1 kHz tone at the sweep level for 0.5 s and checks that the
+/// input neither clips nor stays silent. Returns the report, or a `LevelCheck` error with
+/// advice (the caller may go on anyway with `--force`).
+pub fn level_check(
+    device: &mut dyn crate::device::Duplex,
+    sample_rate: u32,
+    level_dbfs: f64,
+    output: crate::device::OutputRouting,
+    input_channels: Option<Vec<u16>>,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<LevelReport> {
+    let fs = f64::from(sample_rate);
+    let amp = 10f64.powf(level_dbfs / 20.0);
+    let lead = (0.1 * fs) as usize;
+    let tone_len = (0.5 * fs) as usize;
+    let ramp = (0.01 * fs) as usize;
+    let tone: Vec<f32> = (0..lead + tone_len)
+        .map(|i| {
+            if i < lead {
+                return 0.0;
+            }
+            let k = i - lead;
+            let w = (k.min(tone_len - 1 - k) as f64 / ramp as f64).min(1.0);
+            (amp * w * (2.0 * std::f64::consts::PI * 1000.0 * k as f64 / fs).sin()) as f32
+        })
+        .collect();
+    let req = crate::device::RunRequest {
+        sample_rate,
+        stimulus: &tone,
+        output,
+        input_channels,
+        extra_frames: (0.3 * fs) as usize,
+    };
+    let channels = usize::from(device.input_channel_count(&req).max(1));
+    let mut sink = crate::device::MemorySink::default();
+    device.run(&req, &mut sink, stop, &mut |_| {})?;
+    let x = &sink.samples;
+    let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let peak_dbfs = 20.0 * f64::from(peak).max(1e-12).log10();
+    // the loudest channel's 1 kHz component (Goertzel over the whole capture)
+    let mut tone_dbfs = f64::NEG_INFINITY;
+    for c in 0..channels {
+        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        let w = 2.0 * std::f64::consts::PI * 1000.0 / fs;
+        let frames = x.len() / channels;
+        for i in 0..frames {
+            let s0 = f64::from(x[i * channels + c]) + 2.0 * w.cos() * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        let power = s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2;
+        // amplitude of a tone lasting tone_len samples
+        let a = 2.0 * power.sqrt() / tone_len as f64;
+        tone_dbfs = tone_dbfs.max(20.0 * a.max(1e-12).log10());
+    }
+    let report = LevelReport {
+        peak_dbfs,
+        tone_dbfs,
+    };
+    if peak >= 0.999 {
+        return Err(Error::LevelCheck(format!(
+            "the input clips (peak {peak_dbfs:.1} dBFS) with a 1 kHz tone at {level_dbfs} dBFS: lower --level or the input gain, or pass --force"
+        )));
+    }
+    if tone_dbfs < -80.0 {
+        return Err(Error::LevelCheck(format!(
+            "no signal: the 1 kHz test tone reads {tone_dbfs:.1} dBFS at the input (peak {peak_dbfs:.1} dBFS); is the mic muted, the wrong input selected, or the output not reaching it? Pass --force to measure anyway"
+        )));
+    }
+    Ok(report)
+}
