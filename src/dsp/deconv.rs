@@ -1,7 +1,8 @@
 //! Deconvolution by spectral division, regularized only outside the swept band.
 //!
-//! H(f) = Y(f)·X*(f) / (|X(f)|² + ε(f)), with ε = 0 inside [f₁, f₂] (plain division, which
-//! is exact there for a linear system) and, outside, a regularization that follows the
+//! H(f) = Y(f)·X*(f) / (|X(f)|² + ε(f)), with ε inside [f₁, f₂] only a safety floor 40 dB
+//! under the sweep's envelope (plain division to within 0.001 dB, which is exact there for a
+//! linear system) and, outside, a regularization that follows the
 //! sweep's pink (1/f) envelope and fades in over one octave, so the band edges roll off
 //! smoothly instead of ringing.
 
@@ -20,6 +21,9 @@ pub struct Deconvolver {
     /// The stimulus spectrum (for predicting a capture from a response).
     stimulus: Vec<Complex64>,
 }
+
+/// In-band safety floor relative to the sweep's envelope (−40 dB).
+const IN_BAND_FLOOR: f64 = 1e-4;
 
 /// Octaves over which the out-of-band regularization fades in.
 const RAMP_OCTAVES: f64 = 1.0;
@@ -59,6 +63,21 @@ impl Deconvolver {
             * 2f64.powf(-0.25);
         let floor =
             x.iter().map(|v| v.norm_sqr()).fold(0.0f64, f64::max) * 1e-20 + f64::MIN_POSITIVE;
+        // safety floor inside the band, 40 dB under the sweep's 1/f envelope: it changes the
+        // result by < 0.001 dB where the sweep has energy, and stops a division by nothing
+        // where a stimulus from another tool ends (fades out) before its stated end frequency
+        let mid = (f1 * f2).sqrt();
+        let env = {
+            let (a, b) = (
+                ((mid / 2.0).max(f1) / df) as usize,
+                (((mid * 2.0).min(f2) / df) as usize).min(x.len() - 1),
+            );
+            let mut v: Vec<f64> = (a.max(1)..=b.max(a.max(1)))
+                .map(|k| x[k].norm_sqr() * k as f64 * df)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0)
+        };
         let inverse: Vec<Complex64> = x
             .iter()
             .enumerate()
@@ -74,7 +93,13 @@ impl Deconvolver {
                 } else if f > f2 {
                     ramp((f / f2).log2()) * high_ref / f
                 } else {
-                    0.0
+                    IN_BAND_FLOOR * env / f
+                };
+                // the safety floor applies everywhere, so the ramps start from it at the band edges
+                let eps = if f < f1 || f > f2 {
+                    eps + IN_BAND_FLOOR * env / f.max(df * 0.5)
+                } else {
+                    eps
                 };
                 xk.conj() / (xk.norm_sqr() + eps + floor)
             })
