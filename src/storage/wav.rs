@@ -1,10 +1,9 @@
 //! WAV reading and writing (hound). Every error names the file and says what to do.
 
 use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 
-use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
+use hound::{SampleFormat, WavSpec, WavWriter};
 
 use crate::error::{Error, Result};
 
@@ -26,7 +25,10 @@ impl WavData {
 const CONVERT_HINT: &str = "convert it to 16/24/32-bit PCM or 32-bit float WAV (e.g. `sox in.wav -e floating-point -b 32 out.wav`)";
 
 /// Reads a whole WAV file. Accepts 8/16/24/32-bit integer PCM and 32-bit float (also in
-/// WAVE_FORMAT_EXTENSIBLE) at 8–192 kHz.
+/// WAVE_FORMAT_EXTENSIBLE, with any unknown or odd-sized chunks) at 8–192 kHz.
+///
+/// The RIFF structure is parsed here rather than by hound, whose reader does not skip the pad
+/// byte after an odd-sized chunk; every length is checked against the file before use.
 pub fn read_wav(path: &Path) -> Result<WavData> {
     if path.is_dir() {
         return Err(Error::bad_input(
@@ -34,45 +36,25 @@ pub fn read_wav(path: &Path) -> Result<WavData> {
             "is a directory, but a WAV file was expected",
         ));
     }
-    let file = File::open(path).map_err(|e| match e.kind() {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::bad_input(path, "no such file"),
-        _ => Error::bad_input(path, format!("cannot open: {e}")),
+        _ => Error::bad_input(path, format!("cannot read: {e}")),
     })?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if len == 0 {
+    if bytes.is_empty() {
         return Err(Error::bad_input(
             path,
             "the file is empty (0 bytes): not a WAV file",
         ));
     }
-    let reader = WavReader::new(BufReader::new(file)).map_err(|e| wav_error(path, e))?;
-    let spec = reader.spec();
-    // hound validated the header; the container width and the data size it does not expose
-    let (block_align, data_len) = riff_layout(path)?;
-    let width = usize::from(block_align) / usize::from(spec.channels.max(1));
-    if spec.channels == 0 {
-        return Err(Error::bad_input(path, "the WAV header declares 0 channels"));
-    }
-    if !(8000..=192_000).contains(&spec.sample_rate) {
-        return Err(Error::bad_input(
-            path,
-            format!(
-                "sample rate {} Hz is outside the supported 8000–192000 Hz",
-                spec.sample_rate
-            ),
-        ));
-    }
-    if u64::from(data_len) > len {
-        return Err(Error::bad_input(
-            path,
-            format!(
-                "truncated: the data chunk claims {data_len} bytes but the whole file is {len} bytes; the recording was cut off — re-export it, or repair the header (e.g. `sox --ignore-length in.wav out.wav`)"
-            ),
-        ));
-    }
-    let nch = spec.channels as usize;
-    let format = match (spec.sample_format, spec.bits_per_sample) {
-        (SampleFormat::Float, 32) => "32-bit float".to_string(),
+    let bad = |m: String| Error::bad_input(path, m);
+    let h = parse_header(&bytes).map_err(bad)?;
+    let (spec_fmt, width, nch) = (
+        h.format,
+        usize::from(h.block_align / h.channels),
+        usize::from(h.channels),
+    );
+    let format = match (spec_fmt, h.bits) {
+        (SampleFormat::Float, 32) if width == 4 => "32-bit float".to_string(),
         (SampleFormat::Float, bits) => {
             return Err(Error::bad_input(
                 path,
@@ -91,25 +73,30 @@ pub fn read_wav(path: &Path) -> Result<WavData> {
             ));
         }
     };
-    // hound has parsed the header (incl. WAVE_FORMAT_EXTENSIBLE) and stands at the data;
-    // decode the bytes in bulk, which is an order of magnitude faster than per sample
-    let mut input = reader.into_inner();
-    let mut data = vec![0u8; data_len as usize / width.max(1) * width];
-    let got = read_full(&mut input, &mut data)
-        .map_err(|e| Error::bad_input(path, format!("cannot read: {e}")))?;
-    if got < data.len() {
+    if !(8000..=192_000).contains(&h.sample_rate) {
         return Err(Error::bad_input(
             path,
             format!(
-                "truncated: the data chunk claims {} bytes but only {got} follow; the recording was cut off — re-export it, or repair the header (e.g. `sox --ignore-length in.wav out.wav`)",
-                data.len()
+                "sample rate {} Hz is outside the supported 8000–192000 Hz",
+                h.sample_rate
             ),
         ));
     }
+    let available = bytes.len() - h.data_offset;
+    if h.data_len > available {
+        return Err(Error::bad_input(
+            path,
+            format!(
+                "truncated: the data chunk claims {} bytes but only {available} follow; the recording was cut off — re-export it, or repair the header (e.g. `sox --ignore-length in.wav out.wav`)",
+                h.data_len
+            ),
+        ));
+    }
+    let data = &bytes[h.data_offset..h.data_offset + h.data_len];
     let frames = data.len() / width / nch;
     let bytes = &data[..frames * nch * width];
     // decode all samples in one tight, format-specialised pass
-    let interleaved: Vec<f64> = match (spec.sample_format == SampleFormat::Float, width) {
+    let interleaved: Vec<f64> = match (spec_fmt == SampleFormat::Float, width) {
         (true, _) => bytes
             .chunks_exact(4)
             .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
@@ -150,87 +137,123 @@ pub fn read_wav(path: &Path) -> Result<WavData> {
             .collect()
     };
     Ok(WavData {
-        sample_rate: spec.sample_rate,
+        sample_rate: h.sample_rate,
         channels,
         format,
     })
 }
 
-/// The fmt chunk's block align and the data chunk's declared size, from the RIFF chunk list.
-fn riff_layout(path: &Path) -> Result<(u16, u32)> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f =
-        File::open(path).map_err(|e| Error::bad_input(path, format!("cannot open: {e}")))?;
-    let mut head = [0u8; 12];
-    f.read_exact(&mut head)
-        .map_err(|_| Error::bad_input(path, "truncated: the file ends inside its RIFF header"))?;
-    let mut block_align = None;
+struct Header {
+    format: SampleFormat,
+    channels: u16,
+    sample_rate: u32,
+    bits: u16,
+    block_align: u16,
+    data_offset: usize,
+    data_len: usize,
+}
+
+fn u16_at(b: &[u8], i: usize) -> u16 {
+    u16::from_le_bytes([b[i], b[i + 1]])
+}
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+}
+
+/// Walks the RIFF chunks to the fmt and data chunks; errors are sentences for the user.
+fn parse_header(b: &[u8]) -> std::result::Result<Header, String> {
+    if b.len() < 12 {
+        return Err("truncated: the file ends inside its RIFF header".into());
+    }
+    if &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
+        let what = if &b[0..4] == b"RF64" {
+            " (RF64 is not supported)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "not a valid WAV file: no RIFF/WAVE header{what}; {CONVERT_HINT}"
+        ));
+    }
+    let mut i = 12usize;
+    let mut fmt: Option<(SampleFormat, u16, u32, u16, u16)> = None;
     loop {
-        let mut ch = [0u8; 8];
-        if f.read_exact(&mut ch).is_err() {
-            return Err(Error::bad_input(
-                path,
-                "no data chunk: the file ends before its audio data",
-            ));
+        if i + 8 > b.len() {
+            return Err(if fmt.is_none() {
+                "truncated: the file ends before its fmt chunk".into()
+            } else {
+                "truncated: the file ends before its data chunk".into()
+            });
         }
-        let size = u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]);
-        match &ch[..4] {
+        let id = &b[i..i + 4];
+        let size = u32_at(b, i + 4) as usize;
+        let body = i + 8;
+        match id {
             b"fmt " => {
-                let mut fmt = [0u8; 14];
-                f.read_exact(&mut fmt).map_err(|_| {
-                    Error::bad_input(path, "truncated: the file ends inside its fmt chunk")
-                })?;
-                block_align = Some(u16::from_le_bytes([fmt[12], fmt[13]]));
-                f.seek(SeekFrom::Current(
-                    i64::from(size) - 14 + i64::from(size & 1),
-                ))
-                .map_err(|e| Error::bad_input(path, format!("cannot read: {e}")))?;
+                if size < 16 || body + 16 > b.len() {
+                    return Err("truncated: the fmt chunk is cut short".into());
+                }
+                let tag = u16_at(b, body);
+                let channels = u16_at(b, body + 2);
+                let rate = u32_at(b, body + 4);
+                let block_align = u16_at(b, body + 12);
+                let bits = u16_at(b, body + 14);
+                let tag = if tag == 0xFFFE {
+                    if size < 40 || body + 26 > b.len() {
+                        return Err(
+                            "truncated: the WAVE_FORMAT_EXTENSIBLE fmt chunk is cut short".into(),
+                        );
+                    }
+                    u16_at(b, body + 24)
+                } else {
+                    tag
+                };
+                let format = match tag {
+                    1 => SampleFormat::Int,
+                    3 => SampleFormat::Float,
+                    6 => return Err(format!("unsupported encoding A-law; {CONVERT_HINT}")),
+                    7 => return Err(format!("unsupported encoding μ-law; {CONVERT_HINT}")),
+                    2 | 0x11 => return Err(format!("unsupported encoding ADPCM; {CONVERT_HINT}")),
+                    other => {
+                        return Err(format!(
+                            "unsupported encoding (format tag {other:#06x}); {CONVERT_HINT}"
+                        ));
+                    }
+                };
+                if channels == 0 {
+                    return Err("the WAV header declares 0 channels".into());
+                }
+                if block_align == 0
+                    || block_align % channels != 0
+                    || u32::from(block_align / channels) * 8 < u32::from(bits)
+                {
+                    return Err(format!(
+                        "inconsistent fmt chunk: block align {block_align} for {channels} channels of {bits} bits"
+                    ));
+                }
+                fmt = Some((format, channels, rate, bits, block_align));
             }
             b"data" => {
-                let ba = block_align.ok_or_else(|| {
-                    Error::bad_input(path, "the data chunk comes before the fmt chunk")
-                })?;
-                return Ok((ba, size));
+                let (format, channels, sample_rate, bits, block_align) =
+                    fmt.ok_or("the data chunk comes before the fmt chunk")?;
+                return Ok(Header {
+                    format,
+                    channels,
+                    sample_rate,
+                    bits,
+                    block_align,
+                    data_offset: body,
+                    data_len: size,
+                });
             }
-            _ => {
-                f.seek(SeekFrom::Current(i64::from(size) + i64::from(size & 1)))
-                    .map_err(|e| Error::bad_input(path, format!("cannot read: {e}")))?;
-            }
+            _ => {}
         }
+        // chunks are word-aligned: an odd-sized chunk is followed by a pad byte
+        i = body
+            .checked_add(size)
+            .and_then(|v| v.checked_add(size & 1))
+            .ok_or("corrupt chunk size")?;
     }
-}
-
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
-}
-
-fn wav_error(path: &Path, e: hound::Error) -> Error {
-    let msg = match e {
-        hound::Error::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            "truncated: the file ends inside its header or data; re-export or re-record it"
-                .to_string()
-        }
-        hound::Error::IoError(io) => format!("cannot read: {io}"),
-        hound::Error::FormatError(m) => format!("not a valid WAV file ({m}); {CONVERT_HINT}"),
-        hound::Error::Unsupported => format!(
-            "unsupported WAV encoding (e.g. μ-law, A-law, ADPCM or 64-bit float); {CONVERT_HINT}"
-        ),
-        hound::Error::TooWide => {
-            format!("samples wider than 32 bits are not supported; {CONVERT_HINT}")
-        }
-        other => format!("cannot read as WAV: {other}"),
-    };
-    Error::bad_input(path, msg)
 }
 
 /// Writes interleaved f32 samples as a 32-bit float WAV, atomically (temporary file, then
