@@ -386,6 +386,21 @@ impl NoiseSource {
     }
 }
 
+impl NoiseSource {
+    /// One-sided power spectral density at `f`, (full scale)²/Hz, of the white and pink
+    /// sources (0 for hum, whose power sits in lines at its partials).
+    pub fn psd(&self, f: f64, fs: f64) -> f64 {
+        let p = self.plan(fs);
+        match self.color {
+            NoiseColor::White => 2.0 * p.sigma * p.sigma / fs,
+            NoiseColor::Pink => {
+                2.0 * p.sigma * p.sigma / fs * PinkFilter::response(f, fs).norm_sqr()
+            }
+            NoiseColor::Hum { .. } => 0.0,
+        }
+    }
+}
+
 /// The model's latency, as given.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Latency {
