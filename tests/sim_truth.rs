@@ -277,6 +277,26 @@ fn fir_stage_fractional_latency_two_channels() {
     );
 }
 
+/// Mains hum alone (50 Hz and 4 harmonics at 1/k amplitudes, −70 dBFS in all), then with
+/// white noise: band and A-weighted levels within ±0.5 dB of the truth.
+#[test]
+fn hum_levels_match_truth() {
+    for extra in ["", "[[noise]]\ntype = \"white\"\nlevel_dbfs = -75\n"] {
+        let text = format!(
+            "latency_samples = 100\n[[noise]]\ntype = \"hum\"\nfreq_hz = 50\nharmonics = 5\nlevel_dbfs = -70\n{extra}"
+        );
+        let model = DeviceModel::from_toml_str(&text, Path::new("hum.toml")).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let (session, r) = record(&model, tmp.path(), 4);
+        r.unwrap();
+        let a = analyze(&session);
+        let e = compare(&model, &a.channels[0], &a);
+        eprintln!("hum {extra:?}: {e:?}");
+        let (band, aw) = e.noise_db.unwrap();
+        assert!(band.abs() <= 0.5 && aw.abs() <= 0.5, "{e:?}");
+    }
+}
+
 /// A muted boom mic (the switch cuts the capsule; the preamp's noise remains) is reported
 /// as "no signal".
 #[test]
@@ -303,6 +323,7 @@ fn device_lost_keeps_the_partial_capture() {
     let tmp = tempfile::tempdir().unwrap();
     let (session, r) = record(&model, tmp.path(), 9);
     let e = r.unwrap_err();
+    eprintln!("record_session: {e}");
     assert!(matches!(e, Error::Device(_)), "{e}");
     assert!(e.to_string().contains("device lost at 2.000 s"), "{e}");
     let cap = read_wav(&session.join("capture.wav")).unwrap();

@@ -1674,6 +1674,24 @@ mod tests {
     }
 
     #[test]
+    fn resolve_builtin_names_and_files() {
+        assert_eq!(resolve("loopback").unwrap().name, "loopback");
+        let e = resolve("no-such-device").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string().contains("--model") && e.to_string().contains("usb-mic"),
+            "{e}"
+        );
+        let e = resolve("missing-model.toml").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string().contains("missing-model.toml")
+                && e.to_string().contains("no such model file"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn rate_dependent_checks() {
         let m = parse("[[stage]]\ntype = \"lowpass\"\nfreq_hz = 30000\nq = 0.7\n").unwrap();
         let e = m.check_rate(48000).unwrap_err().to_string();
