@@ -457,15 +457,20 @@ fn numbers_in(text: &str) -> Vec<f64> {
         .collect()
 }
 
-/// A warning containing one of `words` and naming a time within ±`tol_s` of `at_s`.
+/// A warning containing one of `words` (lower case) and naming a time within ±`tol_s` of
+/// `at_s`, counted from the capture's first sample (the fault's own time base) or from the
+/// sweep's start (1 s later: the pre-roll).
 fn warned_at(v: &serde_json::Value, words: &[&str], at_s: f64, tol_s: f64) -> bool {
     let mut w = Vec::new();
     all_warnings(v, &mut w);
     eprintln!("warnings: {w:?}");
+    let pre_s = spec(4.0).pre_s;
     w.iter().any(|s| {
         let l = s.to_lowercase();
         words.iter().any(|k| l.contains(k))
-            && numbers_in(s).iter().any(|n| (n - at_s).abs() <= tol_s)
+            && numbers_in(s)
+                .iter()
+                .any(|n| (n - at_s).abs() <= tol_s || (n - (at_s - pre_s)).abs() <= tol_s)
     })
 }
 
@@ -513,7 +518,12 @@ fn zero_dropout_is_reported_with_its_time() {
     });
     let (_tmp, session) = record_with(model);
     let v = analysis_json(&session);
-    assert!(warned_at(&v, &["dropout", "gap", "silence"], 2.5, 0.05));
+    assert!(warned_at(
+        &v,
+        &["dropout", "gap", "silence", "zeros", "glitch"],
+        2.5,
+        0.05
+    ));
 }
 
 /// 10 ms of frames missing during the sweep (the backend also reports an xrun): a warning
@@ -533,7 +543,15 @@ fn missing_frames_are_reported_with_their_time() {
     let v = analysis_json(&session);
     assert!(warned_at(
         &v,
-        &["dropout", "missing", "gap", "discontinuit"],
+        &[
+            "dropout",
+            "missing",
+            "gap",
+            "discontinuit",
+            "xrun",
+            "glitch",
+            "jump"
+        ],
         3.0,
         0.05
     ));
@@ -550,5 +568,5 @@ fn agc_step_is_reported_with_its_time() {
     });
     let (_tmp, session) = record_with(model);
     let v = analysis_json(&session);
-    assert!(warned_at(&v, &["agc", "gain", "level"], 3.2, 0.05));
+    assert!(warned_at(&v, &["agc", "gain", "level", "step"], 3.2, 0.05));
 }
