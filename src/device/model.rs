@@ -316,6 +316,19 @@ pub struct NoisePlan {
 }
 
 impl NoiseSource {
+    /// One-sided power spectral density at `f`, (full scale)²/Hz, of the white and pink
+    /// sources (0 for hum, whose power sits in lines at its partials).
+    pub fn psd(&self, f: f64, fs: f64) -> f64 {
+        let p = self.plan(fs);
+        match self.color {
+            NoiseColor::White => 2.0 * p.sigma * p.sigma / fs,
+            NoiseColor::Pink => {
+                2.0 * p.sigma * p.sigma / fs * PinkFilter::response(f, fs).norm_sqr()
+            }
+            NoiseColor::Hum { .. } => 0.0,
+        }
+    }
+
     /// Generator parameters and exact band / A-weighted mean squares at `fs`.
     pub fn plan(&self, fs: f64) -> NoisePlan {
         let target = 10f64.powf(self.level_dbfs / 10.0) / 2.0;
@@ -382,21 +395,6 @@ impl NoiseSource {
                     a_weighted_ms,
                 }
             }
-        }
-    }
-}
-
-impl NoiseSource {
-    /// One-sided power spectral density at `f`, (full scale)²/Hz, of the white and pink
-    /// sources (0 for hum, whose power sits in lines at its partials).
-    pub fn psd(&self, f: f64, fs: f64) -> f64 {
-        let p = self.plan(fs);
-        match self.color {
-            NoiseColor::White => 2.0 * p.sigma * p.sigma / fs,
-            NoiseColor::Pink => {
-                2.0 * p.sigma * p.sigma / fs * PinkFilter::response(f, fs).norm_sqr()
-            }
-            NoiseColor::Hum { .. } => 0.0,
         }
     }
 }

@@ -86,6 +86,11 @@ impl SimDuplex {
     }
 }
 
+/// `run` checks the model at the request's rate first ([`DeviceModel::check_rate`]; a bad
+/// model is `Error::BadInput`, a bad channel list `Error::BadUsage`). Its [`RunStats`]:
+/// `xruns` counts the `missing` dropouts (a backend reports lost frames; `zero` dropouts go
+/// unreported, as a glitching driver's do), `timestamp_latency_s` is the model's nominal
+/// latency, the device names start with "simulated:".
 impl Duplex for SimDuplex {
     fn input_channel_count(&self, req: &RunRequest) -> u16 {
         req.input_channels
@@ -701,6 +706,7 @@ mod tests {
                 let lo = want as usize - 200;
                 let seg = &y[lo..lo + 400];
                 let got = lo as f64 + crate::dsp::ir::peak_position(seg, |_| true);
+                eprintln!("{ppm} ppm, click {c}: {got:.4} (want {want:.4})");
                 assert!(
                     (got - want).abs() < 0.01,
                     "{ppm} ppm, click {c}: {got} vs {want}"
