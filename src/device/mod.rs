@@ -7,6 +7,9 @@
 
 use std::sync::atomic::AtomicBool;
 
+pub mod model;
+pub mod sim;
+
 use crate::error::Result;
 
 /// Which output channel(s) carry the stimulus.

@@ -1,0 +1,836 @@
+//! The simulated measurement rig: a [`Duplex`] that "plays" the stimulus through a
+//! [`DeviceModel`] and delivers the capture block by block, as a real device does.
+//!
+//! The capture is rendered incrementally in blocks of [`DEFAULT_BLOCK_FRAMES`] frames: filter
+//! states, delay lines, the drift resampler's history and the noise generators carry over
+//! from block to block, so the capture does not depend on the block size (a test checks it
+//! bit for bit). A run captures `stimulus.len() + extra_frames` frames, calls the sink once
+//! per block, reports progress every 0.1 s of audio, checks the stop flag before every block
+//! and, for a `device_lost` fault, delivers what was captured before the loss and then fails
+//! with [`Error::Device`]. It runs as fast as it can (no real-time pacing). Output routing is
+//! irrelevant: the model is the whole path from the stimulus to the capture. The same model
+//! and seed always give the same capture.
+//!
+//! See [`crate::device::model`] for the signal chain and the model file.
+
+use std::collections::VecDeque;
+use std::f64::consts::PI;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::model::{
+    DeviceModel, DropoutMode, ExtraChannels, Fault, NoiseColor, PinkFilter, Stage, delay_plan,
+};
+use super::{CaptureSink, Duplex, Progress, RunRequest, RunStats};
+use crate::dsp::filters::{Biquad, BiquadState};
+use crate::error::{Error, Result};
+
+/// Frames per delivered block (10 ms at 48 kHz).
+pub const DEFAULT_BLOCK_FRAMES: usize = 480;
+/// Half-length of the drift resampler's windowed-sinc kernel, samples.
+const INTERP_HALF: usize = 32;
+/// Kaiser β of that kernel: flat (±0.001 dB) to 0.85 × Nyquist.
+const INTERP_BETA: f64 = 8.0;
+/// Kernel phases tabulated (linear interpolation between them).
+const INTERP_PHASES: usize = 1024;
+
+/// A simulated playback + capture device.
+#[derive(Debug, Clone)]
+pub struct SimDuplex {
+    model: DeviceModel,
+    seed: u64,
+    block_frames: usize,
+}
+
+impl SimDuplex {
+    /// A device that behaves as `model`, its noise drawn from `seed`.
+    pub fn new(model: DeviceModel, seed: u64) -> Self {
+        SimDuplex {
+            model,
+            seed,
+            block_frames: DEFAULT_BLOCK_FRAMES,
+        }
+    }
+
+    /// Delivers blocks of `frames` frames instead of [`DEFAULT_BLOCK_FRAMES`].
+    pub fn with_block_frames(mut self, frames: usize) -> Self {
+        self.block_frames = frames.max(1);
+        self
+    }
+
+    pub fn model(&self) -> &DeviceModel {
+        &self.model
+    }
+
+    fn selected_channels(&self, req: &RunRequest) -> Result<Vec<u16>> {
+        match &req.input_channels {
+            None => Ok((0..self.model.channels).collect()),
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(Error::bad_usage(
+                        "--input-channels",
+                        "the list of input channels is empty",
+                    ));
+                }
+                if let Some(c) = list.iter().find(|&&c| c >= self.model.channels) {
+                    return Err(Error::bad_usage(
+                        "--input-channels",
+                        format!(
+                            "channel {c} does not exist: the simulated device {} has {} capture channel(s), numbered from 0",
+                            self.model.name, self.model.channels
+                        ),
+                    ));
+                }
+                Ok(list.clone())
+            }
+        }
+    }
+}
+
+/// `run` checks the model at the request's rate first ([`DeviceModel::check_rate`]; a bad
+/// model is `Error::BadInput`, a bad channel list `Error::BadUsage`). Its [`RunStats`]:
+/// `xruns` counts the `missing` dropouts (a backend reports lost frames; `zero` dropouts go
+/// unreported, as a glitching driver's do), `timestamp_latency_s` is the model's nominal
+/// latency, the device names start with "simulated:".
+impl Duplex for SimDuplex {
+    fn input_channel_count(&self, req: &RunRequest) -> u16 {
+        req.input_channels
+            .as_ref()
+            .map_or(self.model.channels, |l| l.len() as u16)
+    }
+
+    fn run(
+        &mut self,
+        req: &RunRequest,
+        sink: &mut dyn CaptureSink,
+        stop: &AtomicBool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats> {
+        self.model.check_rate(req.sample_rate)?;
+        let channels = self.selected_channels(req)?;
+        let fs = f64::from(req.sample_rate);
+        let total = req.stimulus.len() as u64 + req.extra_frames as u64;
+        let label = self.model.label.clone().unwrap_or(self.model.name.clone());
+        let mut stats = RunStats {
+            channels: channels.len() as u16,
+            timestamp_latency_s: Some(self.model.latency.samples(fs) / fs),
+            output_device: format!("simulated: {label} (output routing ignored)"),
+            input_device: format!("simulated: {label}"),
+            ..RunStats::default()
+        };
+        let mut r = Renderer::new(&self.model, req.stimulus, fs, self.seed, &channels);
+        let nch = channels.len();
+        let progress_every = (fs / 10.0).round().max(1.0) as u64;
+        let mut since_progress = 0u64;
+        let mut block = Vec::with_capacity(self.block_frames * nch);
+        let mut frames = 0u64;
+        while frames < total {
+            if stop.load(Ordering::Relaxed) {
+                stats.interrupted = true;
+                break;
+            }
+            let n = (self.block_frames as u64).min(total - frames) as usize;
+            block.clear();
+            let mut lost = false;
+            for _ in 0..n {
+                if !r.render_frame(&mut block) {
+                    lost = true;
+                    break;
+                }
+            }
+            let got = (block.len() / nch) as u64;
+            if got > 0 {
+                sink.write(&block)?;
+            }
+            frames += got;
+            stats.frames_captured = frames;
+            stats.xruns = r.xruns;
+            if lost {
+                let at = r.lost_at_s.unwrap_or(0.0);
+                return Err(Error::Device(format!(
+                    "simulated device lost at {at:.3} s (model {}, fault device_lost) after {frames} frames",
+                    self.model.name
+                )));
+            }
+            since_progress += got;
+            if since_progress >= progress_every || frames == total {
+                since_progress = 0;
+                let peak = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                progress(Progress {
+                    frames_done: frames,
+                    frames_total: total,
+                    input_peak_dbfs: 20.0 * f64::from(peak).max(1e-10).log10(),
+                });
+            }
+        }
+        Ok(stats)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// SplitMix64 with Box–Muller: reproducible Gaussian noise.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    fn gauss(&mut self) -> f64 {
+        let (u1, u2) = (self.uniform(), self.uniform());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
+    }
+}
+
+/// A streaming FIR (direct form over a doubled ring buffer).
+struct FirState {
+    taps_rev: Vec<f64>,
+    buf: Vec<f64>,
+    pos: usize,
+}
+
+impl FirState {
+    fn new(taps: &[f64]) -> Self {
+        FirState {
+            taps_rev: taps.iter().rev().copied().collect(),
+            buf: vec![0.0; 2 * taps.len()],
+            pos: 0,
+        }
+    }
+    #[inline]
+    fn process(&mut self, x: f64) -> f64 {
+        let l = self.taps_rev.len();
+        self.buf[self.pos] = x;
+        self.buf[self.pos + l] = x;
+        // buf[pos+1 ..= pos+l] holds x[n−l+1] … x[n]
+        let y = self.buf[self.pos + 1..=self.pos + l]
+            .iter()
+            .zip(&self.taps_rev)
+            .map(|(a, b)| a * b)
+            .sum();
+        self.pos = (self.pos + 1) % l;
+        y
+    }
+}
+
+enum StageState {
+    Biquad(Biquad, BiquadState),
+    Fir(FirState),
+}
+
+/// The playback-clock part of the chain: gain, stages, nonlinearity, latency.
+struct Playback<'a> {
+    stimulus: &'a [f32],
+    next: usize,
+    gain: f64,
+    stages: Vec<StageState>,
+    model: &'a DeviceModel,
+    frac: Option<FirState>,
+    line: VecDeque<f64>,
+}
+
+impl Playback<'_> {
+    fn next_sample(&mut self) -> f64 {
+        let x = self.stimulus.get(self.next).map_or(0.0, |&v| f64::from(v));
+        self.next += 1;
+        let mut y = x * self.gain;
+        for s in &mut self.stages {
+            y = match s {
+                StageState::Biquad(q, st) => st.process(q, y),
+                StageState::Fir(f) => f.process(y),
+            };
+        }
+        y = self.model.nonlinearity.apply(y);
+        if let Some(f) = &mut self.frac {
+            y = f.process(y);
+        }
+        if self.line.is_empty() {
+            y
+        } else {
+            self.line.push_back(y);
+            self.line.pop_front().unwrap_or(0.0)
+        }
+    }
+}
+
+/// The rendered playback signal, indexed by playback sample, produced on demand.
+struct Source<'a> {
+    pb: Playback<'a>,
+    buf: VecDeque<f64>,
+    base: i64,
+}
+
+impl Source<'_> {
+    fn at(&mut self, n: i64) -> f64 {
+        if n < self.base {
+            return 0.0; // before the start (n < 0) or already trimmed (never asked for)
+        }
+        while self.base + (self.buf.len() as i64) <= n {
+            let v = self.pb.next_sample();
+            self.buf.push_back(v);
+        }
+        self.buf[(n - self.base) as usize]
+    }
+    /// Forgets samples before `n`.
+    fn trim(&mut self, n: i64) {
+        while self.base < n && !self.buf.is_empty() {
+            self.buf.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
+/// Band-limited interpolation kernel k(x) = sinc(x)·kaiser(x/32), tabulated.
+struct Interp {
+    /// Row p: k(p/P − j) for j = −31…32.
+    table: Vec<f64>,
+}
+
+impl Interp {
+    fn new() -> Self {
+        let width = 2 * INTERP_HALF;
+        let i0b = bessel_i0(INTERP_BETA);
+        let mut table = Vec::with_capacity((INTERP_PHASES + 1) * width);
+        for p in 0..=INTERP_PHASES {
+            let mu = p as f64 / INTERP_PHASES as f64;
+            for jj in 0..width {
+                let j = jj as f64 - (INTERP_HALF as f64 - 1.0);
+                let x = mu - j;
+                let r = x / INTERP_HALF as f64;
+                let w = if r.abs() < 1.0 {
+                    bessel_i0(INTERP_BETA * (1.0 - r * r).sqrt()) / i0b
+                } else {
+                    0.0
+                };
+                let s = if x.abs() < 1e-12 {
+                    1.0
+                } else {
+                    (PI * x).sin() / (PI * x)
+                };
+                table.push(s * w);
+            }
+        }
+        Interp { table }
+    }
+
+    /// The band-limited value of `src` at fractional position `t`.
+    fn value(&self, src: &mut Source, t: f64) -> f64 {
+        let width = 2 * INTERP_HALF;
+        let i = t.floor();
+        let mu = t - i;
+        let pf = mu * INTERP_PHASES as f64;
+        let p = (pf.floor() as usize).min(INTERP_PHASES - 1);
+        let a = pf - p as f64;
+        let (r0, r1) = (
+            &self.table[p * width..(p + 1) * width],
+            &self.table[(p + 1) * width..(p + 2) * width],
+        );
+        let first = i as i64 - (INTERP_HALF as i64 - 1);
+        let mut acc = 0.0;
+        for jj in 0..width {
+            let k = r0[jj] + a * (r1[jj] - r0[jj]);
+            acc += k * src.at(first + jj as i64);
+        }
+        acc
+    }
+}
+
+fn bessel_i0(x: f64) -> f64 {
+    let (mut sum, mut term, q) = (1.0, 1.0, x * x / 4.0);
+    for k in 1..80 {
+        term *= q / (k * k) as f64;
+        sum += term;
+        if term < sum * 1e-17 {
+            break;
+        }
+    }
+    sum
+}
+
+enum NoiseGen {
+    White {
+        sigma: f64,
+        rng: Rng,
+    },
+    Pink {
+        sigma: f64,
+        rng: Rng,
+        filter: PinkFilter,
+    },
+    Hum {
+        /// (ω per sample, amplitude, phase)
+        partials: Vec<(f64, f64, f64)>,
+    },
+}
+
+impl NoiseGen {
+    #[inline]
+    fn next(&mut self, m: u64) -> f64 {
+        match self {
+            NoiseGen::White { sigma, rng } => *sigma * rng.gauss(),
+            NoiseGen::Pink { sigma, rng, filter } => filter.process(*sigma * rng.gauss()),
+            NoiseGen::Hum { partials } => {
+                let t = m as f64;
+                partials
+                    .iter()
+                    .map(|&(w, a, ph)| a * (w * t + ph).sin())
+                    .sum()
+            }
+        }
+    }
+}
+
+/// Seed of an independent stream.
+fn stream_seed(seed: u64, channel: u16, source: usize) -> u64 {
+    let mut r = Rng(seed ^ (u64::from(channel) << 40) ^ ((source as u64 + 1) << 20));
+    r.next_u64()
+}
+
+struct ChannelGen {
+    signal: bool,
+    noise: Vec<NoiseGen>,
+}
+
+/// Renders capture frames one by one.
+struct Renderer<'a> {
+    source: Source<'a>,
+    interp: Option<Interp>,
+    /// 1 / (1 + ppm·10⁻⁶)
+    rate: f64,
+    /// Device-time index of the next capture frame.
+    m: u64,
+    channels: Vec<ChannelGen>,
+    mutes: Vec<(u64, u64)>,
+    zeros: Vec<(u64, u64)>,
+    /// (start, length), sorted; `next_missing` indexes the next one.
+    missing: Vec<(u64, u64)>,
+    next_missing: usize,
+    /// (frame, factor), sorted.
+    agc: Vec<(u64, f64)>,
+    clip: f64,
+    lost: Option<u64>,
+    lost_at_s: Option<f64>,
+    xruns: u64,
+}
+
+impl<'a> Renderer<'a> {
+    fn new(
+        model: &'a DeviceModel,
+        stimulus: &'a [f32],
+        fs: f64,
+        seed: u64,
+        channels: &[u16],
+    ) -> Self {
+        let plan = delay_plan(model.latency.samples(fs))
+            .unwrap_or(super::model::DelayPlan { line: 0, fir: None });
+        let stages = model
+            .stages
+            .iter()
+            .map(|s| match s {
+                Stage::Biquad {
+                    shape,
+                    freq_hz,
+                    q,
+                    gain_db,
+                } => StageState::Biquad(
+                    shape.design(fs, *freq_hz, *q, *gain_db),
+                    BiquadState::default(),
+                ),
+                Stage::Fir { taps, .. } => StageState::Fir(FirState::new(taps)),
+            })
+            .collect();
+        let pb = Playback {
+            stimulus,
+            next: 0,
+            gain: 10f64.powf(model.gain_db / 20.0),
+            stages,
+            model,
+            frac: plan.fir.as_deref().map(FirState::new),
+            line: std::iter::repeat_n(0.0, plan.line).collect(),
+        };
+        let plans: Vec<_> = model.noise.iter().map(|n| n.plan(fs)).collect();
+        let channels = channels
+            .iter()
+            .map(|&c| {
+                let noise = model
+                    .noise
+                    .iter()
+                    .zip(&plans)
+                    .enumerate()
+                    .map(|(i, (src, p))| {
+                        let mut rng = Rng(stream_seed(seed, c, i));
+                        match src.color {
+                            NoiseColor::White => NoiseGen::White {
+                                sigma: p.sigma,
+                                rng,
+                            },
+                            NoiseColor::Pink => NoiseGen::Pink {
+                                sigma: p.sigma,
+                                rng,
+                                filter: PinkFilter::default(),
+                            },
+                            NoiseColor::Hum { .. } => NoiseGen::Hum {
+                                partials: p
+                                    .partials
+                                    .iter()
+                                    .map(|&(f, a)| (2.0 * PI * f / fs, a, 2.0 * PI * rng.uniform()))
+                                    .collect(),
+                            },
+                        }
+                    })
+                    .collect();
+                ChannelGen {
+                    signal: c == 0 || model.extra_channels == ExtraChannels::Copy,
+                    noise,
+                }
+            })
+            .collect();
+        let frame = |s: f64| (s * fs).round().max(0.0) as u64;
+        let span = |ms: f64| (ms * fs / 1000.0).round().max(0.0) as u64;
+        let (mut mutes, mut zeros, mut missing, mut agc) = (vec![], vec![], vec![], vec![]);
+        let mut clip = 1.0f64;
+        let mut lost = None;
+        let mut lost_at_s = None;
+        for f in &model.faults {
+            match *f {
+                Fault::Dropout {
+                    at_s,
+                    duration_ms,
+                    mode,
+                } => {
+                    let iv = (frame(at_s), span(duration_ms));
+                    match mode {
+                        DropoutMode::Zero => zeros.push((iv.0, iv.0 + iv.1)),
+                        DropoutMode::Missing => missing.push(iv),
+                    }
+                }
+                Fault::AgcStep { at_s, gain_db } => {
+                    agc.push((frame(at_s), 10f64.powf(gain_db / 20.0)))
+                }
+                Fault::Mute { at_s, duration_ms } => {
+                    let a = frame(at_s);
+                    mutes.push((a, duration_ms.map_or(u64::MAX, |d| a + span(d))));
+                }
+                Fault::Clip { level } => clip = clip.min(level),
+                Fault::DeviceLost { at_s } => {
+                    lost = Some(frame(at_s));
+                    lost_at_s = Some(at_s);
+                }
+            }
+        }
+        missing.sort_unstable();
+        agc.sort_by_key(|a| a.0);
+        let drift = model.drift_ppm * 1e-6;
+        Renderer {
+            source: Source {
+                pb,
+                buf: VecDeque::new(),
+                base: 0,
+            },
+            interp: (drift != 0.0).then(Interp::new),
+            rate: 1.0 / (1.0 + drift),
+            m: 0,
+            channels,
+            mutes,
+            zeros,
+            missing,
+            next_missing: 0,
+            agc,
+            clip,
+            lost,
+            lost_at_s,
+            xruns: 0,
+        }
+    }
+
+    /// Appends one frame to `out`; false when the device is lost at this frame.
+    fn render_frame(&mut self, out: &mut Vec<f32>) -> bool {
+        while let Some(&(a, len)) = self.missing.get(self.next_missing) {
+            if self.m < a {
+                break;
+            }
+            if self.m < a + len {
+                self.m = a + len;
+                self.xruns += 1;
+            }
+            self.next_missing += 1;
+        }
+        let m = self.m;
+        if self.lost.is_some_and(|l| m >= l) {
+            return false;
+        }
+        let signal = match &self.interp {
+            None => {
+                let v = self.source.at(m as i64);
+                self.source.trim(m as i64);
+                v
+            }
+            Some(k) => {
+                let t = m as f64 * self.rate;
+                let v = k.value(&mut self.source, t);
+                self.source.trim(t.floor() as i64 - INTERP_HALF as i64 - 2);
+                v
+            }
+        };
+        let inside = |iv: &[(u64, u64)]| iv.iter().any(|&(a, b)| m >= a && m < b);
+        let muted = inside(&self.mutes);
+        let zeroed = inside(&self.zeros);
+        let gain: f64 = self
+            .agc
+            .iter()
+            .take_while(|&&(a, _)| a <= m)
+            .map(|&(_, g)| g)
+            .product();
+        for ch in &mut self.channels {
+            let mut v = if ch.signal && !muted { signal } else { 0.0 };
+            for n in &mut ch.noise {
+                v += n.next(m);
+            }
+            v *= gain;
+            if zeroed {
+                v = 0.0;
+            }
+            out.push(v.clamp(-self.clip, self.clip) as f32);
+        }
+        self.m += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::MemorySink;
+    use std::path::Path;
+
+    fn model(text: &str) -> DeviceModel {
+        DeviceModel::from_toml_str(text, Path::new("test.toml")).unwrap()
+    }
+
+    fn run(
+        m: &DeviceModel,
+        stim: &[f32],
+        extra: usize,
+        block: usize,
+    ) -> (Vec<f32>, Result<RunStats>) {
+        let mut dev = SimDuplex::new(m.clone(), 7).with_block_frames(block);
+        let req = RunRequest {
+            sample_rate: 48000,
+            stimulus: stim,
+            output: crate::device::OutputRouting::Both,
+            input_channels: None,
+            extra_frames: extra,
+        };
+        let mut sink = MemorySink::default();
+        let stop = AtomicBool::new(false);
+        let r = dev.run(&req, &mut sink, &stop, &mut |_| {});
+        (sink.samples, r)
+    }
+
+    fn chirp(n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                let t = i as f64 / 48000.0;
+                (0.3 * (2.0 * PI * (100.0 * t + 2000.0 * t * t)).sin()) as f32
+            })
+            .collect()
+    }
+
+    /// The capture is the same bit for bit whatever the block size.
+    #[test]
+    fn block_size_does_not_change_the_capture() {
+        let m = model(
+            "gain_db = -3\nlatency_samples = 100.3\ndrift_ppm = 50\nchannels = 2\n\
+             [[stage]]\ntype = \"peaking\"\nfreq_hz = 1000\nq = 1\ngain_db = 6\n\
+             [nonlinearity]\ntype = \"soft_clip\"\ndrive = 2\n\
+             [[noise]]\ntype = \"pink\"\nlevel_dbfs = -60\n\
+             [[noise]]\ntype = \"hum\"\nfreq_hz = 50\nharmonics = 3\nlevel_dbfs = -70\n\
+             [[fault]]\ntype = \"dropout\"\nat_s = 0.1\nduration_ms = 3\nmode = \"missing\"\n\
+             [[fault]]\ntype = \"agc_step\"\nat_s = 0.2\ngain_db = -6\n",
+        );
+        let stim = chirp(20000);
+        let (a, ra) = run(&m, &stim, 500, 480);
+        let (b, rb) = run(&m, &stim, 500, 4096);
+        let (c, _) = run(&m, &stim, 500, 1);
+        assert_eq!(a.len(), 2 * 20500);
+        assert!(a == b && a == c);
+        let (sa, sb) = (ra.unwrap(), rb.unwrap());
+        assert_eq!(sa, sb);
+        assert_eq!(sa.xruns, 1);
+        assert_eq!(sa.frames_captured, 20500);
+    }
+
+    /// A pure delay of whole samples reproduces the stimulus exactly, shifted.
+    #[test]
+    fn whole_sample_delay_is_exact() {
+        let m = model("latency_samples = 37\n");
+        let stim = chirp(1000);
+        let (y, _) = run(&m, &stim, 100, 480);
+        assert_eq!(y.len(), 1100);
+        assert!(y[..37].iter().all(|&v| v == 0.0));
+        assert_eq!(&y[37..1037], &stim[..]);
+    }
+
+    /// Drift: a band-limited click played at n arrives at (n + latency)·(1 + ppm·10⁻⁶)
+    /// (within 0.01 sample).
+    #[test]
+    fn drift_moves_clicks_as_specified() {
+        for ppm in [500.0, -800.0] {
+            let m = model(&format!("latency_samples = 40\ndrift_ppm = {ppm}\n"));
+            let n = 96000;
+            let mut stim = vec![0.0f32; n];
+            let clicks = [1000usize, 90000];
+            // clicks band-limited to 0.8 × Nyquist (Hann-windowed sinc), as a sweep is
+            for &c in &clicks {
+                for k in -24i32..=24 {
+                    let x = f64::from(k);
+                    let s = if k == 0 {
+                        1.0
+                    } else {
+                        (0.8 * PI * x).sin() / (0.8 * PI * x)
+                    };
+                    let w = 0.5 + 0.5 * (PI * x / 25.0).cos();
+                    stim[(c as i32 + k) as usize] = (0.8 * s * w) as f32;
+                }
+            }
+            let (y, _) = run(&m, &stim, 0, 480);
+            let y: Vec<f64> = y.iter().map(|&v| f64::from(v)).collect();
+            for &c in &clicks {
+                let want = (c as f64 + 40.0) * (1.0 + ppm * 1e-6);
+                let lo = want as usize - 200;
+                let seg = &y[lo..lo + 400];
+                let got = lo as f64 + crate::dsp::ir::peak_position(seg, |_| true);
+                eprintln!("{ppm} ppm, click {c}: {got:.4} (want {want:.4})");
+                assert!(
+                    (got - want).abs() < 0.01,
+                    "{ppm} ppm, click {c}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    /// Faults: zero dropout, agc step, clip, mute, device lost.
+    #[test]
+    fn faults_do_what_they_say() {
+        let stim: Vec<f32> = vec![0.5; 48000];
+        let m = model(
+            "[[fault]]\ntype = \"dropout\"\nat_s = 0.1\nduration_ms = 10\nmode = \"zero\"\n\
+             [[fault]]\ntype = \"agc_step\"\nat_s = 0.5\ngain_db = -6.0206\n\
+             [[fault]]\ntype = \"clip\"\nlevel = 0.4\n",
+        );
+        let (y, _) = run(&m, &stim, 0, 480);
+        assert!(y[4800..5280].iter().all(|&v| v == 0.0));
+        assert_eq!(y[4799], 0.4);
+        assert_eq!(y[5280], 0.4);
+        assert!((y[24000] - 0.25).abs() < 1e-5 && (y[23999] - 0.4).abs() < 1e-9);
+
+        let m = model("[[fault]]\ntype = \"mute\"\nat_s = 0.25\nduration_ms = 250\n");
+        let (y, _) = run(&m, &stim, 0, 480);
+        assert_eq!(y[11999], 0.5);
+        assert!(y[12000..24000].iter().all(|&v| v == 0.0));
+        assert_eq!(y[24000], 0.5);
+
+        let m = model("[[fault]]\ntype = \"device_lost\"\nat_s = 0.3\n");
+        let (y, r) = run(&m, &stim, 0, 1000);
+        assert_eq!(y.len(), 14400);
+        let e = r.unwrap_err();
+        assert!(
+            matches!(e, Error::Device(_)) && e.to_string().contains("0.300 s"),
+            "{e}"
+        );
+
+        let m = model(
+            "latency_samples = 4800\n[[fault]]\ntype = \"dropout\"\nat_s = 0.1\nduration_ms = 10\nmode = \"missing\"\n",
+        );
+        let stim = chirp(48000);
+        let (y, r) = run(&m, &stim, 0, 480);
+        assert_eq!(r.unwrap().xruns, 1);
+        // the first 0.1 s is the latency's silence; then the stimulus from its 480th sample
+        assert!(y[..4800].iter().all(|&v| v == 0.0));
+        assert_eq!(&y[4800..5000], &stim[480..680]);
+    }
+
+    /// Extra channels: copies carry the signal with independent noise, noise channels none.
+    #[test]
+    fn extra_channels_and_selection() {
+        let stim = chirp(4800);
+        for (mode, signal) in [("copy", true), ("noise", false)] {
+            let m = model(&format!(
+                "channels = 3\nextra_channels = \"{mode}\"\n[[noise]]\ntype = \"white\"\nlevel_dbfs = -80\n"
+            ));
+            let (y, _) = run(&m, &stim, 0, 480);
+            let ch = |c: usize| -> Vec<f32> { y.iter().skip(c).step_by(3).copied().collect() };
+            let (a, b, c) = (ch(0), ch(1), ch(2));
+            assert_ne!(b, c);
+            let err: f64 = a
+                .iter()
+                .zip(&stim)
+                .map(|(x, s)| f64::from(x - s).powi(2))
+                .sum::<f64>()
+                / 4800.0;
+            assert!(err < 1e-7);
+            let e1: f64 = b
+                .iter()
+                .zip(&stim)
+                .map(|(x, s)| f64::from(x - s).powi(2))
+                .sum::<f64>()
+                / 4800.0;
+            assert_eq!(e1 < 1e-7, signal, "{mode}");
+        }
+        let m = model("channels = 2\n");
+        let mut dev = SimDuplex::new(m, 1);
+        let req = RunRequest {
+            sample_rate: 48000,
+            stimulus: &stim,
+            output: crate::device::OutputRouting::Left,
+            input_channels: Some(vec![1, 5]),
+            extra_frames: 0,
+        };
+        assert_eq!(dev.input_channel_count(&req), 2);
+        let e = dev
+            .run(
+                &req,
+                &mut MemorySink::default(),
+                &AtomicBool::new(false),
+                &mut |_| {},
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("channel 5"), "{e}");
+    }
+
+    /// The stop flag, set from the progress callback, stops the run promptly.
+    #[test]
+    fn stop_flag_interrupts() {
+        let m = model("");
+        let stim = chirp(96000);
+        let mut dev = SimDuplex::new(m, 1);
+        let req = RunRequest {
+            sample_rate: 48000,
+            stimulus: &stim,
+            output: crate::device::OutputRouting::Both,
+            input_channels: None,
+            extra_frames: 0,
+        };
+        let stop = AtomicBool::new(false);
+        let mut sink = MemorySink::default();
+        let mut calls = 0;
+        let s = dev
+            .run(&req, &mut sink, &stop, &mut |p| {
+                calls += 1;
+                if p.frames_done >= 24000 {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            })
+            .unwrap();
+        assert!(s.interrupted);
+        assert_eq!(s.frames_captured, 24000);
+        assert_eq!(sink.samples.len(), 24000);
+        assert_eq!(calls, 5);
+    }
+}
