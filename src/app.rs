@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::{AnalysisOptions, AnalyzeCmd, Cli, Command, ReportCmd, SweepArgs, SweepCmd};
+use crate::cli::{
+    AnalysisOptions, AnalyzeCmd, Cli, Command, DemoCmd, ReportCmd, SimulateCmd, SweepArgs, SweepCmd,
+};
 use crate::dsp::sweep::SweepSpec;
 use crate::error::Error;
 use crate::session::{self, AnalyzeOptions};
@@ -14,6 +16,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(c) => sweep(c),
         Command::Analyze(c) => analyze(c),
         Command::Report(c) => report(c),
+        Command::Simulate(c) => simulate(c),
+        Command::Demo(c) => demo(c),
         other => Err(anyhow::anyhow!(
             "`{}` is not available in this build yet",
             command_name(&other)
@@ -200,4 +204,150 @@ fn print_analysis_summary(out: &Path, a: &crate::results::Analysis) {
             println!("  warning: {w}");
         }
     }
+}
+
+/// Set by Ctrl-C; every capture loop polls it.
+pub fn stop_flag() -> &'static std::sync::atomic::AtomicBool {
+    static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+    });
+    &STOP
+}
+
+/// Records one simulated session and analyses it into DIR/report (unless told not to).
+fn simulate_one(
+    model: crate::device::model::DeviceModel,
+    out: &Path,
+    spec: SweepSpec,
+    label: Option<String>,
+    kind: Option<String>,
+    force: bool,
+    analyze: bool,
+    quiet: bool,
+) -> anyhow::Result<Option<crate::results::Analysis>> {
+    model.check_rate(spec.sample_rate)?;
+    let req = session::RecordRequest {
+        out: out.to_path_buf(),
+        spec,
+        label: label
+            .or_else(|| model.label.clone())
+            .or_else(|| Some(model.name.clone())),
+        kind: kind.or_else(|| model.kind.clone()),
+        force,
+        output: crate::device::OutputRouting::Both,
+        input_channels: None,
+        repeats: 1,
+        extra_s: 0.5,
+        model: Some(model.name.clone()),
+    };
+    let truth_grid: Vec<f64> = (0..=120)
+        .map(|i| {
+            spec.start_hz
+                * (spec
+                    .end_hz
+                    .min(crate::dsp::sweep::max_end_hz(spec.sample_rate))
+                    / spec.start_hz)
+                    .powf(i as f64 / 120.0)
+        })
+        .collect();
+    let truth = model.truth(spec.sample_rate, spec.level_dbfs, &truth_grid);
+    let mut device = crate::device::sim::SimDuplex::new(model, 1);
+    let session = if quiet {
+        session::record_session(&mut device, &req, stop_flag(), &mut |_| {})?
+    } else {
+        let (mut update, finish) =
+            crate::progress::capture_reporter("simulating", spec.sample_rate);
+        let r = session::record_session(&mut device, &req, stop_flag(), &mut update);
+        finish();
+        r?
+    };
+    let text = serde_json::to_string_pretty(&truth)
+        .map_err(|e| Error::io(out.join("truth.json"), std::io::Error::other(e)))?;
+    crate::storage::write_atomic(&out.join("truth.json"), text.as_bytes())?;
+    if !analyze {
+        return Ok(None);
+    }
+    let _ = session;
+    let report = out.join("report");
+    let a = session::analyze_session(out, &report, &AnalyzeOptions::default())?;
+    Ok(Some(a))
+}
+
+fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
+    let model = crate::device::model::resolve(&c.model)?;
+    let spec = sweep_spec(&c.sweep);
+    let a = simulate_one(
+        model,
+        &c.out,
+        spec,
+        c.labels.label,
+        c.labels.kind.map(|k| k.as_str().to_string()),
+        c.force,
+        !c.no_analyze,
+        false,
+    )?;
+    println!("session written to {}", c.out.display());
+    if let Some(a) = a {
+        print_analysis_summary(&c.out.join("report"), &a);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
+    let t0 = std::time::Instant::now();
+    // 2 s sweeps keep the demo to a few seconds; everything else is the default session
+    let spec = SweepSpec {
+        sample_rate: 48000,
+        start_hz: 20.0,
+        end_hz: 20000.0,
+        duration_s: 2.0,
+        level_dbfs: -12.0,
+        pre_s: 0.5,
+        post_s: 0.5,
+    };
+    crate::storage::session_file::prepare_output_dir(&c.out)?;
+    println!(
+        "sweeplab demo: measuring the built-in simulated devices into {}",
+        c.out.display()
+    );
+    let mut dirs = Vec::new();
+    for (name, model) in crate::device::model::builtin_models() {
+        let dir = c.out.join(name);
+        // the demo may redo its own simulated sessions, never a real one
+        let own = crate::storage::session_file::read_session(&dir)
+            .ok()
+            .and_then(|s| s.capture)
+            .is_some_and(|ci| ci.model.is_some());
+        let a = simulate_one(model, &dir, spec, None, None, own, true, true)?.expect("analysed");
+        let ch = &a.channels[0];
+        println!(
+            "  {:<24} {:<11} level at 1 kHz {:>6.1} dBFS  noise {:>7}  THD 1 kHz {:>7}  latency {:>6.2} ms",
+            a.label.clone().unwrap_or_default(),
+            a.kind.clone().unwrap_or_default(),
+            ch.level_1k_dbfs.unwrap_or(f64::NAN),
+            ch.noise
+                .as_ref()
+                .map_or("n/a".into(), |n| format!("{:.1} dBFS", n.rms_dbfs)),
+            interp_at(&ch.thd.freq_hz, &ch.thd.percent, 1000.0)
+                .map_or("n/a".into(), |v| format!("{v:.2} %")),
+            ch.latency_s * 1e3
+        );
+        dirs.push(dir);
+    }
+    println!(
+        "reports: {}/<device>/report/overview.png and summary.md",
+        c.out.display()
+    );
+    println!("done in {:.1} s", t0.elapsed().as_secs_f64());
+    let _ = dirs;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn interp_at(x: &[f64], y: &[f64], at: f64) -> Option<f64> {
+    (x.first().is_some_and(|&a| a <= at) && x.last().is_some_and(|&b| b >= at))
+        .then(|| crate::dsp::smoothing::interp_linear(x, y, at))
 }

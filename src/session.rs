@@ -527,9 +527,13 @@ pub fn record_session(
             }
         }
         (Err(e), _) => {
-            info.stop_reason = Some(e.to_string());
+            let msg = match e {
+                Error::Device(m) => m.clone(),
+                other => other.to_string(),
+            };
+            info.stop_reason = Some(msg.clone());
             Err(Error::Device(format!(
-                "{e}; {} holds the {frames} frames captured before the failure and session.json is marked incomplete",
+                "{msg}; {} holds the {frames} frames captured before the failure and session.json is marked incomplete",
                 cap_path.display()
             )))
         }

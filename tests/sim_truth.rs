@@ -483,7 +483,6 @@ fn record_with(model: DeviceModel) -> (tempfile::TempDir, PathBuf) {
 
 /// A capture clock 200 ppm fast: the analysis reports drift_ppm ≈ +200 (±5 ppm).
 #[test]
-#[ignore = "needs drift/fault detection from main"]
 fn drift_is_detected() {
     for ppm in [200.0, -150.0] {
         let mut model = builtin("loopback").unwrap();
@@ -497,7 +496,6 @@ fn drift_is_detected() {
 
 /// No drift: drift_ppm reads 0 (±1 ppm) or is absent.
 #[test]
-#[ignore = "needs drift/fault detection from main"]
 fn no_drift_reads_zero() {
     let (_tmp, session) = record_with(builtin("studio-headphones").unwrap());
     let v = analysis_json(&session);
@@ -508,7 +506,6 @@ fn no_drift_reads_zero() {
 
 /// A 20 ms dropout delivered as zeros during the sweep: a warning names its time (±0.05 s).
 #[test]
-#[ignore = "needs drift/fault detection from main"]
 fn zero_dropout_is_reported_with_its_time() {
     let mut model = builtin("usb-mic").unwrap();
     model.faults.push(Fault::Dropout {
@@ -529,7 +526,6 @@ fn zero_dropout_is_reported_with_its_time() {
 /// 10 ms of frames missing during the sweep (the backend also reports an xrun): a warning
 /// names its time (±0.05 s).
 #[test]
-#[ignore = "needs drift/fault detection from main"]
 fn missing_frames_are_reported_with_their_time() {
     let mut model = builtin("studio-headphones").unwrap();
     model.faults.push(Fault::Dropout {
@@ -559,7 +555,6 @@ fn missing_frames_are_reported_with_their_time() {
 
 /// An AGC step of −6 dB during the sweep: a warning names its time (±0.05 s).
 #[test]
-#[ignore = "needs drift/fault detection from main"]
 fn agc_step_is_reported_with_its_time() {
     let mut model = builtin("gaming-headset-mic").unwrap();
     model.faults.push(Fault::AgcStep {

@@ -183,18 +183,32 @@ pub fn find_gain_step(
             && spread(right) <= 0.3 * step.abs()
             && best.is_none_or(|b| step.abs() > b.1.abs())
         {
-            // locate the step where the response crosses halfway between the two levels
-            let mid = median(left.iter().copied()) + step / 2.0;
-            let mut at = freq_hz[i];
-            let mut nearest = usize::MAX;
-            for j in i - GAP..i + GAP {
-                let (a, b) = (gain_db[j] - mid, gain_db[j + 1] - mid);
-                if a * b <= 0.0 && a != b && j.abs_diff(i) < nearest {
-                    nearest = j.abs_diff(i);
-                    let t = a / (a - b);
-                    at = freq_hz[j] * (freq_hz[j + 1] / freq_hz[j]).powf(t);
+            // locate the step where the response crosses halfway between the two levels, and
+            // measure how sharp it is: from 20 % to 80 % of the step within 0.1 octave (a step
+            // in time) — filters and resonance flanks that shift the level are wider
+            let lvl = median(left.iter().copied());
+            let cross = |frac: f64| -> Option<f64> {
+                let target = lvl + frac * step;
+                let mut found: Option<(usize, f64)> = None;
+                for j in i - GAP..i + GAP {
+                    let (a, b) = (gain_db[j] - target, gain_db[j + 1] - target);
+                    if a * b <= 0.0 && a != b && found.is_none_or(|(d, _)| j.abs_diff(i) < d) {
+                        let t = a / (a - b);
+                        found = Some((
+                            j.abs_diff(i),
+                            (freq_hz[j] * (freq_hz[j + 1] / freq_hz[j]).powf(t)).log2(),
+                        ));
+                    }
                 }
+                found.map(|(_, l)| l)
+            };
+            let (Some(l20), Some(l50), Some(l80)) = (cross(0.2), cross(0.5), cross(0.8)) else {
+                continue;
+            };
+            if (l80 - l20).abs() > 0.1 {
+                continue;
             }
+            let at = 2f64.powf(l50);
             best = Some((at, step));
         }
     }
