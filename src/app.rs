@@ -157,11 +157,26 @@ fn analyze(c: AnalyzeCmd) -> anyhow::Result<ExitCode> {
         .into());
     }
     let outs = output_dirs(&c.dirs, &c.out)?;
-    for (dir, out) in c.dirs.iter().zip(&outs) {
-        let a = session::analyze_session(dir, out, &opts)?;
-        print_analysis_summary(out, &a);
+    // sessions are independent: analyse them in parallel, report in the order given
+    use rayon::prelude::*;
+    let results: Vec<_> = c
+        .dirs
+        .par_iter()
+        .zip(outs.par_iter())
+        .map(|(dir, out)| session::analyze_session(dir, out, &opts))
+        .collect();
+    let mut first_err = None;
+    for (out, r) in outs.iter().zip(results) {
+        match r {
+            Ok(a) => print_analysis_summary(out, &a),
+            Err(e) if first_err.is_none() => first_err = Some(e),
+            Err(e) => eprintln!("error: {e}"),
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    match first_err {
+        Some(e) => Err(e.into()),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// One DIR: OUT itself; several: OUT/<basename of DIR>/ (basenames must differ).

@@ -126,6 +126,22 @@ fn several_sessions_go_to_named_subfolders() {
     let o = sweeplab(&["analyze", p(&a), p(&b), "--out", p(&out), "--no-plots"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join("alpha/analysis.json").is_file() && out.join("beta/analysis.json").is_file());
+    // the parallel run gives exactly what one-by-one runs give
+    for (dir, name) in [(&a, "alpha"), (&b, "beta")] {
+        let single = tmp.path().join(format!("single-{name}"));
+        assert!(
+            sweeplab(&["analyze", p(dir), "--out", p(&single), "--no-plots"])
+                .status
+                .success()
+        );
+        let load = |f: &Path| -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap()
+        };
+        assert_eq!(
+            load(&out.join(name).join("analysis.json"))["channels"],
+            load(&single.join("analysis.json"))["channels"]
+        );
+    }
 }
 
 #[test]
