@@ -1136,27 +1136,7 @@ impl DeviceModel {
                 })
                 .sum::<f64>()
         };
-        // golden-section search on [p − 1, p + 1]
-        let (mut a, mut b) = (p as f64 - 1.0, p as f64 + 1.0);
-        let g = (5f64.sqrt() - 1.0) / 2.0;
-        let (mut c, mut d) = (b - g * (b - a), a + g * (b - a));
-        let (mut fc, mut fd) = (val(c), val(d));
-        while b - a > 1e-7 {
-            if fc > fd {
-                b = d;
-                d = c;
-                fd = fc;
-                c = b - g * (b - a);
-                fc = val(c);
-            } else {
-                a = c;
-                c = d;
-                fc = fd;
-                d = a + g * (b - a);
-                fd = val(d);
-            }
-        }
-        (a + b) / 2.0
+        crate::dsp::ir::golden_max(val, p as f64 - 1.0, p as f64 + 1.0, 1e-7)
     }
 }
 

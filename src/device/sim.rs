@@ -21,7 +21,7 @@ use super::model::{
     DeviceModel, DropoutMode, ExtraChannels, Fault, NoiseColor, PinkFilter, Stage, delay_plan,
 };
 use super::{CaptureSink, Duplex, Progress, RunRequest, RunStats};
-use crate::dsp::filters::{Biquad, BiquadState};
+use crate::dsp::filters::{Biquad, BiquadState, bessel_i0};
 use crate::error::{Error, Result};
 
 /// Frames per delivered block (10 ms at 48 kHz).
@@ -339,18 +339,6 @@ impl Interp {
         }
         acc
     }
-}
-
-fn bessel_i0(x: f64) -> f64 {
-    let (mut sum, mut term, q) = (1.0, 1.0, x * x / 4.0);
-    for k in 1..80 {
-        term *= q / (k * k) as f64;
-        sum += term;
-        if term < sum * 1e-17 {
-            break;
-        }
-    }
-    sum
 }
 
 enum NoiseGen {

@@ -151,7 +151,8 @@ pub fn fractional_delay_fir(delay: f64, len: usize, beta: f64) -> Vec<f64> {
     h
 }
 
-fn bessel_i0(x: f64) -> f64 {
+/// Modified Bessel function of the first kind, order 0 (power series), for Kaiser windows.
+pub fn bessel_i0(x: f64) -> f64 {
     let (mut sum, mut term, q) = (1.0, 1.0, x * x / 4.0);
     for k in 1..80 {
         term *= q / (k * k) as f64;

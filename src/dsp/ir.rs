@@ -2,6 +2,8 @@
 
 use std::f64::consts::PI;
 
+use super::filters::bessel_i0;
+
 /// Half-length of the band-limited interpolation kernel, samples.
 const SINC_HALF: isize = 64;
 /// Kaiser β of the interpolation kernel's window.
@@ -42,13 +44,17 @@ pub fn interpolate(h: &[f64], t: f64) -> f64 {
 pub fn peak_position(h: &[f64], allowed: impl Fn(usize) -> bool) -> f64 {
     let p = peak_index(h, allowed) as f64;
     let sign = h[p as usize].signum();
-    let f = |t: f64| sign * interpolate(h, t);
-    let (mut a, mut b) = (p - 1.0, p + 1.0);
+    golden_max(|t| sign * interpolate(h, t), p - 1.0, p + 1.0, 1e-6)
+}
+
+/// The maximum of a unimodal `f` on [a, b] by golden-section search, to `tol`.
+pub fn golden_max(f: impl Fn(f64) -> f64, a: f64, b: f64, tol: f64) -> f64 {
+    let (mut a, mut b) = (a, b);
     let g = (5f64.sqrt() - 1.0) / 2.0;
     let mut c = b - g * (b - a);
     let mut d = a + g * (b - a);
     let (mut fc, mut fd) = (f(c), f(d));
-    for _ in 0..60 {
+    for _ in 0..200 {
         if fc > fd {
             b = d;
             d = c;
@@ -62,7 +68,7 @@ pub fn peak_position(h: &[f64], allowed: impl Fn(usize) -> bool) -> f64 {
             d = a + g * (b - a);
             fd = f(d);
         }
-        if b - a < 1e-6 {
+        if b - a < tol {
             break;
         }
     }
@@ -83,20 +89,6 @@ fn kaiser(x: f64) -> f64 {
         return 0.0;
     }
     bessel_i0(KAISER_BETA * (1.0 - x * x).sqrt()) / bessel_i0(KAISER_BETA)
-}
-
-fn bessel_i0(x: f64) -> f64 {
-    let mut sum = 1.0;
-    let mut term = 1.0;
-    let q = x * x / 4.0;
-    for k in 1..60 {
-        term *= q / (k * k) as f64;
-        sum += term;
-        if term < sum * 1e-17 {
-            break;
-        }
-    }
-    sum
 }
 
 /// Copies the circular section of `h` at offsets `[start, end)` relative to `centre` into a
