@@ -9,6 +9,10 @@ use std::sync::atomic::AtomicBool;
 
 use crate::error::Result;
 
+pub mod list;
+
+pub use list::{DeviceList, list_devices};
+
 /// Which output channel(s) carry the stimulus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputRouting {
