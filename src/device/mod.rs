@@ -9,8 +9,10 @@ use std::sync::atomic::AtomicBool;
 
 use crate::error::Result;
 
+pub mod cpal_duplex;
 pub mod list;
 
+pub use cpal_duplex::CpalDuplex;
 pub use list::{DeviceList, list_devices};
 
 /// Which output channel(s) carry the stimulus.
