@@ -29,9 +29,10 @@
 //! callback the `capture` instant of its first frame, each on its own stream's clock (ALSA:
 //! time since that stream was created). Per callback we compute the instant of output frame 0
 //! (= stimulus frame 0) as `playback − frames_written_before / fs`, and the instant of capture
-//! frame 0 as `capture − frames_received_before / fs`, over the first second of each stream,
+//! frame 0 as `capture − frames_received_before / fs`, for callbacks between 0.25 s and 1.25 s
+//! of each stream (the output's first callbacks only fill its buffer and are tens of ms off),
 //! and take the medians. The two clocks are related by reading `Stream::now()` of both streams
-//! back to back (the pair with the shortest bracket of 5). Then
+//! back to back (the pair with the shortest bracket of 20). Then
 //! `timestamp_latency_s = t_play(stimulus[0]) − t_capture(capture[0])`: the position of the
 //! stimulus in the capture *predicted by the backend's latency reports*. Compared with the
 //! latency the analysis measures, the difference is the latency the backend does not know
@@ -52,12 +53,16 @@ use crate::error::{Error, Result};
 pub const RING_SECONDS: usize = 8;
 /// A run fails when the input delivers nothing (or the output consumes nothing) this long.
 pub const STALL_TIMEOUT: Duration = Duration::from_secs(2);
+/// Wanted duration of one callback period, s (see [`buffer_size`]).
+pub const TARGET_PERIOD_S: f64 = 0.04;
 /// How often the calling thread wakes up to drain the ring.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// How often `progress` is called.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
-/// Per-callback timestamp estimates kept per stream (the first second of each stream).
-const TIMESTAMP_SLOTS: usize = 512;
+/// Stream time (s) from which to which callback timestamps are used for the latency estimate.
+const TIMESTAMP_WINDOW_S: (f64, f64) = (0.25, 1.25);
+/// Per-callback timestamp estimates kept per stream (the window above).
+const TIMESTAMP_SLOTS: usize = 1024;
 /// Backend errors (other than xruns) after which a run is considered broken.
 const MAX_BACKEND_ERRORS: u64 = 50;
 /// How long a run waits for its streams to close.
@@ -182,7 +187,7 @@ impl CpalDuplex {
             OutputRouting::Right => 2,
         };
         let prefer = [Some(2), self.output.default_channels];
-        choose(&self.output, needed, &prefer).ok_or_else(|| {
+        choose(&self.output, needed, &prefer, self.sample_rate).ok_or_else(|| {
             Error::bad_usage(
                 "--output-channel",
                 format!(
@@ -208,7 +213,7 @@ impl CpalDuplex {
             None => 1,
         };
         let prefer = [self.input.default_channels, Some(2)];
-        let choice = choose(&self.input, needed, &prefer).ok_or_else(|| {
+        let choice = choose(&self.input, needed, &prefer, self.sample_rate).ok_or_else(|| {
             let n = max_channels(&self.input);
             Error::bad_usage(
                 "--input-channel",
@@ -234,6 +239,7 @@ impl CpalDuplex {
 struct Choice {
     channels: u16,
     format: SampleFormat,
+    buffer: cpal::BufferSize,
 }
 
 /// Preference of sample formats: float first, then integers by width. DSD is never usable.
@@ -257,7 +263,7 @@ fn format_rank(f: SampleFormat) -> Option<u8> {
 
 /// The best format; within it the first preferred channel count that is supported and at
 /// least `needed`, else the smallest count that is.
-fn choose(ep: &Endpoint, needed: u16, prefer: &[Option<u16>]) -> Option<Choice> {
+fn choose(ep: &Endpoint, needed: u16, prefer: &[Option<u16>], fs: u32) -> Option<Choice> {
     let mut formats: Vec<SampleFormat> = ep.ranges.iter().map(|r| r.sample_format()).collect();
     formats.sort_by_key(|&f| format_rank(f));
     formats.dedup();
@@ -275,8 +281,34 @@ fn choose(ep: &Endpoint, needed: u16, prefer: &[Option<u16>]) -> Option<Choice> 
             .find(|p| counts.contains(p))
             .copied()
             .or_else(|| counts.first().copied())?;
-        Some(Choice { channels, format })
+        let range = ep
+            .ranges
+            .iter()
+            .find(|r| r.sample_format() == format && r.channels() == channels)?;
+        Some(Choice {
+            channels,
+            format,
+            buffer: buffer_size(range.buffer_size(), fs),
+        })
     })
+}
+
+/// Frames per callback: the power of two nearest [`TARGET_PERIOD_S`] (2048 at 48 kHz), within
+/// what the device supports; the backend's default when it does not say.
+///
+/// cpal's ALSA host double-buffers (buffer = 2 periods), so a callback may be late by about
+/// one period before the output underruns or the input overruns. Its default period on
+/// PulseAudio (512 frames, 10.7 ms) underran now and then on a loaded 2-core machine; latency
+/// does not matter to a measurement, glitches do.
+fn buffer_size(supported: &cpal::SupportedBufferSize, fs: u32) -> cpal::BufferSize {
+    let target = fs as f64 * TARGET_PERIOD_S;
+    let pow2 = 2f64.powf(target.log2().round()).max(64.0) as u32;
+    match *supported {
+        cpal::SupportedBufferSize::Range { min, max } if min <= max => {
+            cpal::BufferSize::Fixed(pow2.clamp(min, max))
+        }
+        _ => cpal::BufferSize::Default,
+    }
 }
 
 fn max_channels(ep: &Endpoint) -> u16 {
@@ -504,35 +536,63 @@ fn rate_error(
 // ---------------------------------------------------------------------------------------------
 // State shared with the callbacks (atomics only).
 
-/// Per-callback estimates of a stream's frame-0 instant, ns on that stream's clock.
+/// Per-callback estimates of a stream's frame-0 instant (ns on that stream's clock), with the
+/// stream position (frames) of the callback, for the first [`TIMESTAMP_WINDOW_S`] seconds.
 struct TimestampLog {
-    slots: Box<[AtomicI64]>,
+    frames: Box<[AtomicU64]>,
+    ns: Box<[AtomicI64]>,
     len: AtomicUsize,
 }
 
 impl TimestampLog {
     fn new() -> Self {
         TimestampLog {
-            slots: (0..TIMESTAMP_SLOTS).map(|_| AtomicI64::new(0)).collect(),
+            frames: (0..TIMESTAMP_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            ns: (0..TIMESTAMP_SLOTS).map(|_| AtomicI64::new(0)).collect(),
             len: AtomicUsize::new(0),
         }
     }
 
+    /// Whether a callback at stream position `frames` is still inside the window.
+    fn wants(frames: u64, fs: u64) -> bool {
+        (frames as f64) < TIMESTAMP_WINDOW_S.1 * fs as f64
+    }
+
     /// Single writer (one callback thread).
-    fn record(&self, ns: i64) {
+    fn record(&self, frames: u64, ns: i64) {
         let i = self.len.load(Ordering::Relaxed);
-        if i < self.slots.len() {
-            self.slots[i].store(ns, Ordering::Relaxed);
+        if i < self.ns.len() {
+            self.frames[i].store(frames, Ordering::Relaxed);
+            self.ns[i].store(ns, Ordering::Relaxed);
             self.len.store(i + 1, Ordering::Release);
         }
     }
 
-    fn values(&self) -> Vec<i64> {
+    /// Median and spread (max − min) of the estimates, ns. Callbacks of the stream's first
+    /// [`TIMESTAMP_WINDOW_S`]`.0` seconds are left out when enough later ones exist: an output
+    /// stream's first callbacks fill its buffer before the device runs, and their `playback`
+    /// instants are tens of ms early.
+    fn estimate(&self, fs: u64) -> Option<(i64, i64)> {
         let n = self.len.load(Ordering::Acquire);
-        self.slots[..n]
-            .iter()
-            .map(|s| s.load(Ordering::Relaxed))
-            .collect()
+        let all: Vec<(u64, i64)> = (0..n)
+            .map(|i| {
+                (
+                    self.frames[i].load(Ordering::Relaxed),
+                    self.ns[i].load(Ordering::Relaxed),
+                )
+            })
+            .collect();
+        let settled = |&(f, _): &(u64, i64)| f as f64 >= TIMESTAMP_WINDOW_S.0 * fs as f64;
+        let mut v: Vec<i64> = if all.iter().filter(|e| settled(e)).count() >= 3 {
+            all.iter().filter(|e| settled(e)).map(|e| e.1).collect()
+        } else {
+            all.iter().map(|e| e.1).collect()
+        };
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        Some((v[v.len() / 2], v[v.len() - 1] - v[0]))
     }
 }
 
@@ -591,11 +651,12 @@ impl OutputState {
             c.in_frames_at_out_start.store(at, Ordering::Relaxed);
             c.out_started.store(true, Ordering::Release);
         }
-        if self.frames_written < self.fs {
+        if TimestampLog::wants(self.frames_written, self.fs) {
             let playback = info.timestamp().playback.as_nanos() as i64;
-            self.shared
-                .out_ts
-                .record(playback - frames_to_ns(self.frames_written, self.fs));
+            self.shared.out_ts.record(
+                self.frames_written,
+                playback - frames_to_ns(self.frames_written, self.fs),
+            );
         }
         for frame in data.chunks_exact_mut(self.channels) {
             let s = if self.pos < self.stimulus.len() {
@@ -629,11 +690,12 @@ impl InputState {
     {
         let c = &self.shared.c;
         let frames = data.len() / self.channels;
-        if self.frames_received < self.fs {
+        if TimestampLog::wants(self.frames_received, self.fs) {
             let capture = info.timestamp().capture.as_nanos() as i64;
-            self.shared
-                .in_ts
-                .record(capture - frames_to_ns(self.frames_received, self.fs));
+            self.shared.in_ts.record(
+                self.frames_received,
+                capture - frames_to_ns(self.frames_received, self.fs),
+            );
         }
         self.frames_received += frames as u64;
         let width = self.select.len();
@@ -779,10 +841,11 @@ fn close_streams(output: cpal::Stream, input: cpal::Stream) -> bool {
     spawned.is_err() || rx.recv_timeout(CLOSE_TIMEOUT).is_ok()
 }
 
-/// `in.now() − out.now()` in ns, from the back-to-back reading with the tightest bracket.
+/// `in.now() − out.now()` in ns, from the back-to-back reading (of 20) with the tightest
+/// bracket.
 fn clock_offset(out: &cpal::Stream, inp: &cpal::Stream) -> i64 {
     let mut best = (u128::MAX, 0i64);
-    for _ in 0..5 {
+    for _ in 0..20 {
         let a = out.now().as_nanos();
         let b = inp.now().as_nanos();
         let c = out.now().as_nanos();
@@ -792,14 +855,6 @@ fn clock_offset(out: &cpal::Stream, inp: &cpal::Stream) -> i64 {
         }
     }
     best.1
-}
-
-fn median_and_spread(mut v: Vec<i64>) -> Option<(i64, i64)> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_unstable();
-    Some((v[v.len() / 2], v[v.len() - 1] - v[0]))
 }
 
 fn format_errors(errors: &[(String, u64)], lost: u64) -> Vec<String> {
@@ -1041,12 +1096,12 @@ impl Duplex for CpalDuplex {
         let out_config = StreamConfig {
             channels: out_choice.channels,
             sample_rate: fs,
-            buffer_size: cpal::BufferSize::Default,
+            buffer_size: out_choice.buffer,
         };
         let in_config = StreamConfig {
             channels: in_choice.channels,
             sample_rate: fs,
-            buffer_size: cpal::BufferSize::Default,
+            buffer_size: in_choice.buffer,
         };
         let output_state = OutputState {
             stimulus: Arc::from(req.stimulus),
@@ -1144,8 +1199,8 @@ impl Duplex for CpalDuplex {
         let c = &shared.c;
 
         // Timestamp latency (see the module docs).
-        let out_est = median_and_spread(shared.out_ts.values());
-        let in_est = median_and_spread(shared.in_ts.values());
+        let out_est = shared.out_ts.estimate(fs as u64);
+        let in_est = shared.in_ts.estimate(fs as u64);
         let latency = match (out_est, in_est, clock_offset_ns) {
             (Some((p0, _)), Some((c0, _)), Some(off)) => Some((p0 + off - c0) as f64 * 1e-9),
             _ => None,
