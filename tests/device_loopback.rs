@@ -27,8 +27,6 @@ use device::{CpalDuplex, Duplex, MemorySink, OutputRouting, Progress, RunRequest
 use sweeplab::Error;
 
 const FS: u32 = 48_000;
-/// One ALSA period of the cpal ALSA host on the pulse plugin (see tests/loopback.sh).
-const PERIOD: i64 = 512;
 
 static LOCK: Mutex<()> = Mutex::new(());
 static ENV: Once = Once::new();
@@ -361,9 +359,10 @@ fn delay_line_shifts_the_capture_by_its_delay() {
     for p in plain {
         for d in delayed {
             let grow = d.lag as i64 - p.lag as i64;
+            let period = p.details.output.period_frames.expect("period") as i64;
             assert!(
-                (grow - 4800).abs() <= PERIOD,
-                "lag grew by {grow} samples, expected 4800 ± {PERIOD}"
+                (grow - 4800).abs() <= period,
+                "lag grew by {grow} samples, expected 4800 ± {period} (one period)"
             );
         }
     }
@@ -558,7 +557,11 @@ fn a_frozen_server_is_a_device_error_after_the_stall_timeout() {
         sink.samples.len()
     );
     assert!(matches!(err, Error::Device(_)), "{err:?}");
-    assert!(msg.contains("no input data"), "{msg}");
+    // Both streams stall; whichever the watchdog notices first is named.
+    assert!(
+        msg.contains("no input data for") || msg.contains("output stream stopped consuming"),
+        "{msg}"
+    );
     let waited = returned - freeze_time;
     assert!(
         waited > Duration::from_millis(1800) && waited < Duration::from_secs(5),
