@@ -17,6 +17,7 @@ use sweeplab::*;
 #[path = "../src/device/mod.rs"]
 mod device;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,7 +75,11 @@ impl Loopback {
             if std::env::var_os("CI").is_some() {
                 panic!("{test}: the PulseAudio loopback is required when CI is set: {why}");
             }
-            eprintln!("SKIP: {test}: no software audio loopback because {why}");
+            // Straight to stderr: eprintln! would be swallowed by the harness for a passing test.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP: {test}: no software audio loopback because {why}"
+            );
             return None;
         }
         ENV.call_once(|| {
