@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::{
-    AnalysisOptions, AnalyzeCmd, Cli, Command, DemoCmd, ReportCmd, SimulateCmd, SweepArgs, SweepCmd,
+    AnalysisOptions, AnalyzeCmd, Cli, Command, DemoCmd, DevicesCmd, MeasureCmd, ReportCmd,
+    SimulateCmd, SweepArgs, SweepCmd,
 };
 use crate::dsp::sweep::SweepSpec;
 use crate::error::Error;
@@ -18,6 +19,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(c) => report(c),
         Command::Simulate(c) => simulate(c),
         Command::Demo(c) => demo(c),
+        Command::Devices(c) => devices(c),
+        Command::Measure(c) => measure(c),
         other => Err(anyhow::anyhow!(
             "`{}` is not available in this build yet",
             command_name(&other)
@@ -365,4 +368,111 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
 fn interp_at(x: &[f64], y: &[f64], at: f64) -> Option<f64> {
     (x.first().is_some_and(|&a| a <= at) && x.last().is_some_and(|&b| b >= at))
         .then(|| crate::dsp::smoothing::interp_linear(x, y, at))
+}
+
+fn devices(c: DevicesCmd) -> anyhow::Result<ExitCode> {
+    let list = crate::device::list::list_devices()?;
+    if c.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        print!("{list}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
+    let spec = sweep_spec(&c.sweep);
+    let design = session::design_sweep(&spec)?;
+    let input_channels = match c.input_channel.trim() {
+        "all" => None,
+        v => Some(vec![v.parse::<u16>().map_err(|_| {
+            Error::bad_usage(
+                "--input-channel",
+                format!("\"{v}\" is not a channel number (0, 1, …) or \"all\""),
+            )
+        })?]),
+    };
+    if c.repeats == 0 || c.repeats > 100 {
+        return Err(
+            Error::bad_usage("--repeats", format!("{} is outside 1–100", c.repeats)).into(),
+        );
+    }
+    // refuse to overwrite before touching any device
+    if !c.force
+        && c.out
+            .join(crate::storage::session_file::SESSION_JSON)
+            .exists()
+    {
+        crate::storage::session_file::prepare_session_dir(&c.out, false)?;
+    }
+    let routing = match c.output_channel {
+        crate::cli::OutputChannel::Left => crate::device::OutputRouting::Left,
+        crate::cli::OutputChannel::Right => crate::device::OutputRouting::Right,
+        crate::cli::OutputChannel::Both => crate::device::OutputRouting::Both,
+    };
+    let mut device = crate::device::cpal_duplex::CpalDuplex::open(
+        c.output_device.as_deref(),
+        c.input_device.as_deref(),
+        spec.sample_rate,
+    )?;
+    eprintln!(
+        "output: {}\ninput:  {}",
+        device.output_name(),
+        device.input_name()
+    );
+    let stop = stop_flag();
+    if !c.no_level_check {
+        match session::level_check(
+            &mut device,
+            spec.sample_rate,
+            spec.level_dbfs,
+            routing,
+            input_channels.clone(),
+            stop,
+        ) {
+            Ok(r) => eprintln!(
+                "level check: 1 kHz tone reads {:.1} dBFS at the input (peak {:.1} dBFS)",
+                r.tone_dbfs, r.peak_dbfs
+            ),
+            Err(e @ Error::LevelCheck(_)) if c.force => {
+                eprintln!("warning: {e} (going on: --force)")
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let req = session::RecordRequest {
+        out: c.out.clone(),
+        spec,
+        label: c.labels.label.clone(),
+        kind: c.labels.kind.map(|k| k.as_str().to_string()),
+        force: c.force,
+        output: routing,
+        input_channels,
+        repeats: c.repeats,
+        extra_s: 0.5,
+        model: None,
+    };
+    let t0 = std::time::Instant::now();
+    let (mut update, finish) = crate::progress::capture_reporter("measuring", spec.sample_rate);
+    let result = session::record_session(&mut device, &req, stop, &mut update);
+    finish();
+    let mut s = result?;
+    let played_s =
+        design.total_samples() as f64 * f64::from(c.repeats) / f64::from(spec.sample_rate);
+    eprintln!(
+        "captured in {:.2} s ({played_s:.2} s of stimulus)",
+        t0.elapsed().as_secs_f64()
+    );
+    println!("session written to {}", c.out.display());
+    if c.no_analyze {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = c.out.join("report");
+    let a = session::analyze_session(&c.out, &report, &AnalyzeOptions::default())?;
+    if let (Some(ci), Some(ch)) = (s.capture.as_mut(), a.channels.first()) {
+        ci.ir_latency_s = Some(ch.latency_s);
+        crate::storage::session_file::write_session(&c.out, &s)?;
+    }
+    print_analysis_summary(&report, &a);
+    Ok(ExitCode::SUCCESS)
 }

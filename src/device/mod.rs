@@ -12,6 +12,12 @@ pub mod sim;
 
 use crate::error::Result;
 
+pub mod cpal_duplex;
+pub mod list;
+
+pub use cpal_duplex::CpalDuplex;
+pub use list::{DeviceList, list_devices};
+
 /// Which output channel(s) carry the stimulus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputRouting {
