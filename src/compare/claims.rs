@@ -190,16 +190,6 @@ impl Metric {
             _ => &[Unit::Db],
         }
     }
-
-    /// The unit `value` is given in (the metric's own).
-    fn value_unit(&self) -> &'static str {
-        match self {
-            Metric::LowExtensionHz | Metric::HighExtensionHz => "Hz",
-            Metric::Thd1kPercent => "%",
-            Metric::NoiseRmsDbfs => "dBFS",
-            _ => "dB",
-        }
-    }
 }
 
 /// "45.3 Hz", "1.2 kHz", "8 kHz".
@@ -632,7 +622,7 @@ pub trait Subject {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairResult {
     pub a: String,
-    /// The B device's label, or "value" for a fixed value.
+    /// The B device's label, or the fixed value in words ("80 Hz").
     pub b: String,
     /// A's value in the metric's own unit (dB, Hz, %); for a band-edge extension, the edge.
     pub a_value: Option<f64>,
@@ -646,6 +636,9 @@ pub struct PairResult {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConditionResult {
+    /// The condition's short name, if the claims file gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what: Option<String>,
     pub metric: String,
     pub direction: String,
     pub min_difference: f64,
@@ -717,7 +710,10 @@ fn show(r: Reading, metric: &Metric) -> String {
         match metric {
             Metric::LowExtensionHz | Metric::HighExtensionHz => hz(x),
             Metric::Thd1kPercent => format!("{} %", sig(x)),
-            Metric::NoiseRmsDbfs => format!("{} dBFS", trim(x, 1)),
+            Metric::NoiseRmsDbfs => format!("{} dBFS", trim(x, 1).replace('-', "−")),
+            Metric::ReferenceDb | Metric::SnrDb | Metric::RmsDeviationDb => {
+                format!("{} dB", trim(x, 1).replace('-', "−"))
+            }
             _ => format!("{} dB", signed(x)),
         }
     };
@@ -771,6 +767,12 @@ fn signed_oct(d: f64) -> String {
 }
 
 fn show_threshold(c: &Condition) -> String {
+    if c.min_difference == 0.0 {
+        return match c.direction {
+            Direction::AGreater => "> 0".into(),
+            Direction::ALess => "< 0".into(),
+        };
+    }
     let d = match c.unit {
         Unit::Db => format!("{} dB", trim(c.min_difference, 2)),
         Unit::Octave => format!("{} oct", oct_fraction(c.min_difference)),
@@ -822,18 +824,12 @@ fn pair(a: &dyn Subject, b: Option<&dyn Subject>, c: &Condition) -> PairResult {
         (None, None) => Reading::Missing,
     };
     let b_name = b.map_or_else(
-        || {
-            format!(
-                "{} {}",
-                trim(c.value.unwrap_or(f64::NAN), 3),
-                c.metric.value_unit()
-            )
-        },
+        || show(Reading::Exact(c.value.unwrap_or(f64::NAN)), &c.metric),
         |b| b.label().to_string(),
     );
     let mut out = PairResult {
         a: a.label().to_string(),
-        b: b.map_or("value".into(), |b| b.label().to_string()),
+        b: b_name.clone(),
         a_value: reading_value(ra),
         b_value: reading_value(rb),
         difference: None,
@@ -918,12 +914,17 @@ fn condition_result(
         let n = complete.len();
         let count = |v: Verdict| complete.iter().filter(|p| p.verdict == v).count();
         let (s, k) = (count(Verdict::Supported), count(Verdict::Contradicted));
+        let every = match (n, fixed) {
+            (1, _) => String::new(),
+            (_, true) => format!(" for all {n} devices"),
+            (_, false) => format!(" for all {n} pairs"),
+        };
         if s == n {
-            (Verdict::Supported, format!("{name}: holds for every pair"))
+            (Verdict::Supported, format!("{name}: holds{every}"))
         } else if k == n {
             (
                 Verdict::Contradicted,
-                format!("{name}: the opposite holds for every pair"),
+                format!("{name}: the opposite holds{every}"),
             )
         } else if s == 0 && k == 0 {
             (
@@ -931,7 +932,7 @@ fn condition_result(
                 format!(
                     "{name}: the difference is smaller than the {} threshold{}",
                     show_threshold(c).trim_start_matches(['≥', '≤', ' ', '+', '−']),
-                    if n > 1 { " for every pair" } else { "" }
+                    every
                 ),
             )
         } else {
@@ -960,6 +961,7 @@ fn condition_result(
         evidence.push_str(&format!("; left out: {}", left_out.join("; ")));
     }
     ConditionResult {
+        what: c.what.clone(),
         metric: c.metric.name(),
         direction: match c.direction {
             Direction::AGreater => "a_greater".into(),

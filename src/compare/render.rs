@@ -154,59 +154,78 @@ pub(super) fn write_plots(
     )?;
     written.push(RESPONSE_PNG.to_string());
 
-    // 2. deviation from the target, or from the first device
-    let (title, ylab, series) = match (target, &target_curve) {
-        (Some(t), Some(tc)) => (
-            format!(
-                "Deviation from the target {} ({}, {})",
-                t.info.label,
-                norm.describe(),
-                smoothing_words(smoothing)
-            ),
-            "Device − target (dB)".to_string(),
-            devices
-                .iter()
-                .zip(&curves)
-                .enumerate()
-                .map(|(i, (d, c))| {
-                    let (x, y) = difference(c, tc);
-                    let mut s = Series::new(legend(&d.result), x, y);
-                    s.color = Some(color(i));
-                    s
-                })
-                .collect::<Vec<_>>(),
-        ),
-        _ if devices.len() >= 2 => {
-            let first = &devices[0].result.label;
-            (
+    // 2. deviation from the target, or from the first device, whose own line is 0 dB
+    let flat = |name: String, x: &[f64], c: usize| -> Series {
+        let (a, b) = (
+            x.first().copied().unwrap_or(lo),
+            x.last().copied().unwrap_or(hi),
+        );
+        let mut s = Series::new(name, vec![a, b], vec![0.0, 0.0]);
+        s.color = Some(c);
+        s.dashed = true;
+        s.style = crate::report::SeriesStyle::Normal;
+        s
+    };
+    let deviation = |base: &(Vec<f64>, Vec<f64>), skip: usize| -> Vec<Series> {
+        devices
+            .iter()
+            .zip(&curves)
+            .enumerate()
+            .skip(skip)
+            .map(|(i, (d, c))| {
+                let (x, y) = difference(c, base);
+                let mut s = Series::new(legend(&d.result), x, y);
+                s.color = Some(color(i));
+                s
+            })
+            .collect()
+    };
+    let plot = match (target, &target_curve) {
+        (Some(t), Some(tc)) => {
+            let mut series = vec![flat(
+                format!("target: {} (0 dB)", t.info.label),
+                &tc.0,
+                TARGET_COLOR,
+            )];
+            series.extend(deviation(tc, 0));
+            Some((
                 format!(
-                    "Difference from {first} ({}, {})",
+                    "Deviation from the target {} ({}, {})",
+                    t.info.label,
                     norm.describe(),
                     smoothing_words(smoothing)
                 ),
-                format!("Device − {first} (dB)"),
-                devices
-                    .iter()
-                    .zip(&curves)
-                    .enumerate()
-                    .skip(1)
-                    .map(|(i, (d, c))| {
-                        let (x, y) = difference(c, &curves[0]);
-                        let mut s = Series::new(legend(&d.result), x, y);
-                        s.color = Some(color(i));
-                        s
-                    })
-                    .collect(),
-            )
+                "Device − target (dB)".to_string(),
+                series,
+            ))
+        }
+        _ if devices.len() >= 2 => {
+            let first = &devices[0].result;
+            let mut series = vec![flat(
+                format!("{} (reference, 0 dB)", first.label),
+                &curves[0].0,
+                color(0),
+            )];
+            series.extend(deviation(&curves[0], 1));
+            Some((
+                format!(
+                    "Difference from {} ({}, {})",
+                    first.label,
+                    norm.describe(),
+                    smoothing_words(smoothing)
+                ),
+                format!("Device − {} (dB)", first.label),
+                series,
+            ))
         }
         _ => {
             warnings.push(format!(
                 "{DEVIATION_PNG} not written: one device and no --target, nothing to take a difference from"
             ));
-            (String::new(), String::new(), Vec::new())
+            None
         }
     };
-    if !series.is_empty() {
+    if let Some((title, ylab, series)) = plot {
         render_overlay(
             &out.join(DEVIATION_PNG),
             &title,
@@ -218,36 +237,14 @@ pub(super) fn write_plots(
         written.push(DEVIATION_PNG.to_string());
     }
 
-    // 3. key figures as bars
+    // 3. key figures as bars (absolute levels left out: they depend on the volume and,
+    // for published curves, on their SPL reference)
     let any_target = target.is_some();
-    let edge_note = |low: bool| -> String {
-        let at: Vec<&str> = devices
-            .iter()
-            .filter(|d| {
-                if low {
-                    d.result.low_extension_at_band_edge
-                } else {
-                    d.result.high_extension_at_band_edge
-                }
-            })
-            .map(|d| d.result.label.as_str())
-            .collect();
-        if at.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({} at band {})",
-                at.join(", "),
-                if low { "start" } else { "end" }
-            )
-        }
-    };
     let mut categories = vec![
-        "Mid level 250 Hz–4 kHz (dB)".to_string(),
         "Bass 20–250 Hz re mid (dB)".to_string(),
         "Treble 4–20 kHz re mid (dB)".to_string(),
-        format!("Low −6 dB point (Hz){}", edge_note(true)),
-        format!("High −6 dB point (kHz){}", edge_note(false)),
+        "Low −6 dB point (Hz)".to_string(),
+        "High −6 dB point (kHz)".to_string(),
         "THD at 1 kHz (%)".to_string(),
         "Noise 20 Hz–20 kHz (dBFS)".to_string(),
         "SNR (dB)".to_string(),
@@ -260,7 +257,6 @@ pub(super) fn write_plots(
         .map(|d| {
             let m = &d.result.metrics;
             let mut v = vec![
-                m.reference_db,
                 m.bass_db,
                 m.treble_db,
                 m.low_extension_hz,
@@ -275,9 +271,16 @@ pub(super) fn write_plots(
             (d.result.label.clone(), v)
         })
         .collect();
+    let edge = devices
+        .iter()
+        .any(|d| d.result.low_extension_at_band_edge || d.result.high_extension_at_band_edge);
     render_bars(
         &out.join(METRICS_PNG),
-        "Key figures per device (raw responses, not normalized)",
+        if edge {
+            "Key figures per device (a −6 dB point at the band edge only bounds the true one)"
+        } else {
+            "Key figures per device"
+        },
         &categories,
         &groups,
         &opts,
@@ -512,7 +515,11 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
                 .iter()
                 .map(|k| {
                     let pairs: Vec<String> = k.pairs.iter().map(|p| md(&p.evidence)).collect();
-                    format!("*{}*: {}", md(&k.metric), pairs.join("; "))
+                    format!(
+                        "*{}*: {}",
+                        md(k.what.as_deref().unwrap_or(&k.metric)),
+                        pairs.join("; ")
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join("<br>")
