@@ -630,6 +630,8 @@ pub struct PairResult {
     /// A − B in the condition's unit (octaves for frequencies); null when a value is
     /// missing or only bounded.
     pub difference: Option<f64>,
+    /// A value is missing: the pair is left out of the verdict.
+    pub missing_value: bool,
     pub verdict: Verdict,
     pub evidence: String,
 }
@@ -833,6 +835,7 @@ fn pair(a: &dyn Subject, b: Option<&dyn Subject>, c: &Condition) -> PairResult {
         a_value: reading_value(ra),
         b_value: reading_value(rb),
         difference: None,
+        missing_value: false,
         verdict: Verdict::Inconclusive,
         evidence: String::new(),
     };
@@ -845,6 +848,7 @@ fn pair(a: &dyn Subject, b: Option<&dyn Subject>, c: &Condition) -> PairResult {
             .filter(|(r, _)| interval(*r, &c.metric, c.unit).is_none())
             .map(|(_, l)| *l)
             .collect();
+        out.missing_value = true;
         out.evidence = format!("{} has no {} value", missing.join(" and "), c.metric.name());
         return out;
     };
@@ -899,10 +903,7 @@ fn condition_result(
             }
         }
     }
-    let complete: Vec<&PairResult> = pairs
-        .iter()
-        .filter(|p| !p.evidence.contains(" has no "))
-        .collect();
+    let complete: Vec<&PairResult> = pairs.iter().filter(|p| !p.missing_value).collect();
     let skipped = pairs.len() - complete.len();
     let name = c.what.clone().unwrap_or_else(|| c.metric.name());
     let (verdict, why) = if complete.is_empty() {
@@ -954,7 +955,7 @@ fn condition_result(
     if skipped > 0 {
         let missing: Vec<&str> = pairs
             .iter()
-            .filter(|p| p.evidence.contains(" has no "))
+            .filter(|p| p.missing_value)
             .map(|p| p.evidence.as_str())
             .collect();
         left_out = dedup(missing).into_iter().map(String::from).collect();

@@ -165,7 +165,7 @@ fn parse_csv(
     let hl = header_idx + 1;
     let fcol = names
         .iter()
-        .position(|n| n == "frequency" || n == "freq" || n == "frequency (hz)" || n == "hz")
+        .position(|n| n.starts_with("freq") || n == "hz" || n == "f (hz)")
         .ok_or_else(|| {
             Error::bad_input(
                 path,
@@ -176,7 +176,9 @@ fn parse_csv(
         })?;
     let vcol = match names.iter().position(|n| n == "raw") {
         Some(c) => c,
+        // "frequency,target"; REW's "Freq(Hz), SPL(dB), Phase(degrees)"
         None if names.len() == 2 => 1 - fcol,
+        None if names.len() == 3 && fcol == 0 && names[2].starts_with("phase") => 1,
         None => {
             return Err(Error::bad_input(
                 path,
@@ -371,6 +373,8 @@ mod tests {
         assert_eq!(v, vec![1.5, -2.25]);
         let (f, v) = parse_curve(p(), "frequency,target\n20,1\n40,2\n").unwrap();
         assert_eq!((f, v), (vec![20.0, 40.0], vec![1.0, 2.0]));
+        let t = "Freq(Hz), SPL(dB), Phase(degrees)\n20, 70, 5\n40, 71, 4\n";
+        assert_eq!(parse_curve(p(), t).unwrap().1, vec![70.0, 71.0]);
     }
 
     #[test]

@@ -216,12 +216,6 @@ impl Normalize {
     }
 }
 
-/// A curve's value at `f`, interpolated linearly over log f (clean, increasing `xs`).
-pub(crate) fn at_logf(xs: &[f64], ys: &[f64], f: f64) -> f64 {
-    let lx: Vec<f64> = xs.iter().map(|v| v.log2()).collect();
-    interp_linear(&lx, ys, f.log2())
-}
-
 /// Band over which the RMS deviation from a target is computed, Hz.
 pub const DEVIATION_BAND_HZ: (f64, f64) = (20.0, 10000.0);
 

@@ -3,10 +3,11 @@
 use std::path::Path;
 
 use super::claims::{Verdict, hz, signed, trim};
-use super::metrics::{Normalize, at_logf, clean};
+use super::metrics::{Normalize, clean};
 use super::{
     CompareResult, DEVIATION_PNG, Device, DeviceResult, METRICS_PNG, RESPONSE_PNG, Target,
 };
+use crate::dsp::smoothing::interp_linear;
 use crate::error::Result;
 use crate::report::{RenderOptions, Series, render_bars, render_overlay, smoothing_label};
 
@@ -66,6 +67,7 @@ fn difference(a: &(Vec<f64>, Vec<f64>), b: &(Vec<f64>, Vec<f64>)) -> (Vec<f64>, 
         return (a.0.clone(), vec![f64::NAN; a.0.len()]);
     }
     let (lo, hi) = (bx[0], bx[bx.len() - 1]);
+    let lbx: Vec<f64> = bx.iter().map(|f| f.log2()).collect();
     let y =
         a.0.iter()
             .zip(&a.1)
@@ -73,7 +75,7 @@ fn difference(a: &(Vec<f64>, Vec<f64>), b: &(Vec<f64>, Vec<f64>)) -> (Vec<f64>, 
                 if f < lo || f > hi {
                     f64::NAN
                 } else {
-                    v - at_logf(bx, by, f)
+                    v - interp_linear(&lbx, by, f.log2())
                 }
             })
             .collect();
