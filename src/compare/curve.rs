@@ -375,6 +375,13 @@ mod tests {
         assert_eq!((f, v), (vec![20.0, 40.0], vec![1.0, 2.0]));
         let t = "Freq(Hz), SPL(dB), Phase(degrees)\n20, 70, 5\n40, 71, 4\n";
         assert_eq!(parse_curve(p(), t).unwrap().1, vec![70.0, 71.0]);
+        let t = "error,frequency,raw\n0,20,0\n-1,1000,3\n";
+        assert_eq!(
+            parse_curve(p(), t).unwrap(),
+            (vec![20.0, 1000.0], vec![0.0, 3.0])
+        );
+        let t = "Frequency\tdB\tUnweighted\n20\t1\t0\n40\t2\t0\n";
+        assert_eq!(parse_curve(p(), t).unwrap().1, vec![1.0, 2.0]);
     }
 
     #[test]
@@ -417,6 +424,16 @@ mod tests {
         assert_eq!(cal.at(5000.0), 0.5);
         assert!((cal.at(316.227766) - 0.25).abs() < 1e-9);
         assert_eq!(cal.apply(&[1000.0, 20000.0], &[1.0, 2.0]), vec![0.5, 1.5]);
+        // variants seen in the wild: AGain in the header, a second quoted line, CRLF, a
+        // bare leading dot; Dayton's "*1000Hz" star header; a tab-separated header row
+        let t = "\"Sens Factor =-.5844dB, AGain =18dB, SERNO: 8105623\"\r\n\"Auto-generated 90-degree calibration file\"\r\n10.054\t-4.1\r\n1000.0\t0.5\r\n";
+        let c = parse_columns(p(), t, true).unwrap();
+        assert_eq!(
+            (c.sens_factor_db, c.freq_hz, c.db),
+            (Some(-0.5844), vec![10.054, 1000.0], vec![-4.1, 0.5])
+        );
+        let c = parse_columns(p(), "*1000Hz\t-36.0\nFreq(Hz)\tdB\n20 1\n40 2\n", true).unwrap();
+        assert_eq!((c.sens_factor_db, c.db), (None, vec![1.0, 2.0]));
         match parse_columns(p(), "\"Sens Factor =abcdB\"\n10 1\n20 1\n", true) {
             Err(Error::BadInput { msg, .. }) => assert!(msg.starts_with("line 1:"), "{msg}"),
             other => panic!("{other:?}"),
