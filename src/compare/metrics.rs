@@ -236,7 +236,7 @@ pub fn rms_deviation_db(
         .1
         .min(dx[dx.len() - 1])
         .min(tx[tx.len() - 1]);
-    if !(hi >= 2.0 * lo) {
+    if hi.is_nan() || hi < 2.0 * lo {
         return None;
     }
     // 96 points per octave over the overlap, trapezoid over log2 f
