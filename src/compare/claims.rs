@@ -917,6 +917,8 @@ fn condition_result(
         let (s, k) = (count(Verdict::Supported), count(Verdict::Contradicted));
         let every = match (n, fixed) {
             (1, _) => String::new(),
+            (2, true) => " for both devices".into(),
+            (2, false) => " for both pairs".into(),
             (_, true) => format!(" for all {n} devices"),
             (_, false) => format!(" for all {n} pairs"),
         };
