@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod compare;
 pub mod device;
 pub mod dsp;
 pub mod error;

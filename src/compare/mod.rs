@@ -1,0 +1,625 @@
+//! `sweeplab compare`: several devices side by side, and claims about device kinds judged
+//! against their measurements.
+//!
+//! Sources are session folders (analysed here, into `OUT/sources/<name>/`), analysis folders
+//! (`analysis.json`) or published curves (AutoEq CSV, REW text export). Each device's
+//! CONTRACT metrics are computed on channel 0's raw response (after removing a microphone
+//! calibration if one is given); normalisation and smoothing only affect the plots. Outputs:
+//! `compare.json`, `claims.md`, `compare-response.png`, `compare-deviation.png`,
+//! `compare-metrics.png`, all written atomically.
+
+pub mod claims;
+pub mod curve;
+pub mod metrics;
+mod render;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::results::{Analysis, CalibrationInfo, ChannelAnalysis};
+use crate::storage::session_file::{
+    ANALYSIS_JSON, SESSION_JSON, prepare_output_dir, read_analysis,
+};
+
+pub use claims::{
+    Claim, ClaimResult, ConditionResult, PairResult, Verdict, parse_claims, read_claims,
+};
+pub use curve::{Calibration, read_calibration, read_curve};
+pub use metrics::{Metrics, Normalize};
+
+pub const COMPARE_FORMAT: &str = "sweeplab-compare";
+pub const COMPARE_VERSION: u32 = 1;
+pub const COMPARE_JSON: &str = "compare.json";
+pub const CLAIMS_MD: &str = "claims.md";
+pub const RESPONSE_PNG: &str = "compare-response.png";
+pub const DEVIATION_PNG: &str = "compare-deviation.png";
+pub const METRICS_PNG: &str = "compare-metrics.png";
+/// Where session sources are analysed, under `--out`.
+pub const SOURCES_DIR: &str = "sources";
+
+/// What `sweeplab compare` was asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareArgs {
+    /// Session folders, analysis folders (or `analysis.json` files), curve files.
+    pub sources: Vec<PathBuf>,
+    pub out: PathBuf,
+    /// Labels by position; an empty entry keeps the source's own.
+    pub labels: Vec<String>,
+    /// Kinds by position (headset, headphones, microphone, headset-mic, …); an empty entry
+    /// keeps the source's own.
+    pub kinds: Vec<String>,
+    /// "1k", "mean" or "none".
+    pub normalize: String,
+    /// A target curve (AutoEq CSV or REW text).
+    pub target: Option<PathBuf>,
+    /// A claims TOML file; `None`: the built-in set.
+    pub claims: Option<PathBuf>,
+    /// n of 1/n-octave smoothing of the plotted curves (`crate::util::parse_smoothing`);
+    /// `None`: unsmoothed.
+    pub smoothing: Option<f64>,
+    /// Measurement-microphone calibration removed from session and analysis sources.
+    pub calibration: Option<PathBuf>,
+}
+
+impl CompareArgs {
+    /// The defaults of the command line: normalised at 1 kHz, 1/6-octave smoothing, built-in
+    /// claims.
+    pub fn new(sources: Vec<PathBuf>, out: impl Into<PathBuf>) -> CompareArgs {
+        CompareArgs {
+            sources,
+            out: out.into(),
+            labels: Vec::new(),
+            kinds: Vec::new(),
+            normalize: "1k".into(),
+            target: None,
+            claims: None,
+            smoothing: Some(6.0),
+            calibration: None,
+        }
+    }
+}
+
+/// One device in `compare.json`. `label`, `kind`, `source`, `metrics` are CONTRACT's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceResult {
+    pub label: String,
+    pub kind: Option<String>,
+    /// The path given on the command line.
+    pub source: String,
+    /// "session" (analysed by this run), "analysis" or "curve" (a published curve file).
+    pub source_type: String,
+    pub metrics: Metrics,
+    /// True when `low_extension_hz` is the start of the measured band: the response never
+    /// fell 6 dB below the reference inside it, so the true point is at or below it.
+    pub low_extension_at_band_edge: bool,
+    /// Likewise for `high_extension_hz` and the end of the band (true point at or above).
+    pub high_extension_at_band_edge: bool,
+    /// First and last frequency of the response, Hz.
+    pub band_hz: [f64; 2],
+    /// Whether a microphone calibration is removed from this response (`--calibration`, or
+    /// one the analysis already applied).
+    pub calibrated: bool,
+    /// Where a session source was analysed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis_dir: Option<String>,
+    /// dB subtracted from this device's curve in the plots (`normalize`); null when it could
+    /// not be normalised (the curve is then drawn as measured).
+    pub normalization_offset_db: Option<f64>,
+    /// RMS deviation from the target over 20 Hz–10 kHz (normalised alike, raw curves, each
+    /// octave weighted equally); null without `--target` or without an octave of overlap.
+    pub rms_deviation_db: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rms_deviation_band_hz: Option<[f64; 2]>,
+    /// The analysis's warnings (channel 0) and what compare noticed.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub file: String,
+    pub label: String,
+    pub normalization_offset_db: Option<f64>,
+}
+
+/// The content of `compare.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareResult {
+    pub format: String,
+    pub version: u32,
+    pub created: Option<String>,
+    pub devices: Vec<DeviceResult>,
+    pub claims: Vec<ClaimResult>,
+    /// "1k", "mean" or "none" (plots only; metrics are never normalised).
+    pub normalize: String,
+    /// n of the 1/n-octave smoothing of the plotted curves; null: unsmoothed.
+    pub smoothing: Option<f64>,
+    pub target: Option<TargetInfo>,
+    pub calibration: Option<CalibrationInfo>,
+    /// The claims file used, or the built-in set.
+    pub claims_file: String,
+    /// The files written (relative to the output folder).
+    pub files: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// A loaded device: its response (calibrated) and everything reported about it.
+pub(crate) struct Device {
+    pub result: DeviceResult,
+    pub channel: ChannelAnalysis,
+}
+
+impl claims::Subject for Device {
+    fn label(&self) -> &str {
+        &self.result.label
+    }
+    fn kind(&self) -> Option<&str> {
+        self.result.kind.as_deref()
+    }
+    fn reading(&self, metric: &claims::Metric) -> claims::Reading {
+        use claims::{Metric as M, Reading as R};
+        let m = &self.result.metrics;
+        let exact = |v: Option<f64>| v.map_or(R::Missing, R::Exact);
+        let r = &self.result;
+        match metric {
+            M::ReferenceDb => exact(m.reference_db),
+            M::BassDb => exact(m.bass_db),
+            M::TrebleDb => exact(m.treble_db),
+            M::LowExtensionHz => match m.low_extension_hz {
+                Some(f) if r.low_extension_at_band_edge => R::AtMost(f),
+                v => exact(v),
+            },
+            M::HighExtensionHz => match m.high_extension_hz {
+                Some(f) if r.high_extension_at_band_edge => R::AtLeast(f),
+                v => exact(v),
+            },
+            M::NoiseRmsDbfs => exact(m.noise_rms_dbfs),
+            M::SnrDb => exact(m.snr_db),
+            M::Thd1kPercent => exact(m.thd_1k_percent),
+            M::RmsDeviationDb => exact(r.rms_deviation_db),
+            M::Band {
+                lo,
+                hi,
+                relative_to,
+            } => {
+                let fr = &self.channel.frequency_response;
+                let mean = metrics::band_mean_db(&fr.freq_hz, &fr.gain_db, *lo, *hi);
+                let base = match relative_to {
+                    Some((a, b)) => metrics::band_mean_db(&fr.freq_hz, &fr.gain_db, *a, *b),
+                    None => m.reference_db,
+                };
+                match (mean, base) {
+                    (Some(x), Some(y)) => R::Exact(x - y),
+                    _ => R::Missing,
+                }
+            }
+        }
+    }
+}
+
+/// A target curve, normalised like the devices.
+pub(crate) struct Target {
+    pub info: TargetInfo,
+    pub freq_hz: Vec<f64>,
+    pub gain_db: Vec<f64>,
+}
+
+/// Runs `sweeplab compare`: loads and measures the sources, judges the claims, writes
+/// `compare.json`, `claims.md` and the plots into `args.out`.
+pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
+    if args.sources.is_empty() {
+        return Err(Error::bad_usage(
+            "SOURCES",
+            "give at least one session folder, analysis folder or curve file",
+        ));
+    }
+    for (flag, n) in [("--label", args.labels.len()), ("--kind", args.kinds.len())] {
+        if n > args.sources.len() {
+            return Err(Error::bad_usage(
+                flag,
+                format!(
+                    "{n} values for {} sources; give at most one per source, in order",
+                    args.sources.len()
+                ),
+            ));
+        }
+    }
+    let norm = Normalize::parse(&args.normalize).ok_or_else(|| {
+        Error::bad_usage(
+            "--normalize",
+            format!("\"{}\" is not 1k, mean or none", args.normalize),
+        )
+    })?;
+    if let Some(n) = args.smoothing
+        && !(n.is_finite() && (1.0..=48.0).contains(&n))
+    {
+        return Err(Error::bad_usage(
+            "--smoothing",
+            format!("1/{n} octave is not between 1/1 and 1/48 octave"),
+        ));
+    }
+    for (i, k) in args.kinds.iter().enumerate() {
+        let k = k.trim();
+        if !k.is_empty()
+            && !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(Error::bad_usage(
+                "--kind",
+                format!(
+                    "\"{k}\" (source {}) is not a kind name such as headset, headphones, microphone, headset-mic",
+                    i + 1
+                ),
+            ));
+        }
+    }
+    // read every small input before the (possibly long) analyses, so a typo fails fast
+    let (claim_list, claims_file) = match &args.claims {
+        Some(p) => (read_claims(p)?, p.display().to_string()),
+        None => (
+            parse_claims(
+                Path::new("fixtures/claims/default.toml"),
+                claims::DEFAULT_CLAIMS,
+            )?,
+            claims::DEFAULT_CLAIMS_NAME.to_string(),
+        ),
+    };
+    let calibration = args
+        .calibration
+        .as_deref()
+        .map(read_calibration)
+        .transpose()?;
+    let target = match &args.target {
+        Some(p) => {
+            let (f, g) = read_curve(p)?;
+            Some((p.clone(), f, g))
+        }
+        None => None,
+    };
+    prepare_output_dir(&args.out)?;
+
+    let mut warnings = Vec::new();
+    let mut devices = Vec::new();
+    let mut used_names = Vec::new();
+    for (i, src) in args.sources.iter().enumerate() {
+        let label = args
+            .labels
+            .get(i)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        let kind = args
+            .kinds
+            .get(i)
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty());
+        devices.push(load_source(
+            src,
+            label,
+            kind,
+            &args.out,
+            calibration.as_ref(),
+            &mut used_names,
+        )?);
+    }
+    unique_labels(&mut devices);
+
+    for d in &mut devices {
+        let fr = &d.channel.frequency_response;
+        d.result.normalization_offset_db =
+            norm.offset_db(&fr.freq_hz, &fr.gain_db, d.result.metrics.reference_db);
+        if d.result.normalization_offset_db.is_none() {
+            d.result.warnings.push(format!(
+                "cannot be normalized ({}): the curve does not cover what that needs; plotted as measured",
+                norm.describe()
+            ));
+        }
+    }
+    let target = target.map(|(path, f, g)| {
+        let reference = metrics::measure(&metrics::curve_channel(f.clone(), g.clone()))
+            .metrics
+            .reference_db;
+        let off = norm.offset_db(&f, &g, reference);
+        if off.is_none() {
+            warnings.push(format!(
+                "the target {} cannot be normalized ({}); it is used as given",
+                path.display(),
+                norm.describe()
+            ));
+        }
+        Target {
+            info: TargetInfo {
+                file: path.display().to_string(),
+                label: path
+                    .file_stem()
+                    .map_or("target".into(), |s| s.to_string_lossy().into_owned()),
+                normalization_offset_db: off,
+            },
+            freq_hz: f,
+            gain_db: g,
+        }
+    });
+    if let Some(t) = &target {
+        for d in &mut devices {
+            let fr = &d.channel.frequency_response;
+            let r = metrics::rms_deviation_db(
+                (
+                    &fr.freq_hz,
+                    &fr.gain_db,
+                    d.result.normalization_offset_db.unwrap_or(0.0),
+                ),
+                (
+                    &t.freq_hz,
+                    &t.gain_db,
+                    t.info.normalization_offset_db.unwrap_or(0.0),
+                ),
+            );
+            d.result.rms_deviation_db = r.map(|(v, _)| v);
+            d.result.rms_deviation_band_hz = r.map(|(_, (a, b))| [a, b]);
+            if r.is_none() {
+                d.result.warnings.push(
+                    "no RMS deviation from the target: the curves share less than an octave of 20 Hz–10 kHz".into(),
+                );
+            }
+        }
+    }
+
+    let subjects: Vec<&dyn claims::Subject> =
+        devices.iter().map(|d| d as &dyn claims::Subject).collect();
+    let claim_results: Vec<ClaimResult> = claim_list
+        .iter()
+        .map(|c| claims::evaluate(c, &subjects))
+        .collect();
+
+    let mut result = CompareResult {
+        format: COMPARE_FORMAT.into(),
+        version: COMPARE_VERSION,
+        created: Some(crate::util::now_rfc3339()),
+        devices: devices.iter().map(|d| d.result.clone()).collect(),
+        claims: claim_results,
+        normalize: norm.as_str().into(),
+        smoothing: args.smoothing,
+        target: target.as_ref().map(|t| t.info.clone()),
+        calibration: calibration.as_ref().map(|c| c.info()),
+        claims_file,
+        files: Vec::new(),
+        warnings,
+    };
+    let plots = render::write_plots(
+        &args.out,
+        &devices,
+        target.as_ref(),
+        norm,
+        args.smoothing,
+        &mut result.warnings,
+    )?;
+    result.files = plots;
+    result.files.push(CLAIMS_MD.into());
+    result.files.push(COMPARE_JSON.into());
+    crate::storage::write_atomic(
+        &args.out.join(CLAIMS_MD),
+        render::claims_markdown(&result).as_bytes(),
+    )?;
+    let json = serde_json::to_string_pretty(&result)
+        .map_err(|e| Error::io(args.out.join(COMPARE_JSON), std::io::Error::other(e)))?;
+    crate::storage::write_atomic(&args.out.join(COMPARE_JSON), format!("{json}\n").as_bytes())?;
+    Ok(result)
+}
+
+/// What a source path is.
+enum SourceType {
+    Session,
+    Analysis(PathBuf),
+    Curve,
+}
+
+fn classify(src: &Path) -> Result<SourceType> {
+    if !src.exists() {
+        return Err(Error::bad_input(
+            src,
+            "no such file or folder; give a session folder, an analysis folder or a curve file (AutoEq CSV, REW text)",
+        ));
+    }
+    if src.is_dir() {
+        if src.join(SESSION_JSON).is_file() {
+            return Ok(SourceType::Session);
+        }
+        for cand in [
+            src.join(ANALYSIS_JSON),
+            src.join("report").join(ANALYSIS_JSON),
+        ] {
+            if cand.is_file() {
+                return Ok(SourceType::Analysis(cand));
+            }
+        }
+        return Err(Error::bad_input(
+            src,
+            "holds neither session.json nor analysis.json: give a session folder, an analysis folder or a curve file",
+        ));
+    }
+    let is_json = src
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    Ok(if is_json {
+        SourceType::Analysis(src.to_path_buf())
+    } else {
+        SourceType::Curve
+    })
+}
+
+/// A folder or file name usable as a label and as a folder name.
+fn base_name(p: &Path) -> String {
+    let p = if p.file_name().is_some() {
+        p.to_path_buf()
+    } else {
+        std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+    };
+    p.file_name()
+        .map_or("source".into(), |s| s.to_string_lossy().into_owned())
+}
+
+fn safe_dir_name(s: &str, used: &mut Vec<String>) -> String {
+    let base: String = s
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let base = if base.trim_matches('.').is_empty() {
+        "source".to_string()
+    } else {
+        base
+    };
+    let mut name = base.clone();
+    let mut k = 2;
+    while used.contains(&name) {
+        name = format!("{base}-{k}");
+        k += 1;
+    }
+    used.push(name.clone());
+    name
+}
+
+/// Kinds whose measurement is of a microphone under test: a measurement microphone's
+/// calibration is not in their signal path.
+fn is_mic_kind(kind: Option<&str>) -> bool {
+    matches!(kind, Some("microphone") | Some("headset-mic"))
+}
+
+fn load_source(
+    src: &Path,
+    label: Option<String>,
+    kind: Option<String>,
+    out: &Path,
+    calibration: Option<&Calibration>,
+    used_names: &mut Vec<String>,
+) -> Result<Device> {
+    let mut warnings = Vec::new();
+    let (analysis, source_type, analysis_dir, fallback_label): (
+        Option<Analysis>,
+        &str,
+        Option<PathBuf>,
+        String,
+    ) = match classify(src)? {
+        SourceType::Session => {
+            let dir = out
+                .join(SOURCES_DIR)
+                .join(safe_dir_name(&base_name(src), used_names));
+            let opts = crate::session::AnalyzeOptions {
+                plots: false,
+                label: label.clone(),
+                kind: kind.clone(),
+                ..Default::default()
+            };
+            let a = crate::session::analyze_session(src, &dir, &opts)?;
+            (Some(a), "session", Some(dir), base_name(src))
+        }
+        SourceType::Analysis(file) => {
+            let a = read_analysis(&file)?;
+            (Some(a), "analysis", None, base_name(src))
+        }
+        SourceType::Curve => (
+            None,
+            "curve",
+            None,
+            src.file_stem()
+                .map_or("curve".into(), |s| s.to_string_lossy().into_owned()),
+        ),
+    };
+    let (label, kind, mut channel, already_calibrated) = match analysis {
+        Some(a) => {
+            let n = a.channels.len();
+            let already = a.calibration.is_some();
+            let ch = a.channels.into_iter().next().ok_or_else(|| {
+                Error::bad_input(src, "the analysis holds no channels: nothing to compare")
+            })?;
+            if n > 1 {
+                warnings.push(format!("channel 0 of {n} compared"));
+            }
+            warnings.extend(ch.warnings.iter().cloned());
+            (
+                label.or(a.label.filter(|l| !l.trim().is_empty())),
+                kind.or(a.kind.map(|k| k.to_ascii_lowercase())),
+                ch,
+                already,
+            )
+        }
+        None => {
+            let (f, g) = read_curve(src)?;
+            (label, kind, metrics::curve_channel(f, g), false)
+        }
+    };
+    let mut calibrated = already_calibrated;
+    if let Some(cal) = calibration {
+        if source_type == "curve" {
+            // published curves are compensated by whoever published them
+        } else if already_calibrated {
+            warnings.push(
+                "--calibration not applied: the analysis already has a calibration removed".into(),
+            );
+        } else if is_mic_kind(kind.as_deref()) {
+            warnings.push(
+                "--calibration not applied: a microphone under test is not measured through the measurement microphone"
+                    .into(),
+            );
+        } else {
+            let fr = &mut channel.frequency_response;
+            fr.gain_db = cal.apply(&fr.freq_hz, &fr.gain_db);
+            calibrated = true;
+        }
+    }
+    if kind.is_none() {
+        warnings.push("no kind given (use --kind): this device takes part in no claim".into());
+    }
+    let m = metrics::measure(&channel);
+    let (xs, _) = metrics::clean(
+        &channel.frequency_response.freq_hz,
+        &channel.frequency_response.gain_db,
+    );
+    if xs.len() < 2 {
+        return Err(Error::bad_input(
+            src,
+            "the response holds fewer than two usable points: nothing to compare",
+        ));
+    }
+    Ok(Device {
+        result: DeviceResult {
+            label: label.unwrap_or(fallback_label),
+            kind,
+            source: src.display().to_string(),
+            source_type: source_type.into(),
+            metrics: m.metrics,
+            low_extension_at_band_edge: m.low_at_band_edge,
+            high_extension_at_band_edge: m.high_at_band_edge,
+            band_hz: [xs[0], xs[xs.len() - 1]],
+            calibrated,
+            analysis_dir: analysis_dir.map(|d| d.display().to_string()),
+            normalization_offset_db: None,
+            rms_deviation_db: None,
+            rms_deviation_band_hz: None,
+            warnings,
+        },
+        channel,
+    })
+}
+
+/// Makes labels distinct ("X", "X (2)") so legends and claims name one device each.
+fn unique_labels(devices: &mut [Device]) {
+    let mut seen: Vec<String> = Vec::new();
+    for d in devices.iter_mut() {
+        let base = d.result.label.clone();
+        let mut name = base.clone();
+        let mut k = 2;
+        while seen.contains(&name) {
+            name = format!("{base} ({k})");
+            k += 1;
+        }
+        seen.push(name.clone());
+        d.result.label = name;
+    }
+}

@@ -1,0 +1,567 @@
+//! The comparison's plots (drawn by `crate::report`) and `claims.md`.
+
+use std::path::Path;
+
+use super::claims::{Verdict, hz, signed, trim};
+use super::metrics::{Normalize, clean};
+use super::{
+    CompareResult, DEVIATION_PNG, Device, DeviceResult, METRICS_PNG, RESPONSE_PNG, Target,
+};
+use crate::dsp::smoothing::interp_linear;
+use crate::error::Result;
+use crate::report::{RenderOptions, Series, render_bars, render_overlay, smoothing_label};
+
+/// Palette indices for devices: everything but grey, which is the target's.
+const DEVICE_COLORS: [usize; 9] = [0, 1, 2, 3, 4, 5, 6, 8, 9];
+const TARGET_COLOR: usize = 7;
+
+fn color(i: usize) -> usize {
+    DEVICE_COLORS[i % DEVICE_COLORS.len()]
+}
+
+/// The curve as plotted: smoothed (1/n octave) or raw, minus the normalisation offset.
+fn plotted(
+    freq: &[f64],
+    gain: &[f64],
+    offset: Option<f64>,
+    n: Option<f64>,
+) -> (Vec<f64>, Vec<f64>) {
+    let (x, y) = match n {
+        Some(n) => crate::report::smoothed_db(freq, gain, n),
+        None => clean(freq, gain),
+    };
+    let off = offset.unwrap_or(0.0);
+    (x, y.into_iter().map(|v| v - off).collect())
+}
+
+fn legend(d: &DeviceResult) -> String {
+    let mut s = d.label.clone();
+    if let Some(k) = &d.kind {
+        s.push_str(&format!(" ({k})"));
+    }
+    if d.normalization_offset_db.is_none() {
+        s.push_str(", not normalized");
+    }
+    s
+}
+
+fn smoothing_words(n: Option<f64>) -> String {
+    match n {
+        Some(n) => format!("{} smoothed", smoothing_label(n)),
+        None => "unsmoothed".into(),
+    }
+}
+
+fn y_label(norm: Normalize) -> &'static str {
+    match norm {
+        Normalize::OneK => "Level re 1 kHz (dB)",
+        Normalize::Mean => "Level re 250 Hz–4 kHz mean (dB)",
+        Normalize::None => "Gain (dB)",
+    }
+}
+
+/// `a − b(x)` on `a`'s points, `b` interpolated over log f; NaN outside `b`'s range.
+fn difference(a: &(Vec<f64>, Vec<f64>), b: &(Vec<f64>, Vec<f64>)) -> (Vec<f64>, Vec<f64>) {
+    let (bx, by) = b;
+    if bx.len() < 2 {
+        return (a.0.clone(), vec![f64::NAN; a.0.len()]);
+    }
+    let (lo, hi) = (bx[0], bx[bx.len() - 1]);
+    let lbx: Vec<f64> = bx.iter().map(|f| f.log2()).collect();
+    let y =
+        a.0.iter()
+            .zip(&a.1)
+            .map(|(&f, &v)| {
+                if f < lo || f > hi {
+                    f64::NAN
+                } else {
+                    v - interp_linear(&lbx, by, f.log2())
+                }
+            })
+            .collect();
+    (a.0.clone(), y)
+}
+
+/// Writes the three PNGs; returns the names written.
+pub(super) fn write_plots(
+    out: &Path,
+    devices: &[Device],
+    target: Option<&Target>,
+    norm: Normalize,
+    smoothing: Option<f64>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<String>> {
+    let opts = RenderOptions {
+        smoothing,
+        ..RenderOptions::default()
+    };
+    let mut written = Vec::new();
+    let curves: Vec<(Vec<f64>, Vec<f64>)> = devices
+        .iter()
+        .map(|d| {
+            let fr = &d.channel.frequency_response;
+            plotted(
+                &fr.freq_hz,
+                &fr.gain_db,
+                d.result.normalization_offset_db,
+                smoothing,
+            )
+        })
+        .collect();
+    let target_curve = target.map(|t| {
+        plotted(
+            &t.freq_hz,
+            &t.gain_db,
+            t.info.normalization_offset_db,
+            smoothing,
+        )
+    });
+    let (mut lo, mut hi) = (20.0f64, 20000.0f64);
+    for (x, _) in curves.iter().chain(target_curve.iter()) {
+        if let (Some(a), Some(b)) = (x.first(), x.last()) {
+            lo = lo.min(*a);
+            hi = hi.max(*b);
+        }
+    }
+    let x_range = (lo, hi);
+
+    // 1. normalised overlays
+    let mut series: Vec<Series> = devices
+        .iter()
+        .zip(&curves)
+        .enumerate()
+        .map(|(i, (d, (x, y)))| {
+            let mut s = Series::new(legend(&d.result), x.clone(), y.clone());
+            s.color = Some(color(i));
+            s
+        })
+        .collect();
+    if let (Some(t), Some((x, y))) = (target, &target_curve) {
+        let mut s = Series::new(format!("target: {}", t.info.label), x.clone(), y.clone());
+        s.color = Some(TARGET_COLOR);
+        s.dashed = true;
+        series.push(s);
+    }
+    render_overlay(
+        &out.join(RESPONSE_PNG),
+        &format!(
+            "Frequency response, {}, {}",
+            norm.describe(),
+            smoothing_words(smoothing)
+        ),
+        y_label(norm),
+        &series,
+        x_range,
+        &opts,
+    )?;
+    written.push(RESPONSE_PNG.to_string());
+
+    // 2. deviation from the target, or from the first device, whose own line is 0 dB
+    let flat = |name: String, x: &[f64], c: usize| -> Series {
+        let (a, b) = (
+            x.first().copied().unwrap_or(lo),
+            x.last().copied().unwrap_or(hi),
+        );
+        let mut s = Series::new(name, vec![a, b], vec![0.0, 0.0]);
+        s.color = Some(c);
+        s.dashed = true;
+        s.style = crate::report::SeriesStyle::Normal;
+        s
+    };
+    let deviation = |base: &(Vec<f64>, Vec<f64>), skip: usize| -> Vec<Series> {
+        devices
+            .iter()
+            .zip(&curves)
+            .enumerate()
+            .skip(skip)
+            .map(|(i, (d, c))| {
+                let (x, y) = difference(c, base);
+                let mut s = Series::new(legend(&d.result), x, y);
+                s.color = Some(color(i));
+                s
+            })
+            .collect()
+    };
+    let plot = match (target, &target_curve) {
+        (Some(t), Some(tc)) => {
+            let mut series = vec![flat(
+                format!("target: {} (0 dB)", t.info.label),
+                &tc.0,
+                TARGET_COLOR,
+            )];
+            series.extend(deviation(tc, 0));
+            Some((
+                format!(
+                    "Deviation from the target {} ({}, {})",
+                    t.info.label,
+                    norm.describe(),
+                    smoothing_words(smoothing)
+                ),
+                "Device − target (dB)".to_string(),
+                series,
+            ))
+        }
+        _ if devices.len() >= 2 => {
+            let first = &devices[0].result;
+            let mut series = vec![flat(
+                format!("{} (reference, 0 dB)", first.label),
+                &curves[0].0,
+                color(0),
+            )];
+            series.extend(deviation(&curves[0], 1));
+            Some((
+                format!(
+                    "Difference from {} ({}, {})",
+                    first.label,
+                    norm.describe(),
+                    smoothing_words(smoothing)
+                ),
+                format!("Device − {} (dB)", first.label),
+                series,
+            ))
+        }
+        _ => {
+            warnings.push(format!(
+                "{DEVIATION_PNG} not written: one device and no --target, nothing to take a difference from"
+            ));
+            None
+        }
+    };
+    if let Some((title, ylab, series)) = plot {
+        render_overlay(
+            &out.join(DEVIATION_PNG),
+            &title,
+            &ylab,
+            &series,
+            x_range,
+            &opts,
+        )?;
+        written.push(DEVIATION_PNG.to_string());
+    }
+
+    // 3. key figures as bars (absolute levels left out: they depend on the volume and,
+    // for published curves, on their SPL reference)
+    let any_target = target.is_some();
+    let mut categories = vec![
+        "Bass 20–250 Hz re mid (dB)".to_string(),
+        "Treble 4–20 kHz re mid (dB)".to_string(),
+        "Low −6 dB point (Hz)".to_string(),
+        "High −6 dB point (kHz)".to_string(),
+        "THD at 1 kHz (%)".to_string(),
+        "Noise 20 Hz–20 kHz (dBFS)".to_string(),
+        "SNR (dB)".to_string(),
+    ];
+    if any_target {
+        categories.push("RMS deviation from target (dB)".to_string());
+    }
+    let groups: Vec<(String, Vec<Option<f64>>)> = devices
+        .iter()
+        .map(|d| {
+            let m = &d.result.metrics;
+            let mut v = vec![
+                m.bass_db,
+                m.treble_db,
+                m.low_extension_hz,
+                m.high_extension_hz.map(|f| f / 1000.0),
+                m.thd_1k_percent,
+                m.noise_rms_dbfs,
+                m.snr_db,
+            ];
+            if any_target {
+                v.push(d.result.rms_deviation_db);
+            }
+            (d.result.label.clone(), v)
+        })
+        .collect();
+    let edge = devices
+        .iter()
+        .any(|d| d.result.low_extension_at_band_edge || d.result.high_extension_at_band_edge);
+    render_bars(
+        &out.join(METRICS_PNG),
+        if edge {
+            "Key figures per device (a −6 dB point at the band edge only bounds the true one)"
+        } else {
+            "Key figures per device"
+        },
+        &categories,
+        &groups,
+        &opts,
+    )?;
+    written.push(METRICS_PNG.to_string());
+    Ok(written)
+}
+
+/// "2025-03-14T09:26:53Z" → "2025-03-14 09:26 UTC"; anything else as given.
+fn fmt_created(s: &str) -> String {
+    let b = s.as_bytes();
+    if s.len() == 20 && s.is_ascii() && b[10] == b'T' && s.ends_with('Z') {
+        format!("{} {} UTC", &s[..10], &s[11..16])
+    } else {
+        s.to_string()
+    }
+}
+
+fn md(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn db(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), |v| {
+        format!("{} dB", trim(v, 1).replace('-', "−"))
+    })
+}
+
+fn db_signed(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), |v| format!("{} dB", signed(v)))
+}
+
+fn ext(v: Option<f64>, edge: bool, low: bool) -> String {
+    match v {
+        Some(f) if edge => format!(
+            "{} {} (band {})",
+            if low { "≤" } else { "≥" },
+            hz(f),
+            if low { "start" } else { "end" }
+        ),
+        Some(f) => hz(f),
+        None => "n/a".into(),
+    }
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), |v| {
+        let d = if v > 0.0 {
+            (1 - v.log10().floor() as i32).clamp(0, 6) as usize
+        } else {
+            1
+        };
+        format!("{} %", trim(v, d))
+    })
+}
+
+fn verdict_cell(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Supported => "**supported**",
+        Verdict::Contradicted => "**contradicted**",
+        Verdict::Inconclusive => "inconclusive",
+    }
+}
+
+/// `claims.md`: who was measured, how the claims are judged, and a row per claim.
+pub(super) fn claims_markdown(r: &CompareResult) -> String {
+    let mut s = String::from("# Claims checked against measurements\n\n");
+    s.push_str(&format!(
+        "{} device{} compared{}. Claims: {}.{}{}\n\n",
+        r.devices.len(),
+        if r.devices.len() == 1 { "" } else { "s" },
+        r.created
+            .as_deref()
+            .map(|c| format!(" on {}", fmt_created(c)))
+            .unwrap_or_default(),
+        md(&r.claims_file),
+        r.calibration
+            .as_ref()
+            .map(|c| format!(
+                " Microphone calibration {} ({} points) removed from the devices marked calibrated.",
+                md(&c.file),
+                c.points
+            ))
+            .unwrap_or_default(),
+        r.target
+            .as_ref()
+            .map(|t| format!(" Target curve: {}.", md(&t.file)))
+            .unwrap_or_default(),
+    ));
+
+    s.push_str("## Devices\n\n");
+    s.push_str("| # | Device | Kind | Source | Measured band | Mid level | Bass | Treble | −6 dB low | −6 dB high | THD 1 kHz | Noise | SNR |");
+    let with_target = r.target.is_some();
+    if with_target {
+        s.push_str(" RMS dev. from target |");
+    }
+    s.push_str("\n|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    if with_target {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    for (i, d) in r.devices.iter().enumerate() {
+        let m = &d.metrics;
+        let src = match d.source_type.as_str() {
+            "session" => format!("session `{}`, analysed here", d.source.replace('`', "'")),
+            "analysis" => format!("analysis `{}`", d.source.replace('`', "'")),
+            _ => format!("published curve `{}`", d.source.replace('`', "'")),
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {}{} | {}–{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            i + 1,
+            md(&d.label),
+            d.kind.as_deref().map_or("—".into(), md),
+            src,
+            if d.calibrated { ", calibrated" } else { "" },
+            hz(d.band_hz[0]),
+            hz(d.band_hz[1]),
+            db(m.reference_db),
+            db_signed(m.bass_db),
+            db_signed(m.treble_db),
+            ext(m.low_extension_hz, d.low_extension_at_band_edge, true),
+            ext(m.high_extension_hz, d.high_extension_at_band_edge, false),
+            percent(m.thd_1k_percent),
+            m.noise_rms_dbfs.map_or("n/a".into(), |v| format!(
+                "{} dBFS",
+                trim(v, 1).replace('-', "−")
+            )),
+            db(m.snr_db),
+        ));
+        if with_target {
+            s.push_str(&format!(" {} |", db(d.rms_deviation_db)));
+        }
+        s.push('\n');
+    }
+    s.push('\n');
+    let warned: Vec<&DeviceResult> = r
+        .devices
+        .iter()
+        .filter(|d| !d.warnings.is_empty())
+        .collect();
+    if !warned.is_empty() || !r.warnings.is_empty() {
+        s.push_str("Warnings:\n\n");
+        for d in warned {
+            for w in &d.warnings {
+                s.push_str(&format!("- {}: {}\n", md(&d.label), md(w)));
+            }
+        }
+        for w in &r.warnings {
+            s.push_str(&format!("- {}\n", md(w)));
+        }
+        s.push('\n');
+    }
+
+    s.push_str("## How the claims are judged\n\n");
+    s.push_str(
+        "- Every figure is read on channel 0's raw frequency response (the gain from the \
+         stimulus to the capture; not normalized, not smoothed unless stated). **Mid level**: \
+         the mean gain over 250 Hz–4 kHz, each octave weighted equally; it is an absolute gain \
+         and depends on the volume setting, so claims compare shapes, not this level. **Bass** \
+         / **treble**: the same mean over 20–250 Hz / 4–20 kHz (the part the sweep covered) \
+         minus the mid level. **−6 dB low / high**: on the 1/3-octave smoothed response, the \
+         lowest frequency below 1 kHz / the highest above 1 kHz still within 6 dB of the mid \
+         level (a dip in between does not count); \"band start/end\" means the response never \
+         fell that far inside the measured band, so the true point lies beyond it and only \
+         bounds a comparison. **THD at 1 kHz**: at the sweep's level. **Noise**: 20 Hz–20 kHz \
+         in the silence before the sweep (AES17 dBFS; higher is noisier). **SNR**: the level at \
+         1 kHz minus the noise (higher is better). Published curves carry no THD or noise: \
+         n/a.\n",
+    );
+    s.push_str(
+        "- A claim compares the devices of kind A with those of kind B (or with a fixed value). \
+         The difference is always **A − B**: in dB for levels, in octaves (log2 of the \
+         frequency ratio) for the −6 dB points, in dB of ratio (20·log10) or percentage \
+         points for THD. A claim says which way A should differ (\"A − B ≥ +3 dB\" or \
+         \"≤ −3 dB\") and by how much at least (its threshold).\n",
+    );
+    s.push_str(
+        "- Every A device is paired with every B device. **supported**: every pair differs in \
+         the claimed direction by at least the threshold. **contradicted**: every pair differs \
+         the opposite way by at least the threshold. **inconclusive**: otherwise (a difference \
+         below the threshold, pairs that disagree, no device of a kind, a metric missing), or \
+         the claim cannot be measured at all. Pairs missing the metric are left out and named. \
+         A claim with several conditions is supported when all hold and contradicted when any \
+         is contradicted.\n\n",
+    );
+
+    s.push_str("## Claims\n\n");
+    s.push_str(
+        "| Claim | Devices compared (A vs B) | Numbers (A − B, threshold) | Verdict | Why |\n",
+    );
+    s.push_str("|---|---|---|---|---|\n");
+    for c in &r.claims {
+        let devices = if !c.decidable {
+            "—".to_string()
+        } else {
+            let a = if c.a_devices.is_empty() {
+                format!("no {}", c.a_kind.as_deref().unwrap_or("?"))
+            } else {
+                c.a_devices.join(", ")
+            };
+            match &c.b_kind {
+                Some(bk) => {
+                    let b = if c.b_devices.is_empty() {
+                        format!("no {bk}")
+                    } else {
+                        c.b_devices.join(", ")
+                    };
+                    format!(
+                        "{} ({}) vs {} ({})",
+                        md(&a),
+                        md(c.a_kind.as_deref().unwrap_or("")),
+                        md(&b),
+                        md(bk)
+                    )
+                }
+                None => format!(
+                    "{} ({}) vs fixed values",
+                    md(&a),
+                    md(c.a_kind.as_deref().unwrap_or(""))
+                ),
+            }
+        };
+        let numbers = if c.conditions.is_empty() {
+            "—".to_string()
+        } else {
+            c.conditions
+                .iter()
+                .map(|k| {
+                    let pairs: Vec<String> = k.pairs.iter().map(|p| md(&p.evidence)).collect();
+                    format!(
+                        "*{}*: {}",
+                        md(k.what.as_deref().unwrap_or(&k.metric)),
+                        pairs.join("; ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("<br>")
+        };
+        let why = if c.conditions.is_empty() {
+            md(&c.evidence)
+        } else {
+            let parts: Vec<String> = c
+                .conditions
+                .iter()
+                .map(|k| {
+                    let left = if k.left_out.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (left out: {})", k.left_out.join("; "))
+                    };
+                    format!("{} → {}{}", md(&k.summary), k.verdict.as_str(), md(&left))
+                })
+                .collect();
+            parts.join("<br>")
+        };
+        let statement = match &c.note {
+            Some(n) => format!(
+                "**{}**<br>`{}`<br>*Read as:* {}",
+                md(&c.statement),
+                c.id,
+                md(n)
+            ),
+            None => format!("**{}**<br>`{}`", md(&c.statement), c.id),
+        };
+        s.push_str(&format!(
+            "| {statement} | {devices} | {numbers} | {} | {why} |\n",
+            verdict_cell(c.verdict)
+        ));
+    }
+    s.push_str("\n## Plots\n\n");
+    for f in &r.files {
+        if f.ends_with(".png") {
+            s.push_str(&format!("- [{f}]({f})\n"));
+        }
+    }
+    s
+}
