@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::{
-    AnalysisOptions, AnalyzeCmd, Cli, Command, DemoCmd, DevicesCmd, MeasureCmd, ReportCmd,
-    SimulateCmd, SweepArgs, SweepCmd,
+    AnalysisOptions, AnalyzeCmd, Cli, Command, CompareCmd, DemoCmd, DevicesCmd, MeasureCmd,
+    ReportCmd, SimulateCmd, SweepArgs, SweepCmd,
 };
 use crate::dsp::sweep::SweepSpec;
 use crate::error::Error;
@@ -20,24 +20,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(c) => simulate(c),
         Command::Demo(c) => demo(c),
         Command::Devices(c) => devices(c),
+        Command::Compare(c) => compare(c),
         Command::Measure(c) => measure(c),
-        other => Err(anyhow::anyhow!(
-            "`{}` is not available in this build yet",
-            command_name(&other)
-        )),
-    }
-}
-
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Sweep(_) => "sweep",
-        Command::Analyze(_) => "analyze",
-        Command::Compare(_) => "compare",
-        Command::Measure(_) => "measure",
-        Command::Devices(_) => "devices",
-        Command::Simulate(_) => "simulate",
-        Command::Demo(_) => "demo",
-        Command::Report(_) => "report",
     }
 }
 
@@ -356,12 +340,20 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
         );
         dirs.push(dir);
     }
+    let cmp = c.out.join("compare");
+    let mut args = crate::compare::CompareArgs::new(
+        dirs.iter().map(|d| d.join("report")).collect(),
+        cmp.clone(),
+    );
+    args.smoothing = Some(6.0);
+    let r = crate::compare::run_compare(&args)?;
+    print_compare(&cmp, &r);
     println!(
-        "reports: {}/<device>/report/overview.png and summary.md",
-        c.out.display()
+        "reports: {}/<device>/report/overview.png and summary.md; comparison: {}/claims.md",
+        c.out.display(),
+        cmp.display()
     );
     println!("done in {:.1} s", t0.elapsed().as_secs_f64());
-    let _ = dirs;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -475,4 +467,37 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
     }
     print_analysis_summary(&report, &a);
     Ok(ExitCode::SUCCESS)
+}
+
+fn compare(c: CompareCmd) -> anyhow::Result<ExitCode> {
+    let smoothing = crate::util::parse_smoothing(&c.smoothing).ok_or_else(|| {
+        Error::bad_usage(
+            "--smoothing",
+            format!("\"{}\" is not 1/1 … 1/48 or none", c.smoothing),
+        )
+    })?;
+    let args = crate::compare::CompareArgs {
+        sources: c.sources,
+        out: c.out.clone(),
+        labels: c.label,
+        kinds: c.kind.iter().map(|k| k.as_str().to_string()).collect(),
+        normalize: c.normalize,
+        target: c.target,
+        claims: c.claims,
+        smoothing,
+        calibration: c.calibration,
+    };
+    let r = crate::compare::run_compare(&args)?;
+    print_compare(&c.out, &r);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_compare(out: &Path, r: &crate::compare::CompareResult) {
+    println!(
+        "comparison written to {} (compare.json, claims.md, PNGs)",
+        out.display()
+    );
+    for cl in &r.claims {
+        println!("  {:>12}  {}", cl.verdict.as_str(), cl.statement);
+    }
 }

@@ -40,6 +40,10 @@ pub enum Command {
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Headset,
+    /// A headset's own microphone (boom mic).
+    #[value(name = "headset-mic")]
+    #[serde(rename = "headset-mic")]
+    HeadsetMic,
     Headphones,
     Microphone,
     Loopback,
@@ -50,6 +54,7 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Headset => "headset",
+            Kind::HeadsetMic => "headset-mic",
             Kind::Headphones => "headphones",
             Kind::Microphone => "microphone",
             Kind::Loopback => "loopback",

@@ -67,7 +67,14 @@ pub const TRUTH_MAX_HARMONIC: usize = 9;
 pub const MAX_FIR_TAPS: usize = 65_536;
 
 /// Kinds of device, as in `session.json`.
-pub const KINDS: [&str; 5] = ["headset", "headphones", "microphone", "loopback", "other"];
+pub const KINDS: [&str; 6] = [
+    "headset",
+    "headset-mic",
+    "headphones",
+    "microphone",
+    "loopback",
+    "other",
+];
 
 /// A validated device model.
 #[derive(Debug, Clone, PartialEq)]
