@@ -68,11 +68,14 @@ impl Analyzer {
         let mut fft = FftCache::new();
         let base = stimulus.len().max(capture_len);
         let lfs = layout.rate_l_s * fs;
-        // room before the linear response for the harmonics up to MAX_HARMONIC (+½ order)
-        let harm_room = (lfs * (MAX_HARMONIC as f64 + 0.5).ln()).ceil() as usize;
+        // The circular length only has to hold the longer signal: the harmonic responses land
+        // at negative lags (the end of the buffer), where the linear response of a capture
+        // this long has long decayed; harmonics are kept only while their zone fits in half
+        // of the buffer. A shorter buffer also gives shorter transforms.
+        let min_len = base.max((2.0 * lfs * 3f64.ln()).ceil() as usize);
         let deconv = Deconvolver::new(
             stimulus,
-            base + harm_room,
+            min_len,
             fs,
             (layout.start_hz, layout.end_hz),
             &mut fft,
