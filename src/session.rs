@@ -103,7 +103,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     let session = read_session(dir)?;
     let stim_path = dir.join(STIMULUS_WAV);
     let cap_path = dir.join(CAPTURE_WAV);
-    let stim = read_wav(&stim_path)?;
+    let mut stim = read_wav(&stim_path)?;
     if !cap_path.exists() {
         return Err(Error::bad_input(
             &cap_path,
@@ -128,7 +128,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         Some(s) => (s.rate_l_s, s.phase_start_hz),
         None => (sw.duration_s / (end_hz / sw.start_hz).ln(), sw.start_hz),
     };
-    let stimulus = dc_removed(&stim.channels[0]);
+    let stimulus = dc_removed(std::mem::take(&mut stim.channels[0]));
     detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz)
         .map_err(|m| Error::bad_input(&stim_path, m))?;
     let first = (sw.pre_s * fs).round() as usize;
@@ -193,7 +193,7 @@ pub fn analyze_external(
             format!("{end_hz} Hz must be at least an octave above --sweep-start ({start_hz} Hz)"),
         ));
     }
-    let stim = read_wav(stim_path)?;
+    let mut stim = read_wav(stim_path)?;
     let cap = read_wav(cap_path)?;
     check_pair(stim_path, &stim, cap_path, &cap)?;
     let fs = f64::from(stim.sample_rate);
@@ -209,7 +209,7 @@ pub fn analyze_external(
         ));
     }
     let band_end = end_hz.min(nyq_end);
-    let stimulus = dc_removed(&stim.channels[0]);
+    let stimulus = dc_removed(std::mem::take(&mut stim.channels[0]));
     let det = detect_sweep(&stimulus, stim.sample_rate, start_hz, end_hz)
         .map_err(|m| Error::bad_input(stim_path, m))?;
     let duration_s = (det.end_sample - det.first_sample) as f64 / fs;
@@ -322,14 +322,15 @@ fn check_pair(stim_path: &Path, stim: &WavData, cap_path: &Path, cap: &WavData) 
 /// The stimulus with its DC offset removed. A sweep is a constant-amplitude sine, so its
 /// offset is the midpoint of its extremes (the mean would be biased by the sweep's own
 /// low-frequency asymmetry and leave any held silence off zero).
-fn dc_removed(x: &[f64]) -> Vec<f64> {
+fn dc_removed(mut x: Vec<f64>) -> Vec<f64> {
     let (lo, hi) = x
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
             (l.min(v), h.max(v))
         });
     let mid = if lo.is_finite() { 0.5 * (lo + hi) } else { 0.0 };
-    x.iter().map(|v| v - mid).collect()
+    x.iter_mut().for_each(|v| *v -= mid);
+    x
 }
 
 /// The pure part: every channel analysed against the stimulus.

@@ -131,9 +131,8 @@ impl Analyzer {
         } else {
             raw.iter().sum::<f64>() / raw.len() as f64
         };
-        let capture: Vec<f64> = raw.iter().map(|v| v - mean).collect();
 
-        let h = self.deconv.impulse_response(&capture, &mut self.fft);
+        let h = self.deconv.impulse_response(raw, mean, &mut self.fft);
 
         // main peak: anywhere but the harmonic zone
         let gap2 = lfs * 2f64.ln();
@@ -174,16 +173,18 @@ impl Analyzer {
         // linear impulse response window and its spectrum (peak moved to index 0)
         let pre = (LINEAR_SHARE * gap2).min(nf / 4.0) as isize;
         let post = lin_end as isize;
-        let lin = extract_window(
-            &h,
-            pi,
-            -pre,
-            post,
-            (pre / 4) as usize,
-            (post / 10).max(1) as usize,
-            n,
-        );
-        let spec = self.fft.forward(&lin, n);
+        let spec = {
+            let lin = extract_window(
+                &h,
+                pi,
+                -pre,
+                post,
+                (pre / 4) as usize,
+                (post / 10).max(1) as usize,
+                n,
+            );
+            self.fft.forward(&lin, n)
+        };
         let df = fs / nf;
 
         // response on the log grid
@@ -273,9 +274,9 @@ impl Analyzer {
         let sweep_arrival = lay.sweep_first_sample as f64 + latency_samples.max(0.0);
         let guard = 0.01 * fs;
         let region_end = (sweep_arrival - guard).floor().max(0.0) as usize;
-        let region_end = region_end.min(capture.len());
+        let region_end = region_end.min(raw.len());
         let skip = ((0.05 * fs) as usize).min(region_end / 10);
-        let region = &capture[skip.min(region_end)..region_end];
+        let region = &raw[skip.min(region_end)..region_end]; // welch_psd removes each segment's mean
         let segment = ((fs / 6.0) as usize).next_power_of_two();
         let noise = if region.len() >= MIN_NOISE_SAMPLES.max((0.1 * fs) as usize) {
             let seg = if region.len() >= segment {
@@ -326,11 +327,11 @@ impl Analyzer {
 
         // faults: the capture against its prediction (stimulus through the measured response)
         if !no_signal {
-            let pred = self.deconv.predict(&spec, &mut self.fft);
-            let shift = pi.rem_euclid(n as isize) as usize;
-            let aligned: Vec<f64> = (0..raw.len())
-                .map(|i| pred[(i + n - shift) % n] + mean)
-                .collect();
+            // the prediction has the peak at lag 0: rotate it onto the capture's timeline
+            let mut aligned = self.deconv.predict(&spec, &mut self.fft);
+            aligned.rotate_right(pi.rem_euclid(n as isize) as usize);
+            aligned.truncate(raw.len());
+            aligned.iter_mut().for_each(|v| *v += mean);
             // where the sweep is well inside the measured band (2 × start … end ÷ 1.25)
             let arrive = lay.sweep_first_sample as f64 + latency_samples.max(0.0);
             let from = (arrive + lay.rate_l_s * (2.0 * lay.start_hz / lay.phase_start_hz).ln() * fs)

@@ -114,12 +114,13 @@ impl Deconvolver {
 
     /// The circular impulse response (length `n`) of `capture` against the stimulus: the
     /// linear response at lags ≥ 0, harmonic responses wrapped to the end (negative lags).
-    pub fn impulse_response(&self, capture: &[f64], fft: &mut FftCache) -> Vec<f64> {
-        let mut y = fft.forward(capture, self.n);
+    /// `dc` is subtracted from the capture on the way in.
+    pub fn impulse_response(&self, capture: &[f64], dc: f64, fft: &mut FftCache) -> Vec<f64> {
+        let mut y = fft.forward_offset(capture, dc, self.n);
         for (yk, ik) in y.iter_mut().zip(&self.inverse) {
             *yk *= ik;
         }
-        fft.inverse(&y, self.n)
+        fft.inverse_owned(y, self.n)
     }
 }
 
@@ -133,7 +134,7 @@ impl Deconvolver {
             .zip(response)
             .map(|(x, h)| x * h)
             .collect();
-        fft.inverse(&y, self.n)
+        fft.inverse_owned(y, self.n)
     }
 }
 

@@ -39,6 +39,12 @@ impl FftCache {
 
     /// Forward real FFT of `input` zero-padded (or truncated) to `n`: `n/2 + 1` bins, unscaled.
     pub fn forward(&mut self, input: &[f64], n: usize) -> Vec<Complex64> {
+        self.forward_offset(input, 0.0, n)
+    }
+
+    /// Forward FFT of `input − offset` (a DC removal folded into the copy that the transform
+    /// needs anyway), zero-padded to `n`.
+    pub fn forward_offset(&mut self, input: &[f64], offset: f64, n: usize) -> Vec<Complex64> {
         let plan = self
             .forward
             .entry(n)
@@ -46,7 +52,9 @@ impl FftCache {
             .clone();
         let mut buf = vec![0.0; n];
         let m = input.len().min(n);
-        buf[..m].copy_from_slice(&input[..m]);
+        for (b, v) in buf[..m].iter_mut().zip(input) {
+            *b = v - offset;
+        }
         let mut out = plan.make_output_vec();
         plan.process(&mut buf, &mut out)
             .expect("buffer sizes come from the plan");
@@ -55,12 +63,17 @@ impl FftCache {
 
     /// Inverse real FFT of `n/2 + 1` bins to `n` samples, scaled by 1/n (a true inverse).
     pub fn inverse(&mut self, spectrum: &[Complex64], n: usize) -> Vec<f64> {
+        self.inverse_owned(spectrum.to_vec(), n)
+    }
+
+    /// Like [`FftCache::inverse`], consuming the spectrum (no copy of a large buffer).
+    pub fn inverse_owned(&mut self, spectrum: Vec<Complex64>, n: usize) -> Vec<f64> {
         let plan = self
             .inverse
             .entry(n)
             .or_insert_with(|| planner().plan_fft_inverse(n))
             .clone();
-        let mut buf = spectrum.to_vec();
+        let mut buf = spectrum;
         // a real signal's DC and Nyquist bins are real; drop rounding residue so realfft agrees
         buf[0].im = 0.0;
         if n % 2 == 0 {
