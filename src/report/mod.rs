@@ -252,34 +252,61 @@ pub fn response_series(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series>
     let mut out = Vec::new();
     for (k, ch) in analysis.channels.iter().enumerate() {
         let fr = &ch.frequency_response;
-        let (x, y) = take_pair(&fr.freq_hz, &fr.gain_db);
-        out.push(Series {
-            name: format!("ch{} raw", ch.index),
-            channel: ch.index,
-            x,
-            y,
-            style: if n.is_some() {
-                SeriesStyle::Faint
-            } else {
-                SeriesStyle::Bold
-            },
-            dashed: false,
-            color: Some(k),
-            panel: 0,
-        });
-        if let Some(n) = n {
-            let (x, y) = smoothed_db(&fr.freq_hz, &fr.gain_db, n);
-            out.push(Series {
-                name: format!("ch{} {}", ch.index, smoothing_label(n)),
-                channel: ch.index,
-                x,
-                y,
-                style: SeriesStyle::Bold,
-                dashed: false,
-                color: Some(k),
-                panel: 0,
-            });
-        }
+        out.extend(raw_and_smoothed(
+            &format!("ch{}", ch.index),
+            ch.index,
+            k,
+            &fr.freq_hz,
+            &fr.gain_db,
+            n,
+            "raw",
+        ));
+    }
+    out
+}
+
+/// A curve drawn faint with its 1/n-octave smoothed version bold on top (the raw curve alone,
+/// bold, when there is no smoothing), both in the channel's colour.
+fn raw_and_smoothed(
+    prefix: &str,
+    channel: usize,
+    color: usize,
+    x: &[f64],
+    y_db: &[f64],
+    n: Option<f64>,
+    raw_name: &str,
+) -> Vec<Series> {
+    let series = |name: String, (x, y): (Vec<f64>, Vec<f64>), style| Series {
+        name,
+        channel,
+        x,
+        y,
+        style,
+        dashed: false,
+        color: Some(color),
+        panel: 0,
+    };
+    let raw_style = if n.is_some() {
+        SeriesStyle::Faint
+    } else {
+        SeriesStyle::Bold
+    };
+    let mut out = vec![series(
+        format!("{prefix} {raw_name}"),
+        take_pair(x, y_db),
+        raw_style,
+    )];
+    if let Some(n) = n {
+        let label = if raw_name == "raw" {
+            smoothing_label(n)
+        } else {
+            format!("{raw_name} {}", smoothing_label(n))
+        };
+        out.push(series(
+            format!("{prefix} {label}"),
+            smoothed_db(x, y_db, n),
+            SeriesStyle::Bold,
+        ));
     }
     out
 }
@@ -380,34 +407,15 @@ pub fn noise_series(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series> {
     for (k, ch) in analysis.channels.iter().enumerate() {
         let Some(noise) = &ch.noise else { continue };
         let sp = &noise.spectrum;
-        let (x, y) = take_pair(&sp.freq_hz, &sp.dbfs_per_hz);
-        out.push(Series {
-            name: format!("ch{} PSD", ch.index),
-            channel: ch.index,
-            x,
-            y,
-            style: if n.is_some() {
-                SeriesStyle::Faint
-            } else {
-                SeriesStyle::Bold
-            },
-            dashed: false,
-            color: Some(k),
-            panel: 0,
-        });
-        if let Some(n) = n {
-            let (x, y) = smoothed_db(&sp.freq_hz, &sp.dbfs_per_hz, n);
-            out.push(Series {
-                name: format!("ch{} PSD {}", ch.index, smoothing_label(n)),
-                channel: ch.index,
-                x,
-                y,
-                style: SeriesStyle::Bold,
-                dashed: false,
-                color: Some(k),
-                panel: 0,
-            });
-        }
+        out.extend(raw_and_smoothed(
+            &format!("ch{}", ch.index),
+            ch.index,
+            k,
+            &sp.freq_hz,
+            &sp.dbfs_per_hz,
+            n,
+            "PSD",
+        ));
     }
     out
 }
