@@ -15,11 +15,11 @@ pub enum Error {
     #[error("{}: {msg}", path.display())]
     WouldOverwrite { path: PathBuf, msg: String },
     /// An I/O failure while writing or reading (disk full, permission). Exit 1.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {err}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        // not a `source`: the message already says it, and `{:#}` would say it twice
+        err: std::io::Error,
     },
     /// An audio device failed. Exit 1.
     #[error("audio device: {0}")]
@@ -48,17 +48,17 @@ impl Error {
             msg: msg.into(),
         }
     }
-    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+    pub fn io(path: impl AsRef<Path>, err: std::io::Error) -> Self {
         Error::Io {
             path: path.as_ref().to_path_buf(),
-            source,
+            err,
         }
     }
     /// The process exit status this error maps to (CONTRACT.md: 2 bad usage/input, 1 other).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::BadInput { .. } | Error::BadUsage { .. } | Error::WouldOverwrite { .. } => 2,
-            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 2,
+            Error::Io { err, .. } if err.kind() == std::io::ErrorKind::NotFound => 2,
             _ => 1,
         }
     }

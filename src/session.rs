@@ -527,6 +527,22 @@ pub fn record_session(
                 Ok(())
             }
         }
+        (Err(Error::Io { path, err }), _) => {
+            info.stop_reason = Some(format!(
+                "writing the capture failed: {}: {err}",
+                path.display()
+            ));
+            Err(Error::io(
+                path,
+                std::io::Error::new(
+                    err.kind(),
+                    format!(
+                        "{err}; the capture stopped after {frames} frames, kept in {} (session.json is marked incomplete)",
+                        cap_path.display()
+                    ),
+                ),
+            ))
+        }
         (Err(e), _) => {
             let msg = match e {
                 Error::Device(m) => m.clone(),
@@ -540,14 +556,19 @@ pub fn record_session(
         }
         (Ok(_), Err(e)) => {
             info.stop_reason = Some(format!("writing the capture failed: {e}"));
-            Err(Error::Io {
-                path: cap_path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })
+            Err(Error::io(&cap_path, std::io::Error::other(e.to_string())))
         }
     };
-    write_session(&req.out, &session)?;
-    outcome.map(|()| session)
+    // the first failure is the one to report; session.json is updated whatever happened
+    match (outcome, write_session(&req.out, &session)) {
+        (Ok(()), Ok(())) => Ok(session),
+        (Ok(()), Err(e)) => Err(e),
+        (Err(first), Ok(())) => Err(first),
+        (Err(first), Err(e)) => {
+            eprintln!("error: could not update session.json either: {e}");
+            Err(first)
+        }
+    }
 }
 
 /// What the level check heard.

@@ -138,3 +138,48 @@ fn fixture_sessions_match_their_truth() {
         );
     }
 }
+
+/// A write failure mid-capture (a file-size limit, as a full disk would): exit 1, the error
+/// names capture.wav, session.json says what happened, the partial capture stays readable and
+/// a later analyze works on it.
+#[test]
+fn write_failure_mid_capture_keeps_a_readable_partial_session() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = tmp.path().join("s");
+    // SIGXFSZ ignored (inherited through exec), so the write fails with EFBIG instead of
+    // killing the process; 1400 KiB holds the 1.34 MB stimulus but not the 1.5 MB capture
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 1400; exec '{}' simulate --model loopback --out '{}' --duration 5",
+            env!("CARGO_BIN_EXE_sweeplab"),
+            s.display()
+        ))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("capture.wav") && e.contains("incomplete"), "{e}");
+    let session = json(&s.join("session.json"));
+    assert_eq!(session["complete"], false);
+    assert!(
+        session["capture"]["stop_reason"]
+            .as_str()
+            .unwrap()
+            .contains("capture"),
+        "{session}"
+    );
+    let r = hound::WavReader::open(s.join("capture.wav")).expect("readable partial capture");
+    assert!(r.duration() > 48000, "{} frames", r.duration());
+    let out = tmp.path().join("a");
+    let o = sweeplab(&[
+        "analyze",
+        s.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-plots",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let a = std::fs::read_to_string(out.join("analysis.json")).unwrap();
+    assert!(a.contains("incomplete"), "{a:.200}");
+}

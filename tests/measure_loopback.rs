@@ -347,26 +347,51 @@ fn server_killed_mid_sweep_leaves_a_readable_partial_session() {
 #[test]
 fn ctrl_c_mid_sweep_keeps_what_was_captured() {
     let _g = lock();
-    let Some(lb) = Loopback::start("ctrl_c_mid_sweep_keeps_what_was_captured", &[]) else { return };
+    let Some(lb) = Loopback::start("ctrl_c_mid_sweep_keeps_what_was_captured", &[]) else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("c");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sweeplab"))
-        .args(["measure", "--out", out.to_str().unwrap(), "--duration", "5", "--pre", "0.5", "--post", "0.5", "--no-level-check"])
+        .args([
+            "measure",
+            "--out",
+            out.to_str().unwrap(),
+            "--duration",
+            "5",
+            "--pre",
+            "0.5",
+            "--post",
+            "0.5",
+            "--no-level-check",
+        ])
         .envs(lb.env.iter().map(|(k, v)| (k, v)))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(2000));
-    let _ = Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status();
     let t0 = Instant::now();
     let o = child.wait_with_output().unwrap();
-    assert!(t0.elapsed() < Duration::from_secs(3), "took {:?} to stop after SIGINT", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "took {:?} to stop after SIGINT",
+        t0.elapsed()
+    );
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{e}");
-    assert!(e.contains("interrupted") && e.contains("capture.wav"), "{e}");
+    assert!(
+        e.contains("interrupted") && e.contains("capture.wav"),
+        "{e}"
+    );
     let s = json(&out.join("session.json"));
     assert_eq!(s["complete"], false);
     let r = hound::WavReader::open(out.join("capture.wav")).expect("a readable partial capture");
-    assert!(r.duration() > 48000 && u64::from(r.duration()) == s["capture"]["frames"].as_u64().unwrap());
+    assert!(
+        r.duration() > 48000 && u64::from(r.duration()) == s["capture"]["frames"].as_u64().unwrap()
+    );
 }

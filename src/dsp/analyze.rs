@@ -250,7 +250,8 @@ impl Analyzer {
             (lay.start_hz * 2.0).max(50.0),
             (lay.end_hz / 1.5).min(0.4 * fs),
         );
-        let drift_ppm = if no_signal || fit_band.1 < fit_band.0 * 4.0 {
+        let fits = (raw.len() as f64) >= lay.sweep_end_sample as f64 + latency_samples.max(0.0);
+        let drift_ppm = if no_signal || !fits || fit_band.1 < fit_band.0 * 4.0 {
             None
         } else {
             estimate_drift(
@@ -338,6 +339,8 @@ impl Analyzer {
                 as usize;
             let to = (arrive + lay.rate_l_s * (lay.end_hz / 1.25 / lay.phase_start_hz).ln() * fs)
                 as usize;
+            // a capture cut short (disk full, device lost) ends abruptly: leave its last 0.1 s out
+            let to = to.min(raw.len().saturating_sub((0.1 * fs) as usize));
             warnings.extend(find_faults(raw, &aligned, from, to, fs));
             if let Some((f, step)) = find_gain_step(
                 &self.grid_hz,

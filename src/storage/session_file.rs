@@ -197,7 +197,13 @@ pub fn read_session(dir: &Path) -> Result<SessionFile> {
 pub fn write_session(dir: &Path, s: &SessionFile) -> Result<()> {
     let text = serde_json::to_string_pretty(s)
         .map_err(|e| Error::io(dir.join(SESSION_JSON), std::io::Error::other(e)))?;
-    super::write_durable(&dir.join(SESSION_JSON), format!("{text}\n").as_bytes())
+    let path = dir.join(SESSION_JSON);
+    let bytes = format!("{text}\n");
+    super::write_durable(&path, bytes.as_bytes()).or_else(|first| {
+        // a full disk has no room for the temporary copy: rewrite the file in place (it keeps
+        // its blocks), so that session.json still says what happened
+        std::fs::write(&path, bytes.as_bytes()).map_err(|_| first)
+    })
 }
 
 /// Prepares a folder for a new session: creates it, or refuses to touch an existing session
