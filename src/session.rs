@@ -110,7 +110,11 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
             "missing: the session has no capture yet; record the stimulus into capture.wav (same rate), or run `sweeplab measure`",
         ));
     }
-    let cap = read_wav(&cap_path)?;
+    // only the sweeps and what follows them matter: a capture that ran on (an hour-long
+    // recording) is read up to 5 s past the last sweep, so memory stays bounded
+    let repeats = session.capture.as_ref().map_or(1, |c| c.repeats.max(1)) as usize;
+    let needed = stim.frames() * repeats + 5 * stim.sample_rate as usize;
+    let (cap, cap_total) = crate::storage::wav::read_wav_prefix(&cap_path, Some(needed))?;
     if stim.sample_rate != session.sample_rate {
         return Err(Error::bad_input(
             &stim_path,
@@ -153,9 +157,15 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
             "the session is incomplete ({why}); the analysis uses what was captured"
         ));
     }
-    let repeats = session.capture.as_ref().map_or(1, |c| c.repeats.max(1));
+    if cap_total > cap.frames() {
+        extra.push(format!(
+            "capture.wav holds {:.1} s; only its first {:.1} s (the sweep and 5 s after it) were analysed",
+            cap_total as f64 / fs,
+            cap.frames() as f64 / fs
+        ));
+    }
     let cap = if repeats > 1 {
-        average_repeats(cap, stimulus.len(), repeats as usize, &mut extra)
+        average_repeats(cap, stimulus.len(), repeats, &mut extra)
     } else {
         cap
     };

@@ -310,3 +310,40 @@ fn external_recording_from_another_tool() {
     let f = ch["frequency_response"]["freq_hz"].as_array().unwrap();
     assert!((f.last().unwrap().as_f64().unwrap() - 5500.0).abs() < 1e-6);
 }
+
+/// A capture that ran on long after the sweep is read only up to 5 s past it (bounded memory)
+/// and says so; the measurement is unaffected (latency ±0.1 sample, gain ±0.05 dB).
+#[test]
+fn long_capture_is_read_only_as_far_as_needed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = make_session(tmp.path(), "long");
+    // append 60 s of low noise to the capture
+    let mut r = hound::WavReader::open(dir.join("capture.wav")).unwrap();
+    let spec = r.spec();
+    let mut x: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
+    let mut state = 7u32;
+    x.extend((0..60 * 48000).map(|_| {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 1e-5
+    }));
+    let mut w = hound::WavWriter::create(dir.join("capture.wav"), spec).unwrap();
+    x.iter().for_each(|&v| w.write_sample(v).unwrap());
+    w.finalize().unwrap();
+    let out = tmp.path().join("out");
+    let o = sweeplab(&["analyze", p(&dir), "--out", p(&out), "--no-plots"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    let ch = &a["channels"][0];
+    assert!(
+        ch["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("only its first")),
+        "{}",
+        ch["warnings"]
+    );
+    assert!((ch["latency_s"].as_f64().unwrap() * 48000.0 - 100.0).abs() < 0.1);
+    assert!((ch["level_1k_dbfs"].as_f64().unwrap() - (-12.0 - 6.0206)).abs() < 0.05);
+}

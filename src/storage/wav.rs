@@ -30,24 +30,71 @@ const CONVERT_HINT: &str = "convert it to 16/24/32-bit PCM or 32-bit float WAV (
 /// The RIFF structure is parsed here rather than by hound, whose reader does not skip the pad
 /// byte after an odd-sized chunk; every length is checked against the file before use.
 pub fn read_wav(path: &Path) -> Result<WavData> {
+    read_wav_prefix(path, None).map(|(w, _)| w)
+}
+
+/// Like [`read_wav`], reading at most `max_frames` frames (a bounded read of a long capture);
+/// also returns how many frames the file holds.
+pub fn read_wav_prefix(path: &Path, max_frames: Option<usize>) -> Result<(WavData, usize)> {
+    use std::io::{Read, Seek, SeekFrom};
     if path.is_dir() {
         return Err(Error::bad_input(
             path,
             "is a directory, but a WAV file was expected",
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+    let open_err = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => Error::bad_input(path, "no such file"),
         _ => Error::bad_input(path, format!("cannot read: {e}")),
-    })?;
-    if bytes.is_empty() {
+    };
+    let mut file = File::open(path).map_err(open_err)?;
+    let file_len = file.metadata().map_err(open_err)?.len() as usize;
+    if file_len == 0 {
         return Err(Error::bad_input(
             path,
             "the file is empty (0 bytes): not a WAV file",
         ));
     }
+    // the header normally sits in the first few kB; read more only if it does not
+    const HEAD: usize = 1 << 20;
+    let mut head = vec![0u8; file_len.min(HEAD)];
+    file.read_exact(&mut head).map_err(open_err)?;
+    let parsed = match parse_header(&head) {
+        Err(_) if head.len() < file_len => {
+            head = std::fs::read(path).map_err(open_err)?;
+            parse_header(&head)
+        }
+        other => other,
+    };
     let bad = |m: String| Error::bad_input(path, m);
-    let h = parse_header(&bytes).map_err(bad)?;
+    let h = parsed.map_err(bad)?;
+    let available = file_len - h.data_offset;
+    if h.data_len > available {
+        return Err(Error::bad_input(
+            path,
+            format!(
+                "truncated: the data chunk claims {} bytes but only {available} follow; the recording was cut off — re-export it, or repair the header (e.g. `sox --ignore-length in.wav out.wav`)",
+                h.data_len
+            ),
+        ));
+    }
+    let block = usize::from(h.block_align.max(1));
+    let total_frames = h.data_len / block;
+    let take = max_frames.map_or(total_frames, |m| m.min(total_frames));
+    let mut bytes = vec![0u8; take * block];
+    file.seek(SeekFrom::Start(h.data_offset as u64))
+        .map_err(open_err)?;
+    file.read_exact(&mut bytes).map_err(open_err)?;
+    let h = Header {
+        data_offset: 0,
+        data_len: bytes.len(),
+        ..h
+    };
+    decode(path, &h, &bytes).map(|w| (w, total_frames))
+}
+
+/// Decodes the data chunk `bytes[h.data_offset..][..h.data_len]` described by `h`.
+fn decode(path: &Path, h: &Header, bytes: &[u8]) -> Result<WavData> {
     let (spec_fmt, width, nch) = (
         h.format,
         usize::from(h.block_align / h.channels),
@@ -79,16 +126,6 @@ pub fn read_wav(path: &Path) -> Result<WavData> {
             format!(
                 "sample rate {} Hz is outside the supported 8000–192000 Hz",
                 h.sample_rate
-            ),
-        ));
-    }
-    let available = bytes.len() - h.data_offset;
-    if h.data_len > available {
-        return Err(Error::bad_input(
-            path,
-            format!(
-                "truncated: the data chunk claims {} bytes but only {available} follow; the recording was cut off — re-export it, or repair the header (e.g. `sox --ignore-length in.wav out.wav`)",
-                h.data_len
             ),
         ));
     }
