@@ -486,6 +486,7 @@ fn compare(c: CompareCmd) -> anyhow::Result<ExitCode> {
         claims: c.claims,
         smoothing,
         calibration: c.calibration,
+        plots: !c.no_plots,
     };
     let r = crate::compare::run_compare(&args)?;
     print_compare(&c.out, &r);
@@ -494,8 +495,9 @@ fn compare(c: CompareCmd) -> anyhow::Result<ExitCode> {
 
 fn print_compare(out: &Path, r: &crate::compare::CompareResult) {
     println!(
-        "comparison written to {} (compare.json, claims.md, PNGs)",
-        out.display()
+        "comparison written to {} ({})",
+        out.display(),
+        r.files.join(", ")
     );
     for cl in &r.claims {
         println!("  {:>12}  {}", cl.verdict.as_str(), cl.statement);

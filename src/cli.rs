@@ -184,6 +184,9 @@ pub struct CompareCmd {
     /// Smoothing of the overlay curves.
     #[arg(long, default_value = "1/6")]
     pub smoothing: String,
+    /// Skip the PNG plots (compare.json and claims.md only).
+    #[arg(long)]
+    pub no_plots: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

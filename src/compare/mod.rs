@@ -61,6 +61,8 @@ pub struct CompareArgs {
     pub smoothing: Option<f64>,
     /// Measurement-microphone calibration removed from session and analysis sources.
     pub calibration: Option<PathBuf>,
+    /// Draw the PNGs (`--no-plots`: compare.json and claims.md only).
+    pub plots: bool,
 }
 
 impl CompareArgs {
@@ -77,6 +79,7 @@ impl CompareArgs {
             claims: None,
             smoothing: Some(6.0),
             calibration: None,
+            plots: true,
         }
     }
 }
@@ -386,15 +389,16 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
         files: Vec::new(),
         warnings,
     };
-    let plots = render::write_plots(
-        &args.out,
-        &devices,
-        target.as_ref(),
-        norm,
-        args.smoothing,
-        &mut result.warnings,
-    )?;
-    result.files = plots;
+    if args.plots {
+        result.files = render::write_plots(
+            &args.out,
+            &devices,
+            target.as_ref(),
+            norm,
+            args.smoothing,
+            &mut result.warnings,
+        )?;
+    }
     result.files.push(CLAIMS_MD.into());
     result.files.push(COMPARE_JSON.into());
     crate::storage::write_atomic(
