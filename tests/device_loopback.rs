@@ -3,18 +3,20 @@
 //!
 //! Each test (re)starts the daemon in the configuration it needs. They share one `$LB`
 //! directory per test process (the ALSA configuration cpal reads is process-global) and hold
-//! [`LOCK`] while they run, so they never overlap.
+//! `lock()` while they run, so they never overlap.
 //!
-//! Environment policy: if the loopback cannot be started (no pulseaudio, …) a test FAILS when
-//! `CI` is set, and otherwise prints "SKIP: … because …" and passes.
+//! Environment policy (tests/common/loopback.rs): if the loopback cannot be started (no
+//! pulseaudio, …) a test FAILS when `CI` is set, and otherwise prints "SKIP: … because …"
+//! and passes.
 
+mod common;
+
+use common::loopback::{Loopback, lock};
 use sweeplab::device;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::time::{Duration, Instant};
 
 use device::{CpalDuplex, Duplex, MemorySink, OutputRouting, Progress, RunRequest, RunStats};
@@ -22,95 +24,11 @@ use sweeplab::Error;
 
 const FS: u32 = 48_000;
 
-static LOCK: Mutex<()> = Mutex::new(());
-static ENV: Once = Once::new();
-
-fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loopback.sh")
-}
-
-fn lb_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("sweeplab-lb-test-{}", std::process::id()))
-}
-
-/// A running loopback daemon; stopped on drop.
-struct Loopback {
-    lb: PathBuf,
-}
-
-impl Loopback {
-    /// (Re)starts the daemon with `args` (tests/loopback.sh start options). `None`: skipped.
-    fn start(test: &str, args: &[&str]) -> Option<Loopback> {
-        let lb = lb_dir();
-        let out = Command::new("timeout")
-            .arg("60")
-            .arg("bash")
-            .arg(script())
-            .arg("restart")
-            .args(args)
-            .env("LB", &lb)
-            .output();
-        let why = match out {
-            Ok(o) if o.status.success() => None,
-            Ok(o) => Some(format!(
-                "`tests/loopback.sh restart {}` failed ({}): {}",
-                args.join(" "),
-                o.status,
-                String::from_utf8_lossy(&o.stderr).trim()
-            )),
-            Err(e) => Some(format!("cannot run tests/loopback.sh: {e}")),
-        };
-        if let Some(why) = why {
-            if std::env::var_os("CI").is_some() {
-                panic!("{test}: the PulseAudio loopback is required when CI is set: {why}");
-            }
-            // Straight to stderr: eprintln! would be swallowed by the harness for a passing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIP: {test}: no software audio loopback because {why}"
-            );
-            return None;
-        }
-        ENV.call_once(|| {
-            let text = std::fs::read_to_string(lb.join("env")).expect("loopback env file");
-            for line in text.lines() {
-                if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
-                    // SAFETY: done once, under LOCK, before any audio thread of this process
-                    // exists; no other thread reads the environment concurrently.
-                    unsafe { std::env::set_var(k, v) };
-                }
-            }
-        });
-        Some(Loopback { lb })
-    }
-
-    fn pid(&self) -> u32 {
-        std::fs::read_to_string(self.lb.join("pulseaudio.pid"))
-            .expect("pid file")
-            .trim()
-            .parse()
-            .expect("pid")
-    }
-}
-
-impl Drop for Loopback {
-    fn drop(&mut self) {
-        let _ = Command::new("timeout")
-            .arg("30")
-            .arg("bash")
-            .arg(script())
-            .arg("stop")
-            .env("LB", &self.lb)
-            .output();
-        // Keep the daemon's log of a failed test; otherwise leave nothing behind.
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.lb);
-        }
-    }
+/// Starts the loopback and points this process's cpal at it (see `common::loopback`).
+fn loopback(test: &str, args: &[&str]) -> Option<Loopback> {
+    let lb = Loopback::start(test, "device", args)?;
+    lb.export_to_process();
+    Some(lb)
 }
 
 /// `pre` s silence, a `dur` s exponential sweep 50 Hz – 20 kHz at −6 dBFS (5 ms fades),
@@ -244,7 +162,7 @@ fn check_clean(m: &Measured, stim_len: usize, extra: usize) {
 #[test]
 fn plain_loopback_returns_the_stimulus() {
     let _g = lock();
-    let Some(_lb) = Loopback::start("plain_loopback_returns_the_stimulus", &[]) else {
+    let Some(_lb) = loopback("plain_loopback_returns_the_stimulus", &[]) else {
         return;
     };
     let mut duplex = CpalDuplex::open(None, None, FS).expect("open default devices");
@@ -266,7 +184,7 @@ fn plain_loopback_returns_the_stimulus() {
 #[test]
 fn routing_and_channel_selection() {
     let _g = lock();
-    let Some(_lb) = Loopback::start("routing_and_channel_selection", &[]) else {
+    let Some(_lb) = loopback("routing_and_channel_selection", &[]) else {
         return;
     };
     let mut duplex = CpalDuplex::open(None, None, FS).expect("open default devices");
@@ -338,7 +256,7 @@ fn delay_line_shifts_the_capture_by_its_delay() {
         ("plain", &[][..]),
         ("delay 100 ms", &["--delay-ms", "100"][..]),
     ] {
-        let Some(_lb) = Loopback::start("delay_line_shifts_the_capture_by_its_delay", args) else {
+        let Some(_lb) = loopback("delay_line_shifts_the_capture_by_its_delay", args) else {
             return;
         };
         let mut duplex = CpalDuplex::open(None, None, FS).expect("open default devices");
@@ -383,7 +301,7 @@ fn delay_line_shifts_the_capture_by_its_delay() {
 #[test]
 fn stop_flag_interrupts_promptly() {
     let _g = lock();
-    let Some(_lb) = Loopback::start("stop_flag_interrupts_promptly", &[]) else {
+    let Some(_lb) = loopback("stop_flag_interrupts_promptly", &[]) else {
         return;
     };
     let mut duplex = CpalDuplex::open(None, None, FS).expect("open default devices");
@@ -440,7 +358,7 @@ fn stop_flag_interrupts_promptly() {
 fn losing_the_server_is_a_device_error_after_delivering_the_capture() {
     let _g = lock();
     let test = "losing_the_server_is_a_device_error_after_delivering_the_capture";
-    let Some(lb) = Loopback::start(test, &[]) else {
+    let Some(lb) = loopback(test, &[]) else {
         return;
     };
     let mut duplex = CpalDuplex::open(None, None, FS).expect("open default devices");
@@ -500,7 +418,7 @@ fn losing_the_server_is_a_device_error_after_delivering_the_capture() {
 fn a_frozen_server_is_a_device_error_after_the_stall_timeout() {
     let _g = lock();
     let test = "a_frozen_server_is_a_device_error_after_the_stall_timeout";
-    let Some(lb) = Loopback::start(test, &[]) else {
+    let Some(lb) = loopback(test, &[]) else {
         return;
     };
     let mut duplex = CpalDuplex::open(None, None, FS).expect("open default devices");
@@ -573,7 +491,7 @@ fn a_frozen_server_is_a_device_error_after_the_stall_timeout() {
 #[test]
 fn device_names_rates_and_listing() {
     let _g = lock();
-    let Some(_lb) = Loopback::start("device_names_rates_and_listing", &[]) else {
+    let Some(_lb) = loopback("device_names_rates_and_listing", &[]) else {
         return;
     };
     let list = device::list_devices().expect("list");

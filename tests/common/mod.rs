@@ -1,6 +1,8 @@
 //! Test helpers: a deterministic noise source and reference systems evaluated exactly.
 #![allow(dead_code)]
 
+pub mod loopback;
+
 use sweeplab::dsp::analyze::{Analyzer, SweepLayout};
 use sweeplab::dsp::filters::{Biquad, BiquadState};
 use sweeplab::dsp::sweep::{SweepDesign, SweepSpec};
