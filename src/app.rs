@@ -97,6 +97,7 @@ pub fn analyze_options(
         size,
         label,
         kind,
+        stop: Some(stop_flag()),
     })
 }
 
@@ -220,6 +221,14 @@ pub fn stop_flag() -> &'static std::sync::atomic::AtomicBool {
     &STOP
 }
 
+/// The default analysis, stopped by Ctrl-C.
+fn stoppable() -> AnalyzeOptions {
+    AnalyzeOptions {
+        stop: Some(stop_flag()),
+        ..AnalyzeOptions::default()
+    }
+}
+
 /// Records one simulated session and analyses it into DIR/report (unless told not to).
 fn simulate_one(
     model: crate::device::model::DeviceModel,
@@ -275,7 +284,7 @@ fn simulate_one(
     }
     let _ = session;
     let report = out.join("report");
-    let a = session::analyze_session(out, &report, &AnalyzeOptions::default())?;
+    let a = session::analyze_session(out, &report, &stoppable())?;
     Ok(Some(a))
 }
 
@@ -460,7 +469,7 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let report = c.out.join("report");
-    let a = session::analyze_session(&c.out, &report, &AnalyzeOptions::default())?;
+    let a = session::analyze_session(&c.out, &report, &stoppable())?;
     if let (Some(ci), Some(ch)) = (s.capture.as_mut(), a.channels.first()) {
         ci.ir_latency_s = Some(ch.latency_s);
         crate::storage::session_file::write_session(&c.out, &s)?;

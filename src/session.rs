@@ -1,6 +1,7 @@
 //! Where dsp, storage, device and report meet: creating sessions, capturing, analysing.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::dsp::analyze::{Analyzer, SweepLayout};
 use crate::dsp::sweep::{SweepDesign, SweepSpec, detect_sweep, max_end_hz};
@@ -23,6 +24,28 @@ pub struct AnalyzeOptions {
     /// Overrides for the device label and kind.
     pub label: Option<String>,
     pub kind: Option<String>,
+    /// Set by Ctrl-C: the analysis then stops at its next step with [`Error::Interrupted`]
+    /// (before analysing, before writing, before each plot), leaving every file it had
+    /// written whole (the recording is never touched).
+    pub stop: Option<&'static AtomicBool>,
+}
+
+impl AnalyzeOptions {
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::SeqCst))
+    }
+
+    /// `Err(Interrupted)` once Ctrl-C was pressed; `what` names the input, `again` the
+    /// command that would finish the job.
+    fn check_stop(&self, what: &Path, again: &str) -> Result<()> {
+        if self.stopped() {
+            return Err(Error::Interrupted(format!(
+                "the analysis of {} was stopped (Ctrl-C); nothing recorded was touched: {again}",
+                what.display()
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for AnalyzeOptions {
@@ -33,6 +56,7 @@ impl Default for AnalyzeOptions {
             size: (1600, 1000),
             label: None,
             kind: None,
+            stop: None,
         }
     }
 }
@@ -169,7 +193,14 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     } else {
         cap
     };
+    let again = format!(
+        "`sweeplab analyze {} --out {}` analyses it",
+        dir.display(),
+        out.display()
+    );
+    opts.check_stop(dir, &again)?;
     let mut analysis = run_analysis(&stimulus, &cap, layout, sw.clone(), &extra);
+    opts.check_stop(dir, &again)?;
     analysis.label = opts.label.clone().or(session.label.clone());
     analysis.kind = opts.kind.clone().or(session.kind.clone());
     analysis.source = Source {
@@ -242,7 +273,10 @@ pub fn analyze_external(
         sweep_first_sample: det.first_sample,
         sweep_end_sample: det.end_sample,
     };
+    let again = "run the same `sweeplab analyze` again";
+    opts.check_stop(cap_path, again)?;
     let mut analysis = run_analysis(&stimulus, &cap, layout, sweep, &[]);
+    opts.check_stop(cap_path, again)?;
     analysis.label = opts.label.clone().or_else(|| {
         cap_path
             .file_stem()
@@ -395,7 +429,17 @@ pub fn write_outputs(out: &Path, a: &Analysis, opts: &AnalyzeOptions) -> Result<
             height: opts.size.1,
             smoothing: opts.smoothing,
         };
-        written.extend(crate::report::render_analysis(a, out, &ropts)?);
+        let stopped = || opts.stopped();
+        match crate::report::render_analysis_unless(a, out, &ropts, &stopped) {
+            Err(Error::Interrupted(_)) => {
+                return Err(Error::Interrupted(format!(
+                    "stopped (Ctrl-C) before the plots: {} holds analysis.json; `sweeplab report {}` draws them",
+                    out.display(),
+                    out.display()
+                )));
+            }
+            r => written.extend(r?),
+        }
     }
     Ok(written)
 }
@@ -625,7 +669,12 @@ pub fn level_check(
     };
     let channels = usize::from(device.input_channel_count(&req).max(1));
     let mut sink = crate::device::MemorySink::default();
-    device.run(&req, &mut sink, stop, &mut |_| {})?;
+    let stats = device.run(&req, &mut sink, stop, &mut |_| {})?;
+    if stats.interrupted {
+        return Err(Error::Interrupted(
+            "stopped (Ctrl-C) during the level check, before anything was recorded".into(),
+        ));
+    }
     let x = &sink.samples;
     let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let peak_dbfs = 20.0 * f64::from(peak).max(1e-12).log10();

@@ -1,70 +1,29 @@
 //! `sweeplab measure` end to end through a real audio server: a private PulseAudio null-sink
 //! loopback (tests/loopback.sh), optionally with a LADSPA Butterworth filter or delay line of
 //! known response. Each test (re)starts the daemon in the configuration it needs; they are
-//! serialized. Policy: without a loopback a test FAILS when `CI` is set, and otherwise prints
-//! "SKIP: … because …" and passes.
+//! serialized. Policy (tests/common/loopback.rs): without a loopback a test FAILS when `CI`
+//! is set, and otherwise prints "SKIP: … because …" and passes.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::loopback::{Loopback, lock};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+fn loopback(test: &str, args: &[&str]) -> Option<Loopback> {
+    Loopback::start(test, "measure", args)
 }
 
-struct Loopback {
-    lb: PathBuf,
-    env: Vec<(String, String)>,
-}
-
-impl Loopback {
-    fn start(test: &str, args: &[&str]) -> Option<Loopback> {
-        let lb = std::env::temp_dir().join(format!("sweeplab-lb-measure-{}", std::process::id()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loopback.sh");
-        let out = Command::new("timeout")
-            .arg("60")
-            .arg("bash")
-            .arg(&script)
-            .arg("restart")
-            .args(args)
-            .env("LB", &lb)
-            .output();
-        let why = match out {
-            Ok(o) if o.status.success() => None,
-            Ok(o) => Some(format!(
-                "`tests/loopback.sh restart {}` failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&o.stderr).trim()
-            )),
-            Err(e) => Some(format!("cannot run tests/loopback.sh: {e}")),
-        };
-        if let Some(why) = why {
-            if std::env::var_os("CI").is_some() {
-                panic!("{test}: the PulseAudio loopback is required when CI is set: {why}");
-            }
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIP: {test}: no software audio loopback because {why}"
-            );
-            return None;
-        }
-        let text = std::fs::read_to_string(lb.join("env")).expect("loopback env file");
-        let env = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("export ").and_then(|l| l.split_once('=')))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Some(Loopback { lb, env })
-    }
-
+/// `sweeplab measure` against the loopback (its environment given to the child only).
+trait Measure {
     fn measure(&self, out: &Path, extra: &[&str]) -> Output {
         self.measure_for(out, "2", extra)
     }
+    fn measure_for(&self, out: &Path, duration_s: &str, extra: &[&str]) -> Output;
+}
 
+impl Measure for Loopback {
     fn measure_for(&self, out: &Path, duration_s: &str, extra: &[&str]) -> Output {
         let mut args = vec![
             "measure",
@@ -84,30 +43,6 @@ impl Loopback {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run sweeplab")
-    }
-
-    fn pid(&self) -> u32 {
-        std::fs::read_to_string(self.lb.join("pulseaudio.pid"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    }
-}
-
-impl Drop for Loopback {
-    fn drop(&mut self) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loopback.sh");
-        let _ = Command::new("timeout")
-            .arg("30")
-            .arg("bash")
-            .arg(script)
-            .arg("stop")
-            .env("LB", &self.lb)
-            .output();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.lb);
-        }
     }
 }
 
@@ -155,7 +90,7 @@ fn butterworth_db(f: f64, fc: f64, highpass: bool) -> f64 {
 #[test]
 fn plain_loopback_is_flat_and_clean() {
     let _g = lock();
-    let Some(lb) = Loopback::start("plain_loopback_is_flat_and_clean", &[]) else {
+    let Some(lb) = loopback("plain_loopback_is_flat_and_clean", &[]) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -211,7 +146,7 @@ fn plain_loopback_is_flat_and_clean() {
 fn butterworth_filters_match_their_formula() {
     let _g = lock();
     for (filter, highpass) in [("lowpass", false), ("highpass", true)] {
-        let Some(lb) = Loopback::start(
+        let Some(lb) = loopback(
             "butterworth_filters_match_their_formula",
             &["--filter", filter, "--fc", "1000"],
         ) else {
@@ -243,7 +178,7 @@ fn extra_delay_moves_the_latency_exactly() {
     let _g = lock();
     let mut lat = Vec::new();
     for args in [vec![], vec!["--delay-ms", "100"]] {
-        let Some(lb) = Loopback::start("extra_delay_moves_the_latency_exactly", &args) else {
+        let Some(lb) = loopback("extra_delay_moves_the_latency_exactly", &args) else {
             return;
         };
         let tmp = tempfile::tempdir().unwrap();
@@ -266,7 +201,7 @@ fn extra_delay_moves_the_latency_exactly() {
 #[test]
 fn repeats_are_averaged() {
     let _g = lock();
-    let Some(lb) = Loopback::start(
+    let Some(lb) = loopback(
         "repeats_are_averaged",
         &["--filter", "lowpass", "--fc", "2000"],
     ) else {
@@ -296,7 +231,7 @@ fn repeats_are_averaged() {
 #[test]
 fn server_killed_mid_sweep_leaves_a_readable_partial_session() {
     let _g = lock();
-    let Some(lb) = Loopback::start(
+    let Some(lb) = loopback(
         "server_killed_mid_sweep_leaves_a_readable_partial_session",
         &[],
     ) else {
@@ -347,12 +282,12 @@ fn server_killed_mid_sweep_leaves_a_readable_partial_session() {
 #[test]
 fn ctrl_c_mid_sweep_keeps_what_was_captured() {
     let _g = lock();
-    let Some(lb) = Loopback::start("ctrl_c_mid_sweep_keeps_what_was_captured", &[]) else {
+    let Some(lb) = loopback("ctrl_c_mid_sweep_keeps_what_was_captured", &[]) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("c");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+    let child = Command::new(env!("CARGO_BIN_EXE_sweeplab"))
         .args([
             "measure",
             "--out",
@@ -394,4 +329,157 @@ fn ctrl_c_mid_sweep_keeps_what_was_captured() {
     assert!(
         r.duration() > 48000 && u64::from(r.duration()) == s["capture"]["frames"].as_u64().unwrap()
     );
+}
+
+/// `sweeplab measure` with its stderr read line by line: waits for a line containing
+/// `cue`, sends SIGINT `delay` later, and returns (exit status, all of stderr, seconds from
+/// the signal to the exit).
+fn interrupt_at(
+    lb: &Loopback,
+    args: &[&str],
+    cue: &str,
+    delay: Duration,
+) -> (Option<i32>, String, f64) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+        .args(args)
+        .envs(lb.env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let hit = line.contains(cue);
+                seen.push(line);
+                if hit {
+                    break;
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("never saw {cue:?} on stderr:\n{}", seen.join("\n"));
+            }
+        }
+    }
+    std::thread::sleep(delay);
+    let _ = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status();
+    let t0 = Instant::now();
+    let status = child.wait().unwrap();
+    let took = t0.elapsed().as_secs_f64();
+    reader.join().unwrap();
+    seen.extend(rx.try_iter());
+    (status.code(), seen.join("\n"), took)
+}
+
+#[test]
+fn ctrl_c_during_the_level_check_records_nothing() {
+    let _g = lock();
+    let Some(lb) = loopback("ctrl_c_during_the_level_check_records_nothing", &[]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("l");
+    let args = ["measure", "--out", out.to_str().unwrap(), "--duration", "2"];
+    // the level check (0.9 s of tone and silence) starts right after the device names
+    let (code, e, took) = interrupt_at(&lb, &args, "input:", Duration::from_millis(300));
+    assert_eq!(code, Some(1), "{e}");
+    assert!(took < 2.0, "took {took:.2} s to stop after SIGINT");
+    assert!(
+        e.contains("interrupted") && e.contains("level check") && !e.contains("level check: 1 kHz"),
+        "{e}"
+    );
+    assert!(
+        !out.exists(),
+        "a session folder was made although nothing was recorded"
+    );
+}
+
+#[test]
+fn ctrl_c_during_the_analysis_keeps_the_whole_session() {
+    let _g = lock();
+    let Some(lb) = loopback("ctrl_c_during_the_analysis_keeps_the_whole_session", &[]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("a");
+    let args = [
+        "measure",
+        "--out",
+        out.to_str().unwrap(),
+        "--duration",
+        "2",
+        "--pre",
+        "0.5",
+        "--post",
+        "0.5",
+        "--no-level-check",
+    ];
+    // "captured in …" is printed once the session is on disk, as the analysis starts
+    let (code, e, took) = interrupt_at(&lb, &args, "captured in", Duration::ZERO);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(took < 2.0, "took {took:.2} s to stop after SIGINT");
+    assert!(
+        e.contains("interrupted") && e.contains("Ctrl-C") && e.contains("sweeplab "),
+        "{e}"
+    );
+    // the recording is whole and says so
+    let s = json(&out.join("session.json"));
+    assert_eq!(s["complete"], true, "{s}");
+    let r = hound::WavReader::open(out.join("capture.wav")).expect("capture.wav");
+    assert_eq!(
+        u64::from(r.duration()),
+        s["capture"]["frames"].as_u64().unwrap()
+    );
+    assert!(
+        r.duration() as usize >= 3 * 48000,
+        "{} frames",
+        r.duration()
+    );
+    // whatever the analysis had written is whole: no temporary files, and analysis.json
+    // (if there) reads
+    if let Ok(entries) = std::fs::read_dir(out.join("report")) {
+        for p in entries.flatten().map(|e| e.path()) {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                !name.ends_with(".partial"),
+                "a temporary file was left: {name}"
+            );
+            if name == "analysis.json" {
+                json(&p);
+            }
+        }
+    }
+    // and a later analyze finishes the job
+    let report = out.join("report");
+    let o = Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+        .args([
+            "analyze",
+            out.to_str().unwrap(),
+            "--out",
+            report.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let a = json(&out.join("report").join("analysis.json"));
+    assert!(a["channels"][0]["latency_s"].as_f64().unwrap() > 0.0, "{a}");
+    assert!(out.join("report").join("response.png").is_file());
 }

@@ -99,6 +99,17 @@ pub fn render_analysis(
     out_dir: &Path,
     opts: &RenderOptions,
 ) -> Result<Vec<PathBuf>> {
+    render_analysis_unless(analysis, out_dir, opts, &|| false)
+}
+
+/// [`render_analysis`], giving up with [`Error::Interrupted`] as soon as `stopped()` is true
+/// (checked before each image and before writing any): then no image is written.
+pub fn render_analysis_unless(
+    analysis: &Analysis,
+    out_dir: &Path,
+    opts: &RenderOptions,
+    stopped: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<PathBuf>> {
     check_size(opts)?;
     let mut written = Vec::new();
     type Painter = fn(&Analysis, &RenderOptions) -> std::result::Result<canvas::Canvas, String>;
@@ -117,6 +128,9 @@ pub fn render_analysis(
                 s.spawn(move || {
                     part.iter()
                         .map(|(name, paint)| {
+                            if stopped() {
+                                return (out_dir.join(name), Err(String::new()));
+                            }
                             let bytes = canvas::ensure_fonts()
                                 .and_then(|_| paint(analysis, opts))
                                 .and_then(|c| c.to_png());
@@ -134,6 +148,12 @@ pub fn render_analysis(
             })
             .collect()
     });
+    if stopped() {
+        return Err(Error::Interrupted(format!(
+            "no plots written to {}",
+            out_dir.display()
+        )));
+    }
     for (path, bytes) in results {
         let bytes = bytes.map_err(|msg| plot_error(&path, msg))?;
         crate::storage::write_atomic(&path, &bytes)?;
