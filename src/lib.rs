@@ -10,6 +10,8 @@ pub mod compare;
 pub mod device;
 pub mod dsp;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod progress;
 pub mod report;
 pub mod results;

@@ -155,3 +155,93 @@ pub struct Impulse {
     pub start_s: f64,
     pub samples: Vec<f32>,
 }
+
+impl Analysis {
+    /// Checks what a reader of `analysis.json` relies on: a rate in range, at least one
+    /// channel, and per channel a response on ≥ 2 strictly rising positive frequencies with
+    /// every parallel series (gain, phase, group delay, smoothed curves, THD and its
+    /// harmonics, noise spectrum) of matching length. Says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if !(8000..=192_000).contains(&self.sample_rate) {
+            return Err(format!(
+                "sample_rate {} is outside 8000–192000 Hz",
+                self.sample_rate
+            ));
+        }
+        if self.channels.is_empty() {
+            return Err("\"channels\" is empty".into());
+        }
+        for (i, ch) in self.channels.iter().enumerate() {
+            ch.check().map_err(|m| format!("channels[{i}]: {m}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl ChannelAnalysis {
+    fn check(&self) -> Result<(), String> {
+        let fr = &self.frequency_response;
+        let n = fr.freq_hz.len();
+        if n < 2 {
+            return Err(format!(
+                "frequency_response holds {n} points (at least 2 needed)"
+            ));
+        }
+        if !fr.freq_hz.iter().all(|f| f.is_finite() && *f > 0.0)
+            || fr.freq_hz.windows(2).any(|w| w[1] <= w[0])
+        {
+            return Err("frequency_response.freq_hz must be positive and strictly rising".into());
+        }
+        let same = |what: &str, len: usize, optional: bool| {
+            if len == n || (optional && len == 0) {
+                Ok(())
+            } else {
+                Err(format!("{what} has {len} values for {n} frequencies"))
+            }
+        };
+        same("frequency_response.gain_db", fr.gain_db.len(), false)?;
+        same("frequency_response.phase_deg", fr.phase_deg.len(), true)?;
+        same(
+            "frequency_response.group_delay_s",
+            fr.group_delay_s.len(),
+            true,
+        )?;
+        for s in &self.smoothed {
+            if !(1..=48).contains(&s.fraction) {
+                return Err(format!(
+                    "smoothed fraction 1/{} is outside 1/1–1/48",
+                    s.fraction
+                ));
+            }
+            same(
+                &format!("smoothed (1/{} octave) gain_db", s.fraction),
+                s.gain_db.len(),
+                false,
+            )?;
+        }
+        let t = &self.thd;
+        if t.percent.len() != t.freq_hz.len()
+            || t.harmonics
+                .iter()
+                .any(|h| h.relative_db.len() != t.freq_hz.len())
+        {
+            return Err(format!(
+                "thd: percent and harmonics must have one value per thd.freq_hz ({})",
+                t.freq_hz.len()
+            ));
+        }
+        if let Some(noise) = &self.noise
+            && noise.spectrum.freq_hz.len() != noise.spectrum.dbfs_per_hz.len()
+        {
+            return Err("noise.spectrum: freq_hz and dbfs_per_hz differ in length".into());
+        }
+        if !self.impulse.samples.is_empty() && !(8000..=192_000).contains(&self.impulse.sample_rate)
+        {
+            return Err(format!(
+                "impulse.sample_rate {} is outside 8000–192000 Hz",
+                self.impulse.sample_rate
+            ));
+        }
+        Ok(())
+    }
+}

@@ -8,9 +8,9 @@ use crate::dsp::sweep::{SweepDesign, SweepSpec, detect_sweep, max_end_hz};
 use crate::error::{Error, Result};
 use crate::results::{ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, Source, SweepInfo};
 use crate::storage::session_file::{
-    CAPTURE_WAV, RESPONSE_CSV, STIMULUS_WAV, SessionFile, SweepSync, prepare_output_dir,
-    prepare_session_dir, read_session, tool_name, write_analysis, write_response_csv,
-    write_session,
+    CAPTURE_WAV, RESPONSE_CSV, SESSION_JSON, STIMULUS_WAV, SessionFile, SweepSync,
+    prepare_output_dir, prepare_session_dir, read_session, tool_name, write_analysis,
+    write_response_csv, write_session,
 };
 use crate::storage::wav::{WavData, read_wav, write_wav_f32};
 
@@ -151,6 +151,17 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     check_pair(&stim_path, &stim, &cap_path, &cap)?;
     let fs = f64::from(stim.sample_rate);
     let sw = &session.sweep;
+    let stim_s = stim.frames() as f64 / fs;
+    if sw.pre_s + sw.duration_s > stim_s + 0.5 / fs {
+        return Err(Error::bad_input(
+            dir.join(SESSION_JSON),
+            format!(
+                "says the sweep ends {:.3} s into the stimulus (pre_s + duration_s), but {} lasts {stim_s:.3} s: they do not belong together",
+                sw.pre_s + sw.duration_s,
+                stim_path.display()
+            ),
+        ));
+    }
     let end_hz = sw.end_hz.min(max_end_hz(stim.sample_rate));
     let (rate_l_s, phase_start_hz) = match &session.sync {
         Some(s) => (s.rate_l_s, s.phase_start_hz),

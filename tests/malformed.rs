@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use sweeplab::fuzzing::WavBytes as Wav;
+
 fn sweeplab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sweeplab"))
         .args(args)
@@ -14,85 +16,6 @@ fn sweeplab(args: &[&str]) -> Output {
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// A RIFF/WAVE file from parts: fmt fields, extra chunks before data, data bytes, and an
-/// optional override of the data chunk's declared size.
-struct Wav {
-    format: u16,
-    channels: u16,
-    rate: u32,
-    bits: u16,
-    block_align: Option<u16>,
-    extensible_sub: Option<u16>,
-    extra_chunks: Vec<(&'static [u8; 4], Vec<u8>)>,
-    data: Vec<u8>,
-    declared_data: Option<u32>,
-}
-
-impl Wav {
-    fn float(samples: &[f32]) -> Wav {
-        Wav {
-            format: 3,
-            channels: 1,
-            rate: 48000,
-            bits: 32,
-            block_align: None,
-            extensible_sub: None,
-            extra_chunks: vec![],
-            data: samples.iter().flat_map(|s| s.to_le_bytes()).collect(),
-            declared_data: None,
-        }
-    }
-    fn bytes(&self) -> Vec<u8> {
-        let ba = self
-            .block_align
-            .unwrap_or(self.channels * self.bits.div_ceil(8));
-        let mut fmt = Vec::new();
-        let fmt_tag = if self.extensible_sub.is_some() {
-            0xFFFE
-        } else {
-            self.format
-        };
-        fmt.extend(fmt_tag.to_le_bytes());
-        fmt.extend(self.channels.to_le_bytes());
-        fmt.extend(self.rate.to_le_bytes());
-        fmt.extend((self.rate * u32::from(ba)).to_le_bytes());
-        fmt.extend(ba.to_le_bytes());
-        fmt.extend(self.bits.to_le_bytes());
-        if let Some(sub) = self.extensible_sub {
-            fmt.extend(22u16.to_le_bytes());
-            fmt.extend(self.bits.to_le_bytes());
-            fmt.extend(4u32.to_le_bytes()); // channel mask: front centre
-            fmt.extend(sub.to_le_bytes());
-            fmt.extend([
-                0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
-            ]);
-        }
-        let mut body = b"WAVE".to_vec();
-        body.extend(b"fmt ");
-        body.extend((fmt.len() as u32).to_le_bytes());
-        body.extend(&fmt);
-        for (id, content) in &self.extra_chunks {
-            body.extend(*id);
-            body.extend((content.len() as u32).to_le_bytes());
-            body.extend(content);
-            if content.len() % 2 == 1 {
-                body.push(0);
-            }
-        }
-        body.extend(b"data");
-        body.extend(
-            self.declared_data
-                .unwrap_or(self.data.len() as u32)
-                .to_le_bytes(),
-        );
-        body.extend(&self.data);
-        let mut out = b"RIFF".to_vec();
-        out.extend((body.len() as u32).to_le_bytes());
-        out.extend(body);
-        out
-    }
 }
 
 struct Fixture {
@@ -359,6 +282,19 @@ fn bad_session_json_and_paths() {
         Some(&ok.replace("\"start_hz\": 20.0", "\"start_hz\": -5.0")),
         "start_hz",
     );
+    // numbers that parse but do not fit the stimulus (found by fuzzing: an overflow)
+    check(
+        Some(&ok.replace("\"pre_s\": 0.3", "\"pre_s\": 1e300")),
+        "pre_s",
+    );
+    check(
+        Some(&ok.replace("\"pre_s\": 0.3", "\"pre_s\": 59.0")),
+        "do not belong together",
+    );
+    check(
+        Some(&ok.replace("\"rate_l_s\": ", "\"rate_l_s\": 1e-3, \"was\": ")),
+        "rate_l_s",
+    );
     check(None, "missing");
     // a directory where a file is expected
     std::fs::write(s.join("session.json"), &ok).unwrap();
@@ -380,4 +316,60 @@ fn bad_session_json_and_paths() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("a-file"));
+}
+
+#[test]
+fn fifos_devices_and_inconsistent_analyses_are_refused() {
+    let f = fixture();
+    // a FIFO would block a reader forever, /dev/zero would fill memory
+    let fifo = f.root.join("pipe.wav");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let out = f.root.join("out-fifo");
+    let analyze = [
+        "analyze",
+        "--stimulus",
+        p(&f.stimulus),
+        "--capture",
+        p(&fifo),
+        "--sweep-start",
+        "20",
+        "--sweep-end",
+        "20000",
+    ];
+    for (args, culprit) in [
+        (&analyze[..], p(&fifo)),
+        (&["simulate", "--model", p(&fifo)][..], p(&fifo)),
+        (&["compare", "/dev/zero", "/dev/zero"][..], "/dev/zero"),
+    ] {
+        let o = sweeplab(&[args, &["--out", p(&out)]].concat());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(
+            e.contains(culprit) && e.contains("not a regular file"),
+            "{args:?}: {e}"
+        );
+    }
+    // an analysis.json whose series do not line up
+    let s = f.root.join("s");
+    std::fs::copy(&f.stimulus, s.join("capture.wav")).unwrap();
+    let a = f.root.join("a");
+    let o = sweeplab(&["analyze", p(&s), "--out", p(&a), "--no-plots"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = a.join("analysis.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["channels"][0]["frequency_response"]["gain_db"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(5);
+    std::fs::write(&file, v.to_string()).unwrap();
+    let o = sweeplab(&["report", p(&a)]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("analysis.json") && e.contains("gain_db has 5 values"),
+        "{e}"
+    );
+    assert!(!a.join("response.png").exists(), "a plot was drawn from it");
 }

@@ -355,9 +355,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// Reads a claims file.
 pub fn read_claims(path: &Path) -> Result<Vec<Claim>> {
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::bad_input(path, "no such claims file"),
-        _ => Error::bad_input(path, format!("cannot read: {e}")),
+    let text = crate::storage::read_text(path).map_err(|e| match e {
+        crate::storage::TextError::NotFound => Error::bad_input(path, "no such claims file"),
+        e => Error::bad_input(path, e.to_string()),
     })?;
     parse_claims(path, &text)
 }

@@ -24,23 +24,15 @@ pub fn read_curve(path: &Path) -> Result<(Vec<f64>, Vec<f64>)> {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::bad_input(path, "no such file"),
-        _ if path.is_dir() => Error::bad_input(path, "is a folder, not a curve file"),
-        _ => Error::bad_input(path, format!("cannot read: {e}")),
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        Error::bad_input(
+    use crate::storage::TextError;
+    crate::storage::read_text(path).map_err(|e| match e {
+        TextError::Folder => Error::bad_input(path, "is a folder, not a curve file"),
+        TextError::NotUtf8(line) => Error::bad_input(
             path,
             format!("line {line}: not UTF-8 text (is this a curve file?)"),
-        )
-    })?;
-    // a UTF-8 byte-order mark is common in exports from Windows tools
-    Ok(text.strip_prefix('\u{feff}').unwrap_or(&text).to_string())
+        ),
+        e => Error::bad_input(path, e.to_string()),
+    })
 }
 
 /// Whether a line carries no data: blank, or a comment (`*` REW, `#`, `;`, `//`).
@@ -94,6 +86,11 @@ fn number(path: &Path, line_no: usize, what: &str, s: &str) -> Result<f64> {
     Ok(v)
 }
 
+/// The highest frequency and the largest |level| a curve or calibration may hold: far beyond
+/// any audio measurement, and small enough that differences and interpolation stay finite.
+const MAX_FREQ_HZ: f64 = 1e6;
+const MAX_ABS_DB: f64 = 1000.0;
+
 /// Accumulates (f, dB) points, checking frequencies are positive and strictly increasing.
 struct Points<'a> {
     path: &'a Path,
@@ -104,10 +101,18 @@ struct Points<'a> {
 
 impl Points<'_> {
     fn push(&mut self, line_no: usize, f: f64, db: f64) -> Result<()> {
-        if f <= 0.0 {
+        if f <= 0.0 || f > MAX_FREQ_HZ {
             return Err(Error::bad_input(
                 self.path,
-                format!("line {line_no}: frequency {f} Hz must be positive"),
+                format!("line {line_no}: frequency {f} Hz must be positive and at most 1 MHz"),
+            ));
+        }
+        if db.abs() > MAX_ABS_DB {
+            return Err(Error::bad_input(
+                self.path,
+                format!(
+                    "line {line_no}: {db} dB is not a plausible level (|dB| ≤ {MAX_ABS_DB}); is a column of another quantity being read as dB?"
+                ),
             ));
         }
         if let Some(&prev) = self.freq_hz.last() {

@@ -703,18 +703,19 @@ impl DeviceModel {
                 "is a directory, but a device model (TOML) was expected",
             ));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::bad_input(
+        use crate::storage::TextError;
+        let text = crate::storage::read_text(path).map_err(|e| match e {
+            TextError::NotFound => Error::bad_input(
                 path,
                 format!(
                     "no such model file (built-in models: {})",
                     BUILTIN_NAMES.join(", ")
                 ),
             ),
-            std::io::ErrorKind::InvalidData => {
+            TextError::NotUtf8(_) => {
                 Error::bad_input(path, "is not UTF-8 text: a TOML device model was expected")
             }
-            _ => Error::bad_input(path, format!("cannot read: {e}")),
+            e => Error::bad_input(path, e.to_string()),
         })?;
         Self::from_toml_str(&text, path)
     }
@@ -1257,7 +1258,7 @@ fn load_fir(cx: &Ctx, w: &str, file: &str) -> Result<Stage> {
             Some(wav.sample_rate),
         )
     } else {
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let text = crate::storage::read_text(&path).map_err(|e| {
             cx.err(format!(
                 "{w}: `file` = {file:?} ({}) cannot be read: {e}",
                 path.display()

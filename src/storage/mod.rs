@@ -43,5 +43,69 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.partial"))
 }
 
+/// The largest text input read (session.json, analysis.json, curves, calibrations, claims,
+/// models, FIR coefficient lists): far above any real one.
+pub const MAX_TEXT_BYTES: u64 = 64 << 20;
+
+/// Why a text input could not be read; callers turn it into [`Error::BadInput`] with their own
+/// wording for a missing file.
+#[derive(Debug, thiserror::Error)]
+pub enum TextError {
+    #[error("no such file")]
+    NotFound,
+    #[error("is a folder, not a file")]
+    Folder,
+    #[error("is not a regular file (a device, FIFO or socket cannot be read as input)")]
+    NotRegular,
+    #[error("is {0} bytes; inputs of this kind are at most {MAX_TEXT_BYTES} bytes")]
+    TooLarge(u64),
+    #[error("line {0}: not UTF-8 text")]
+    NotUtf8(usize),
+    #[error("cannot read: {0}")]
+    Io(std::io::Error),
+}
+
+/// Reads a text input whole: only a regular file of at most [`MAX_TEXT_BYTES`], UTF-8 (a
+/// leading byte-order mark removed). Never blocks on a FIFO nor reads an endless device.
+pub fn read_text(path: &Path) -> std::result::Result<String, TextError> {
+    use std::io::Read;
+    check_regular_file(path)?;
+    let len = std::fs::metadata(path).map_err(TextError::Io)?.len();
+    if len > MAX_TEXT_BYTES {
+        return Err(TextError::TooLarge(len));
+    }
+    let f = std::fs::File::open(path).map_err(TextError::Io)?;
+    let mut bytes = Vec::new();
+    f.take(MAX_TEXT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(TextError::Io)?;
+    if bytes.len() as u64 > MAX_TEXT_BYTES {
+        return Err(TextError::TooLarge(bytes.len() as u64));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        TextError::NotUtf8(1 + valid.iter().filter(|&&b| b == b'\n').count())
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
+/// `Ok` when `path` is a regular file (symbolic links followed).
+pub fn check_regular_file(path: &Path) -> std::result::Result<(), TextError> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => TextError::NotFound,
+        _ => TextError::Io(e),
+    })?;
+    if meta.is_dir() {
+        return Err(TextError::Folder);
+    }
+    if !meta.is_file() {
+        return Err(TextError::NotRegular);
+    }
+    Ok(())
+}
+
 pub mod session_file;
 pub mod wav;

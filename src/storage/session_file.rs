@@ -109,22 +109,13 @@ pub fn read_session(dir: &Path) -> Result<SessionFile> {
         ));
     }
     let path = dir.join(SESSION_JSON);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::bad_input(
-                &path,
-                "missing: this folder is not a sweeplab session (create one with `sweeplab sweep --out DIR`)",
-            ));
-        }
-        Err(e) if path.is_dir() => {
-            return Err(Error::bad_input(
-                &path,
-                format!("is a directory, not a file ({e})"),
-            ));
-        }
-        Err(e) => return Err(Error::bad_input(&path, format!("cannot read: {e}"))),
-    };
+    let text = super::read_text(&path).map_err(|e| match e {
+        super::TextError::NotFound => Error::bad_input(
+            &path,
+            "missing: this folder is not a sweeplab session (create one with `sweeplab sweep --out DIR`)",
+        ),
+        e => Error::bad_input(&path, e.to_string()),
+    })?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::bad_input(&path, format!("not valid JSON: {e}")))?;
     match value.get("format").and_then(|v| v.as_str()) {
@@ -169,27 +160,55 @@ pub fn read_session(dir: &Path) -> Result<SessionFile> {
             s.sample_rate
         ));
     }
+    // the bounds `sweeplab sweep` designs within (dsp::sweep::SweepDesign::new)
     if !(sw.start_hz.is_finite()
-        && sw.start_hz > 0.0
+        && sw.start_hz >= 1.0
         && sw.end_hz.is_finite()
         && sw.end_hz > sw.start_hz)
     {
         return bad(format!(
-            "sweep start_hz {} / end_hz {} must be positive and rising",
+            "sweep start_hz {} / end_hz {} must be at least 1 Hz and rising",
             sw.start_hz, sw.end_hz
         ));
     }
-    if !(sw.duration_s.is_finite() && sw.duration_s > 0.0) {
+    if !(sw.duration_s.is_finite() && (0.1..=600.0).contains(&sw.duration_s)) {
         return bad(format!(
-            "sweep duration_s {} must be positive",
+            "sweep duration_s {} is outside 0.1–600 s",
             sw.duration_s
         ));
     }
-    if !(sw.pre_s.is_finite() && sw.pre_s >= 0.0 && sw.post_s.is_finite() && sw.post_s >= 0.0) {
-        return bad("sweep pre_s and post_s must be zero or positive".into());
+    for (name, v) in [("pre_s", sw.pre_s), ("post_s", sw.post_s)] {
+        if !(v.is_finite() && (0.0..=60.0).contains(&v)) {
+            return bad(format!("sweep {name} {v} is outside 0–60 s"));
+        }
     }
-    if !sw.level_dbfs.is_finite() {
-        return bad("sweep level_dbfs must be a number".into());
+    if !(sw.level_dbfs.is_finite() && (-100.0..=0.0).contains(&sw.level_dbfs)) {
+        return bad(format!(
+            "sweep level_dbfs {} is outside −100…0 dBFS",
+            sw.level_dbfs
+        ));
+    }
+    if let Some(sync) = &s.sync {
+        // a synchronized sweep's rate follows from its duration, end and phase start
+        let f0 = sync.phase_start_hz;
+        let expected_l = sw.duration_s / (sw.end_hz / f0).ln();
+        if !(f0.is_finite() && f0 > 0.0 && f0 <= sw.start_hz * (1.0 + 1e-9)) {
+            return bad(format!(
+                "sync.phase_start_hz {f0} must be positive and not above start_hz {}",
+                sw.start_hz
+            ));
+        }
+        if !(sync.rate_l_s.is_finite() && (sync.rate_l_s - expected_l).abs() <= 1e-6 * expected_l) {
+            return bad(format!(
+                "sync.rate_l_s {} does not match the sweep (duration_s / ln(end_hz / phase_start_hz) = {expected_l}); the file was edited or damaged",
+                sync.rate_l_s
+            ));
+        }
+    }
+    if let Some(c) = &s.capture
+        && !(1..=100).contains(&c.repeats)
+    {
+        return bad(format!("capture.repeats {} is outside 1–100", c.repeats));
     }
     Ok(s)
 }
@@ -267,11 +286,11 @@ pub fn read_analysis(path: &Path) -> Result<Analysis> {
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
+    let text = super::read_text(&file).map_err(|e| match e {
+        super::TextError::NotFound => {
             Error::bad_input(&file, "missing: run `sweeplab analyze` first")
         }
-        _ => Error::bad_input(&file, format!("cannot read: {e}")),
+        e => Error::bad_input(&file, e.to_string()),
     })?;
     let a: Analysis = serde_json::from_str(&text)
         .map_err(|e| Error::bad_input(&file, format!("not a valid analysis.json: {e}")))?;
@@ -293,6 +312,8 @@ pub fn read_analysis(path: &Path) -> Result<Analysis> {
             ),
         ));
     }
+    a.check()
+        .map_err(|m| Error::bad_input(&file, format!("inconsistent analysis: {m}")))?;
     Ok(a)
 }
 

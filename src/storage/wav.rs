@@ -37,12 +37,12 @@ pub fn read_wav(path: &Path) -> Result<WavData> {
 /// also returns how many frames the file holds.
 pub fn read_wav_prefix(path: &Path, max_frames: Option<usize>) -> Result<(WavData, usize)> {
     use std::io::{Read, Seek, SeekFrom};
-    if path.is_dir() {
-        return Err(Error::bad_input(
-            path,
-            "is a directory, but a WAV file was expected",
-        ));
-    }
+    super::check_regular_file(path).map_err(|e| match e {
+        super::TextError::Folder => {
+            Error::bad_input(path, "is a directory, but a WAV file was expected")
+        }
+        e => Error::bad_input(path, e.to_string()),
+    })?;
     let open_err = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => Error::bad_input(path, "no such file"),
         _ => Error::bad_input(path, format!("cannot read: {e}")),
