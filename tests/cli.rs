@@ -347,3 +347,20 @@ fn long_capture_is_read_only_as_far_as_needed() {
     assert!((ch["latency_s"].as_f64().unwrap() * 48000.0 - 100.0).abs() < 0.1);
     assert!((ch["level_1k_dbfs"].as_f64().unwrap() - (-12.0 - 6.0206)).abs() < 0.05);
 }
+
+#[test]
+fn devices_keeps_backend_chatter_off_the_terminal() {
+    // alsa-lib ("ALSA lib pcm.c: …") and libjack ("Cannot connect to server …", when ALSA's
+    // jack plugin is probed) print while devices are probed; those lines go to
+    // backend_messages in --json, never to the terminal
+    let o = sweeplab(&["devices"]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    for noise in ["ALSA lib", "Cannot connect", "jack server", "JackShm"] {
+        assert!(!e.contains(noise), "{noise:?} reached stderr:\n{e}");
+    }
+    let o = sweeplab(&["devices", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("devices --json");
+    assert!(v["backend_messages"].is_array(), "{v}");
+    assert!(!stderr(&o).contains("Cannot connect"));
+}

@@ -242,10 +242,15 @@ pub(crate) fn host_devices(host: &cpal::Host) -> std::result::Result<Vec<Candida
     Ok(out)
 }
 
-/// Captures what the backend prints to stderr on the current thread (ALSA only).
+/// Captures what the backend prints while devices are probed: alsa-lib's diagnostics (its
+/// error handler, this thread) and, on Linux, anything written straight to fd 2 meanwhile
+/// (libjack's "Cannot connect to server…", when ALSA's jack plugin is probed). Nothing else
+/// of sweeplab writes to stderr while devices are probed.
 pub(crate) struct BackendMessages {
     #[cfg(target_os = "linux")]
     output: Option<std::rc::Rc<std::cell::RefCell<alsa::Output>>>,
+    #[cfg(target_os = "linux")]
+    stderr: Option<StderrCapture>,
 }
 
 impl BackendMessages {
@@ -253,22 +258,86 @@ impl BackendMessages {
         BackendMessages {
             #[cfg(target_os = "linux")]
             output: alsa::Output::local_error_handler().ok(),
+            #[cfg(target_os = "linux")]
+            stderr: StderrCapture::start(),
         }
     }
 
     /// Stops capturing (until the next `capture`) and returns the captured lines.
     pub(crate) fn finish(self) -> Vec<String> {
+        #[allow(unused_mut)]
+        let mut text = String::new();
         #[cfg(target_os = "linux")]
-        if let Some(out) = self.output {
-            let text = out.borrow().to_string();
-            return text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect();
+        {
+            if let Some(out) = &self.output {
+                text.push_str(&out.borrow().to_string());
+                text.push('\n');
+            }
+            if let Some(c) = self.stderr {
+                text.push_str(&c.finish());
+            }
         }
-        Vec::new()
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// fd 2 redirected to an unlinked temporary file until `finish` (or drop) restores it.
+#[cfg(target_os = "linux")]
+struct StderrCapture {
+    saved: std::os::fd::OwnedFd,
+    file: std::fs::File,
+}
+
+#[cfg(target_os = "linux")]
+impl StderrCapture {
+    fn start() -> Option<StderrCapture> {
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        let path = std::env::temp_dir().join(format!(
+            ".sweeplab-stderr-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .ok()?;
+        let _ = std::fs::remove_file(&path);
+        let _ = std::io::stderr().flush();
+        let saved = std::io::stderr().as_fd().try_clone_to_owned().ok()?;
+        rustix::stdio::dup2_stderr(&file).ok()?;
+        Some(StderrCapture { saved, file })
+    }
+
+    fn restore(&self) {
+        use std::io::Write;
+        let _ = std::io::stderr().flush();
+        let _ = rustix::stdio::dup2_stderr(&self.saved);
+    }
+
+    fn finish(mut self) -> String {
+        use std::io::{Read, Seek};
+        self.restore();
+        let mut text = String::new();
+        if self.file.rewind().is_ok() {
+            let mut bytes = Vec::new();
+            let _ = (&self.file).take(1 << 20).read_to_end(&mut bytes);
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        text
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for StderrCapture {
+    fn drop(&mut self) {
+        self.restore();
     }
 }
 
