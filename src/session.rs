@@ -210,7 +210,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         out.display()
     );
     opts.check_stop(dir, &again)?;
-    let mut analysis = run_analysis(&stimulus, &cap, layout, sw.clone(), &extra);
+    let mut analysis = run_analysis(stimulus, &cap, layout, sw.clone(), &extra);
     opts.check_stop(dir, &again)?;
     analysis.label = opts.label.clone().or(session.label.clone());
     analysis.kind = opts.kind.clone().or(session.kind.clone());
@@ -286,7 +286,7 @@ pub fn analyze_external(
     };
     let again = "run the same `sweeplab analyze` again";
     opts.check_stop(cap_path, again)?;
-    let mut analysis = run_analysis(&stimulus, &cap, layout, sweep, &[]);
+    let mut analysis = run_analysis(stimulus, &cap, layout, sweep, &[]);
     opts.check_stop(cap_path, again)?;
     analysis.label = opts.label.clone().or_else(|| {
         cap_path
@@ -390,13 +390,15 @@ fn dc_removed(mut x: Vec<f64>) -> Vec<f64> {
 
 /// The pure part: every channel analysed against the stimulus.
 pub fn run_analysis(
-    stimulus: &[f64],
+    stimulus: Vec<f64>,
     cap: &WavData,
     layout: SweepLayout,
     sweep: SweepInfo,
     extra_warnings: &[String],
 ) -> Analysis {
-    let mut analyzer = Analyzer::new(stimulus, cap.frames(), layout);
+    let mut analyzer = Analyzer::new(&stimulus, cap.frames(), layout);
+    // only its spectrum is needed from here on
+    drop(stimulus);
     let channels = cap
         .channels
         .iter()

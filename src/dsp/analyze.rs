@@ -183,7 +183,7 @@ impl Analyzer {
                 (post / 10).max(1) as usize,
                 n,
             );
-            self.fft.forward(&lin, n)
+            self.fft.forward_owned(lin, n)
         };
         let df = fs / nf;
 
@@ -270,6 +270,16 @@ impl Analyzer {
                 "clock drift of {d:+.1} ppm between playback and capture (separate devices or clocks?); the response is still valid, phase and group delay include the drift"
             ));
         }
+
+        // impulse response section: 10 ms before the peak to 300 ms after (or the window end)
+        let before = (0.01 * fs) as isize;
+        let after = ((0.3 * fs) as isize).min(post);
+        let samples: Vec<f32> = (-before..after)
+            .map(|o| h[(pi + o).rem_euclid(n as isize) as usize] as f32)
+            .collect();
+
+        // the full impulse response is not needed any more: free it before the prediction
+        drop(h);
 
         // noise floor from the pre-roll, latency accounted for
         let sweep_arrival = lay.sweep_first_sample as f64 + latency_samples.max(0.0);
@@ -366,13 +376,6 @@ impl Analyzer {
                 f_cut.min(lay.end_hz)
             ));
         }
-
-        // impulse response section: 10 ms before the peak to 300 ms after (or the window end)
-        let before = (0.01 * fs) as isize;
-        let after = ((0.3 * fs) as isize).min(post);
-        let samples: Vec<f32> = (-before..after)
-            .map(|o| h[(pi + o).rem_euclid(n as isize) as usize] as f32)
-            .collect();
 
         ChannelAnalysis {
             index,

@@ -61,6 +61,21 @@ impl FftCache {
         out
     }
 
+    /// Like [`FftCache::forward`], transforming `input` in place (zero-padded or truncated to
+    /// `n`): no second buffer of `n` samples.
+    pub fn forward_owned(&mut self, mut input: Vec<f64>, n: usize) -> Vec<Complex64> {
+        let plan = self
+            .forward
+            .entry(n)
+            .or_insert_with(|| planner().plan_fft_forward(n))
+            .clone();
+        input.resize(n, 0.0);
+        let mut out = plan.make_output_vec();
+        plan.process(&mut input, &mut out)
+            .expect("buffer sizes come from the plan");
+        out
+    }
+
     /// Inverse real FFT of `n/2 + 1` bins to `n` samples, scaled by 1/n (a true inverse).
     pub fn inverse(&mut self, spectrum: &[Complex64], n: usize) -> Vec<f64> {
         self.inverse_owned(spectrum.to_vec(), n)
