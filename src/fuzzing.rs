@@ -122,6 +122,14 @@ fn stage(data: &[u8], path: &Path, out: &Path) {
     let _ = std::fs::remove_dir_all(out);
 }
 
+/// `compare SOURCES --out OUT --no-plots`, the CLI's defaults otherwise.
+fn compare_args(sources: Vec<PathBuf>, out: &Path) -> CompareArgs {
+    CompareArgs {
+        plots: false,
+        ..CompareArgs::new(sources, out)
+    }
+}
+
 fn no_plots() -> AnalyzeOptions {
     AnalyzeOptions {
         plots: false,
@@ -244,8 +252,7 @@ pub fn analysis_json(data: &[u8]) -> bool {
     let r = crate::session::rerender(&src, Some(&out), &opts);
     check(&r, &[ANALYSIS_JSON], &out);
     let _ = std::fs::remove_dir_all(&out);
-    let mut args = CompareArgs::new(vec![src, dir.join("a")], &out);
-    args.plots = false;
+    let args = compare_args(vec![src, dir.join("a")], &out);
     let compared = run_compare(&args);
     r.is_ok() & check_compare(&compared, &[ANALYSIS_JSON, "fuzzed"], &out)
 }
@@ -260,8 +267,7 @@ pub fn curve(data: &[u8]) -> bool {
     let fuzzed = dir.join("fuzzed.txt");
     let out = dir.join("out");
     stage(bytes, &fuzzed, &out);
-    let mut args = CompareArgs::new(vec![dir.join("a"), dir.join("b")], &out);
-    args.plots = false;
+    let mut args = compare_args(vec![dir.join("a"), dir.join("b")], &out);
     match role % 3 {
         0 => args.sources.push(fuzzed.clone()),
         1 => args.target = Some(fuzzed.clone()),
@@ -286,8 +292,7 @@ pub fn claims_toml(data: &[u8]) -> bool {
     let fuzzed = dir.join("fuzzed.toml");
     let out = dir.join("out");
     stage(data, &fuzzed, &out);
-    let mut args = CompareArgs::new(vec![dir.join("a"), dir.join("b")], &out);
-    args.plots = false;
+    let mut args = compare_args(vec![dir.join("a"), dir.join("b")], &out);
     args.claims = Some(fuzzed);
     let r = run_compare(&args);
     check_compare(&r, &["fuzzed.toml"], &out)
