@@ -1134,14 +1134,7 @@ impl DeviceModel {
             sign * h
                 .iter()
                 .enumerate()
-                .map(|(n, &v)| {
-                    let x = t - n as f64;
-                    if x.abs() < 1e-12 {
-                        v
-                    } else {
-                        v * (PI * x).sin() / (PI * x)
-                    }
-                })
+                .map(|(n, &v)| v * crate::dsp::filters::sinc(t - n as f64))
                 .sum::<f64>()
         };
         crate::dsp::ir::golden_max(val, p as f64 - 1.0, p as f64 + 1.0, 1e-7)

@@ -21,7 +21,7 @@ use super::model::{
     DeviceModel, DropoutMode, ExtraChannels, Fault, NoiseColor, PinkFilter, Stage, delay_plan,
 };
 use super::{CaptureSink, Duplex, Progress, RunRequest, RunStats};
-use crate::dsp::filters::{Biquad, BiquadState, bessel_i0};
+use crate::dsp::filters::{Biquad, BiquadState, Kaiser, sinc};
 use crate::error::{Error, Result};
 
 /// Frames per delivered block (10 ms at 48 kHz).
@@ -295,25 +295,13 @@ struct Interp {
 impl Interp {
     fn new() -> Self {
         let width = 2 * INTERP_HALF;
-        let i0b = bessel_i0(INTERP_BETA);
+        let window = Kaiser::new(INTERP_BETA);
         let mut table = Vec::with_capacity((INTERP_PHASES + 1) * width);
         for p in 0..=INTERP_PHASES {
             let mu = p as f64 / INTERP_PHASES as f64;
             for jj in 0..width {
-                let j = jj as f64 - (INTERP_HALF as f64 - 1.0);
-                let x = mu - j;
-                let r = x / INTERP_HALF as f64;
-                let w = if r.abs() < 1.0 {
-                    bessel_i0(INTERP_BETA * (1.0 - r * r).sqrt()) / i0b
-                } else {
-                    0.0
-                };
-                let s = if x.abs() < 1e-12 {
-                    1.0
-                } else {
-                    (PI * x).sin() / (PI * x)
-                };
-                table.push(s * w);
+                let x = mu - (jj as f64 - (INTERP_HALF as f64 - 1.0));
+                table.push(sinc(x) * window.at(x / INTERP_HALF as f64));
             }
         }
         Interp { table }

@@ -128,27 +128,48 @@ pub fn fir_response(h: &[f64], f: f64, fs: f64) -> Complex64 {
 /// about `delay`), normalized to unity gain at DC. `delay` should be near (len−1)/2.
 pub fn fractional_delay_fir(delay: f64, len: usize, beta: f64) -> Vec<f64> {
     let half = (len as f64 - 1.0) / 2.0;
-    let i0b = bessel_i0(beta);
+    let window = Kaiser::new(beta);
     let mut h: Vec<f64> = (0..len)
-        .map(|n| {
-            let x = n as f64 - delay;
-            let r = (n as f64 - half) / (half + 1.0);
-            let w = if r.abs() < 1.0 {
-                bessel_i0(beta * (1.0 - r * r).sqrt()) / i0b
-            } else {
-                0.0
-            };
-            let s = if x.abs() < 1e-12 {
-                1.0
-            } else {
-                (PI * x).sin() / (PI * x)
-            };
-            s * w
-        })
+        .map(|n| sinc(n as f64 - delay) * window.at((n as f64 - half) / (half + 1.0)))
         .collect();
     let sum: f64 = h.iter().sum();
     h.iter_mut().for_each(|v| *v /= sum);
     h
+}
+
+/// sin(πx)/(πx), 1 at x = 0.
+pub fn sinc(x: f64) -> f64 {
+    if x.abs() < 1e-12 {
+        1.0
+    } else {
+        (PI * x).sin() / (PI * x)
+    }
+}
+
+/// The Kaiser window of shape β on [−1, 1] (0 outside), 1 at its centre.
+#[derive(Debug, Clone, Copy)]
+pub struct Kaiser {
+    beta: f64,
+    /// I0(β), computed once.
+    norm: f64,
+}
+
+impl Kaiser {
+    pub fn new(beta: f64) -> Self {
+        Kaiser {
+            beta,
+            norm: bessel_i0(beta),
+        }
+    }
+
+    /// The window at `r` ∈ [−1, 1].
+    pub fn at(&self, r: f64) -> f64 {
+        if r.abs() < 1.0 {
+            bessel_i0(self.beta * (1.0 - r * r).sqrt()) / self.norm
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Modified Bessel function of the first kind, order 0 (power series), for Kaiser windows.

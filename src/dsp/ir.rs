@@ -2,7 +2,7 @@
 
 use std::f64::consts::PI;
 
-use super::filters::bessel_i0;
+use super::filters::{Kaiser, sinc};
 
 /// Half-length of the band-limited interpolation kernel, samples.
 const SINC_HALF: isize = 64;
@@ -27,10 +27,11 @@ pub fn peak_index(h: &[f64], allowed: impl Fn(usize) -> bool) -> usize {
 pub fn interpolate(h: &[f64], t: f64) -> f64 {
     let n = h.len() as isize;
     let i0 = t.floor() as isize;
+    let window = Kaiser::new(KAISER_BETA);
     let mut acc = 0.0;
     for j in (i0 - SINC_HALF + 1)..=(i0 + SINC_HALF) {
         let x = t - j as f64;
-        let w = kaiser(x / SINC_HALF as f64);
+        let w = window.at(x / SINC_HALF as f64);
         if w == 0.0 {
             continue;
         }
@@ -73,22 +74,6 @@ pub fn golden_max(f: impl Fn(f64) -> f64, a: f64, b: f64, tol: f64) -> f64 {
         }
     }
     (a + b) / 2.0
-}
-
-fn sinc(x: f64) -> f64 {
-    if x.abs() < 1e-12 {
-        1.0
-    } else {
-        (PI * x).sin() / (PI * x)
-    }
-}
-
-/// Kaiser window on [−1, 1].
-fn kaiser(x: f64) -> f64 {
-    if x.abs() >= 1.0 {
-        return 0.0;
-    }
-    bessel_i0(KAISER_BETA * (1.0 - x * x).sqrt()) / bessel_i0(KAISER_BETA)
 }
 
 /// Copies the circular section of `h` at offsets `[start, end)` relative to `centre` into a
