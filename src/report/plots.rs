@@ -904,92 +904,70 @@ fn paint_impulse(c: &mut Canvas, rect: Rect, a: &Analysis, f: &Fonts, compact: b
 // ---------------------------------------------------------------------------------------
 // Images
 
-pub(crate) fn response_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
+/// A page about one analysis: its title, the analysis's description and up to
+/// `warning_lines` of its warnings, then `paint` in the rest.
+fn analysis_page(
+    a: &Analysis,
+    opts: &RenderOptions,
+    title: &str,
+    warning_lines: usize,
+    paint: impl FnOnce(&mut Canvas, Rect, &Fonts) -> R<()>,
+) -> R<Canvas> {
     let (mut c, f) = new_canvas(opts);
-    let top = header(
-        &mut c,
-        &f,
-        "Frequency response",
-        &describe(a),
-        &warnings(a),
-        3,
-    )?;
+    let top = header(&mut c, &f, title, &describe(a), &warnings(a), warning_lines)?;
     let r = content_rect(&c, &f, top);
-    paint_response(&mut c, r, a, opts, &f, false)?;
+    paint(&mut c, r, &f)?;
     Ok(c)
 }
 
+pub(crate) fn response_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
+    analysis_page(a, opts, "Frequency response", 3, |c, r, f| {
+        paint_response(c, r, a, opts, f, false)
+    })
+}
+
 pub(crate) fn distortion_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
-    let (mut c, f) = new_canvas(opts);
     let lvl = if a.sweep.level_dbfs.is_finite() {
         format!(" at {} dBFS", fmt_num(a.sweep.level_dbfs, 1))
     } else {
         String::new()
     };
-    let top = header(
-        &mut c,
-        &f,
-        &format!("Distortion{lvl}"),
-        &describe(a),
-        &warnings(a),
-        3,
-    )?;
-    let r = content_rect(&c, &f, top);
-    paint_distortion(&mut c, r, a, &f, false)?;
-    Ok(c)
+    analysis_page(a, opts, &format!("Distortion{lvl}"), 3, |c, r, f| {
+        paint_distortion(c, r, a, f, false)
+    })
 }
 
 pub(crate) fn noise_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
-    let (mut c, f) = new_canvas(opts);
-    let top = header(&mut c, &f, "Noise floor", &describe(a), &warnings(a), 3)?;
-    let r = content_rect(&c, &f, top);
-    paint_noise(&mut c, r, a, opts, &f, false)?;
-    Ok(c)
+    analysis_page(a, opts, "Noise floor", 3, |c, r, f| {
+        paint_noise(c, r, a, opts, f, false)
+    })
 }
 
 pub(crate) fn impulse_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
-    let (mut c, f) = new_canvas(opts);
-    let top = header(
-        &mut c,
-        &f,
-        "Impulse response",
-        &describe(a),
-        &warnings(a),
-        3,
-    )?;
-    let r = content_rect(&c, &f, top);
-    paint_impulse(&mut c, r, a, &f, false)?;
-    Ok(c)
+    analysis_page(a, opts, "Impulse response", 3, |c, r, f| {
+        paint_impulse(c, r, a, f, false)
+    })
 }
 
 pub(crate) fn overview_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
-    let (mut c, f) = new_canvas(opts);
-    let top = header(
-        &mut c,
-        &f,
-        "Measurement overview",
-        &describe(a),
-        &warnings(a),
-        2,
-    )?;
-    let r = content_rect(&c, &f, top);
-    let fq = f.scaled(0.85);
-    let gap = f.tick * 0.8;
-    let (upper, lower) = r.split_v(0.5, gap);
-    let split_h = |r: Rect| {
-        let xm = (r.x0 + r.x1) / 2.0;
-        (
-            Rect::new(r.x0, r.y0, xm - gap / 2.0, r.y1),
-            Rect::new(xm + gap / 2.0, r.y0, r.x1, r.y1),
-        )
-    };
-    let (q0, q1) = split_h(upper);
-    let (q2, q3) = split_h(lower);
-    paint_response(&mut c, q0, a, opts, &fq, true)?;
-    paint_distortion(&mut c, q1, a, &fq, true)?;
-    paint_noise(&mut c, q2, a, opts, &fq, true)?;
-    paint_impulse(&mut c, q3, a, &fq, true)?;
-    Ok(c)
+    analysis_page(a, opts, "Measurement overview", 2, |c, r, f| {
+        let fq = f.scaled(0.85);
+        let gap = f.tick * 0.8;
+        let (upper, lower) = r.split_v(0.5, gap);
+        let split_h = |r: Rect| {
+            let xm = (r.x0 + r.x1) / 2.0;
+            (
+                Rect::new(r.x0, r.y0, xm - gap / 2.0, r.y1),
+                Rect::new(xm + gap / 2.0, r.y0, r.x1, r.y1),
+            )
+        };
+        let (q0, q1) = split_h(upper);
+        let (q2, q3) = split_h(lower);
+        paint_response(c, q0, a, opts, &fq, true)?;
+        paint_distortion(c, q1, a, &fq, true)?;
+        paint_noise(c, q2, a, opts, &fq, true)?;
+        paint_impulse(c, q3, a, &fq, true)
+    })
 }
 
 pub(crate) fn overlay_image(
