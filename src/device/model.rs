@@ -697,14 +697,12 @@ impl Ctx<'_> {
 impl DeviceModel {
     /// Reads and validates a model file.
     pub fn load(path: &Path) -> Result<DeviceModel> {
-        if path.is_dir() {
-            return Err(Error::bad_input(
-                path,
-                "is a directory, but a device model (TOML) was expected",
-            ));
-        }
         use crate::storage::TextError;
         let text = crate::storage::read_text(path).map_err(|e| match e {
+            TextError::Folder => Error::bad_input(
+                path,
+                "is a directory, but a device model (TOML) was expected",
+            ),
             TextError::NotFound => Error::bad_input(
                 path,
                 format!(

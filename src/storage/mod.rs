@@ -69,8 +69,7 @@ pub enum TextError {
 /// leading byte-order mark removed). Never blocks on a FIFO nor reads an endless device.
 pub fn read_text(path: &Path) -> std::result::Result<String, TextError> {
     use std::io::Read;
-    check_regular_file(path)?;
-    let len = std::fs::metadata(path).map_err(TextError::Io)?.len();
+    let len = check_regular_file(path)?.len();
     if len > MAX_TEXT_BYTES {
         return Err(TextError::TooLarge(len));
     }
@@ -92,8 +91,8 @@ pub fn read_text(path: &Path) -> std::result::Result<String, TextError> {
     })
 }
 
-/// `Ok` when `path` is a regular file (symbolic links followed).
-pub fn check_regular_file(path: &Path) -> std::result::Result<(), TextError> {
+/// `path`'s metadata when it is a regular file (symbolic links followed).
+pub fn check_regular_file(path: &Path) -> std::result::Result<std::fs::Metadata, TextError> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => TextError::NotFound,
         _ => TextError::Io(e),
@@ -104,7 +103,7 @@ pub fn check_regular_file(path: &Path) -> std::result::Result<(), TextError> {
     if !meta.is_file() {
         return Err(TextError::NotRegular);
     }
-    Ok(())
+    Ok(meta)
 }
 
 pub mod session_file;
