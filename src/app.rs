@@ -47,13 +47,8 @@ pub fn sweep_spec(a: &SweepArgs) -> SweepSpec {
 
 fn sweep(c: SweepCmd) -> anyhow::Result<ExitCode> {
     let spec = sweep_spec(&c.sweep);
-    let (s, d) = session::create_sweep_session(
-        &c.out,
-        &spec,
-        c.labels.label,
-        c.labels.kind.map(|k| k.as_str().to_string()),
-        c.force,
-    )?;
+    let (s, d) =
+        session::create_sweep_session(&c.out, &spec, c.labels.label, c.labels.kind, c.force)?;
     println!(
         "wrote {} and {}: {:.0}–{:.0} Hz over {} s at {} dBFS, {} Hz, {} frames",
         c.out.join("stimulus.wav").display(),
@@ -77,24 +72,12 @@ fn sweep(c: SweepCmd) -> anyhow::Result<ExitCode> {
 pub fn analyze_options(
     o: &AnalysisOptions,
     label: Option<String>,
-    kind: Option<String>,
+    kind: Option<crate::kind::DeviceKind>,
 ) -> Result<AnalyzeOptions, Error> {
-    let smoothing = crate::util::parse_smoothing(&o.smoothing).ok_or_else(|| {
-        Error::bad_usage(
-            "--smoothing",
-            format!("\"{}\" is not 1/1 … 1/48 or none", o.smoothing),
-        )
-    })?;
-    let size = crate::util::parse_size(&o.size).ok_or_else(|| {
-        Error::bad_usage(
-            "--size",
-            format!("\"{}\" is not WxH between 200x150 and 8000x8000", o.size),
-        )
-    })?;
     Ok(AnalyzeOptions {
-        smoothing,
+        smoothing: o.smoothing.0,
         plots: !o.no_plots,
-        size,
+        size: (o.size.width, o.size.height),
         label,
         kind,
         stop: Some(stop_flag()),
@@ -117,11 +100,7 @@ fn report(c: ReportCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn analyze(c: AnalyzeCmd) -> anyhow::Result<ExitCode> {
-    let opts = analyze_options(
-        &c.options,
-        c.labels.label.clone(),
-        c.labels.kind.map(|k| k.as_str().to_string()),
-    )?;
+    let opts = analyze_options(&c.options, c.labels.label.clone(), c.labels.kind)?;
     if let Some(stim) = &c.stimulus {
         let (cap, start, end) = match (&c.capture, c.sweep_start, c.sweep_end) {
             (Some(cap), Some(s), Some(e)) => (cap, s, e),
@@ -235,7 +214,7 @@ fn simulate_one(
     out: &Path,
     spec: SweepSpec,
     label: Option<String>,
-    kind: Option<String>,
+    kind: Option<crate::kind::DeviceKind>,
     force: bool,
     analyze: bool,
     quiet: bool,
@@ -247,7 +226,7 @@ fn simulate_one(
         label: label
             .or_else(|| model.label.clone())
             .or_else(|| Some(model.name.clone())),
-        kind: kind.or_else(|| model.kind.clone()),
+        kind: kind.or(model.kind),
         force,
         output: crate::device::OutputRouting::Both,
         input_channels: None,
@@ -296,7 +275,7 @@ fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
         &c.out,
         spec,
         c.labels.label,
-        c.labels.kind.map(|k| k.as_str().to_string()),
+        c.labels.kind,
         c.force,
         !c.no_analyze,
         false,
@@ -338,7 +317,7 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
         println!(
             "  {:<24} {:<11} level at 1 kHz {:>6.1} dBFS  noise {:>7}  THD 1 kHz {:>7}  latency {:>6.2} ms",
             a.label.clone().unwrap_or_default(),
-            a.kind.clone().unwrap_or_default(),
+            a.kind.map_or(String::new(), |k| k.to_string()),
             ch.level_1k_dbfs.unwrap_or(f64::NAN),
             ch.noise
                 .as_ref()
@@ -384,14 +363,9 @@ fn devices(c: DevicesCmd) -> anyhow::Result<ExitCode> {
 fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
     let spec = sweep_spec(&c.sweep);
     let design = session::design_sweep(&spec)?;
-    let input_channels = match c.input_channel.trim() {
-        "all" => None,
-        v => Some(vec![v.parse::<u16>().map_err(|_| {
-            Error::bad_usage(
-                "--input-channel",
-                format!("\"{v}\" is not a channel number (0, 1, …) or \"all\""),
-            )
-        })?]),
+    let input_channels = match c.input_channel {
+        crate::cli::InputChannel::All => None,
+        crate::cli::InputChannel::One(i) => Some(vec![i]),
     };
     if c.repeats == 0 || c.repeats > 100 {
         return Err(
@@ -445,7 +419,7 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
         out: c.out.clone(),
         spec,
         label: c.labels.label.clone(),
-        kind: c.labels.kind.map(|k| k.as_str().to_string()),
+        kind: c.labels.kind,
         force: c.force,
         output: routing,
         input_channels,
@@ -479,21 +453,15 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn compare(c: CompareCmd) -> anyhow::Result<ExitCode> {
-    let smoothing = crate::util::parse_smoothing(&c.smoothing).ok_or_else(|| {
-        Error::bad_usage(
-            "--smoothing",
-            format!("\"{}\" is not 1/1 … 1/48 or none", c.smoothing),
-        )
-    })?;
     let args = crate::compare::CompareArgs {
         sources: c.sources,
         out: c.out.clone(),
         labels: c.label,
-        kinds: c.kind.iter().map(|k| k.as_str().to_string()).collect(),
+        kinds: c.kind.iter().map(|&k| Some(k)).collect(),
         normalize: c.normalize,
         target: c.target,
         claims: c.claims,
-        smoothing,
+        smoothing: c.smoothing.0,
         calibration: c.calibration,
         plots: !c.no_plots,
     };

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::kind::DeviceKind;
+use crate::metrics::Normalize;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "sweeplab",
@@ -34,33 +37,6 @@ pub enum Command {
     Demo(DemoCmd),
     /// Re-render the plots and summary of an analysis folder from its analysis.json.
     Report(ReportCmd),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Headset,
-    /// A headset's own microphone (boom mic).
-    #[value(name = "headset-mic")]
-    #[serde(rename = "headset-mic")]
-    HeadsetMic,
-    Headphones,
-    Microphone,
-    Loopback,
-    Other,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Headset => "headset",
-            Kind::HeadsetMic => "headset-mic",
-            Kind::Headphones => "headphones",
-            Kind::Microphone => "microphone",
-            Kind::Loopback => "loopback",
-            Kind::Other => "other",
-        }
-    }
 }
 
 /// Sweep flags shared by `sweep`, `measure`, `simulate` (CONTRACT.md defaults).
@@ -97,7 +73,7 @@ pub struct LabelArgs {
     pub label: Option<String>,
     /// What kind of device is measured.
     #[arg(long, value_enum)]
-    pub kind: Option<Kind>,
+    pub kind: Option<DeviceKind>,
 }
 
 #[derive(Debug, Args)]
@@ -117,8 +93,8 @@ pub struct SweepCmd {
 #[derive(Debug, Clone, Args)]
 pub struct AnalysisOptions {
     /// Smoothing of the bold curve on plots (1/1 … 1/48 octave, or "none").
-    #[arg(long, default_value = "1/6")]
-    pub smoothing: String,
+    #[arg(long, default_value = "1/6", value_parser = parse_smoothing)]
+    pub smoothing: Smoothing,
     /// Microphone calibration file (REW/miniDSP: optional "Sens Factor =…dB", then freq dB).
     #[arg(long)]
     pub calibration: Option<PathBuf>,
@@ -126,8 +102,8 @@ pub struct AnalysisOptions {
     #[arg(long)]
     pub no_plots: bool,
     /// Plot size in pixels, WxH.
-    #[arg(long, default_value = "1600x1000")]
-    pub size: String,
+    #[arg(long, default_value = "1600x1000", value_parser = parse_size)]
+    pub size: Size,
 }
 
 #[derive(Debug, Args)]
@@ -168,10 +144,10 @@ pub struct CompareCmd {
     pub label: Vec<String>,
     /// Kinds for the sources, in order (overrides what a source says).
     #[arg(long, value_delimiter = ',', value_enum)]
-    pub kind: Vec<Kind>,
+    pub kind: Vec<DeviceKind>,
     /// Level alignment of the overlays: 1k, mean (250 Hz–4 kHz) or none.
-    #[arg(long, default_value = "1k")]
-    pub normalize: String,
+    #[arg(long, value_enum, default_value_t = Normalize::OneK)]
+    pub normalize: Normalize,
     /// Target curve (AutoEq CSV) to plot deviations against.
     #[arg(long)]
     pub target: Option<PathBuf>,
@@ -181,9 +157,9 @@ pub struct CompareCmd {
     /// Microphone calibration file applied to session/analysis sources.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
-    /// Smoothing of the overlay curves.
-    #[arg(long, default_value = "1/6")]
-    pub smoothing: String,
+    /// Smoothing of the overlay curves (1/1 … 1/48 octave, or "none").
+    #[arg(long, default_value = "1/6", value_parser = parse_smoothing)]
+    pub smoothing: Smoothing,
     /// Skip the PNG plots (compare.json and claims.md only).
     #[arg(long)]
     pub no_plots: bool,
@@ -211,8 +187,8 @@ pub struct MeasureCmd {
     #[arg(long, value_enum, default_value_t = OutputChannel::Both)]
     pub output_channel: OutputChannel,
     /// Input channel to keep (0-based), or "all".
-    #[arg(long, default_value = "all")]
-    pub input_channel: String,
+    #[arg(long, default_value = "all", value_parser = parse_input_channel)]
+    pub input_channel: InputChannel,
     /// Sweeps to play; they are aligned and averaged.
     #[arg(long, default_value_t = 1)]
     pub repeats: u32,
@@ -273,11 +249,76 @@ pub struct ReportCmd {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Smoothing of the bold curve (1/1 … 1/48 octave, or "none").
-    #[arg(long, default_value = "1/6")]
-    pub smoothing: String,
+    #[arg(long, default_value = "1/6", value_parser = parse_smoothing)]
+    pub smoothing: Smoothing,
     /// Plot size in pixels, WxH.
-    #[arg(long, default_value = "1600x1000")]
-    pub size: String,
+    #[arg(long, default_value = "1600x1000", value_parser = parse_size)]
+    pub size: Size,
+}
+
+/// A fractional-octave smoothing: n of 1/n octave, or none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Smoothing(pub Option<f64>);
+
+/// "1/6" → 1/6 octave, "3" → 1/3 octave, "none" (or "0") → unsmoothed; 1/1 … 1/48.
+pub fn parse_smoothing(s: &str) -> Result<Smoothing, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("none") || t == "0" {
+        return Ok(Smoothing(None));
+    }
+    let n: f64 = t
+        .strip_prefix("1/")
+        .unwrap_or(t)
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not 1/1 … 1/48 or none"))?;
+    if (1.0..=48.0).contains(&n) {
+        Ok(Smoothing(Some(n)))
+    } else {
+        Err(format!("\"{s}\" is not 1/1 … 1/48 or none"))
+    }
+}
+
+/// An image size in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// "1600x1000", between 200x150 and 8000x8000.
+pub fn parse_size(s: &str) -> Result<Size, String> {
+    let bad = || format!("\"{s}\" is not WxH between 200x150 and 8000x8000");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    );
+    if (200..=8000).contains(&w) && (150..=8000).contains(&h) {
+        Ok(Size {
+            width: w,
+            height: h,
+        })
+    } else {
+        Err(bad())
+    }
+}
+
+/// Which input channels a live measurement keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputChannel {
+    All,
+    One(u16),
+}
+
+/// "all" or a 0-based channel number.
+pub fn parse_input_channel(s: &str) -> Result<InputChannel, String> {
+    match s.trim() {
+        "all" => Ok(InputChannel::All),
+        v => v
+            .parse()
+            .map(InputChannel::One)
+            .map_err(|_| format!("\"{s}\" is not a channel number (0, 1, …) or \"all\"")),
+    }
 }
 
 #[cfg(test)]
@@ -288,5 +329,23 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn typed_values_parse_and_refuse() {
+        assert_eq!(parse_smoothing("1/6"), Ok(Smoothing(Some(6.0))));
+        assert_eq!(parse_smoothing("none"), Ok(Smoothing(None)));
+        assert!(parse_smoothing("1/96").is_err());
+        assert_eq!(
+            parse_size("1600x1000"),
+            Ok(Size {
+                width: 1600,
+                height: 1000
+            })
+        );
+        assert!(parse_size("10x10").is_err());
+        assert_eq!(parse_input_channel("all"), Ok(InputChannel::All));
+        assert_eq!(parse_input_channel("3"), Ok(InputChannel::One(3)));
+        assert!(parse_input_channel("left").is_err());
     }
 }

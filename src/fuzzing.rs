@@ -104,11 +104,14 @@ fn make_fixtures(dir: &Path) -> Result<()> {
     write_wav_f32(&session.join("capture.wav"), spec.sample_rate, 1, &cap)?;
     write_wav_f32(&dir.join("stim.wav"), spec.sample_rate, 1, &stim32)?;
     write_wav_f32(&dir.join("cap.wav"), spec.sample_rate, 1, &cap)?;
-    for (name, kind) in [("a", "headset"), ("b", "headphones")] {
+    for (name, kind) in [
+        ("a", crate::kind::DeviceKind::Headset),
+        ("b", crate::kind::DeviceKind::Headphones),
+    ] {
         let opts = AnalyzeOptions {
             plots: false,
             label: Some(name.into()),
-            kind: Some(kind.into()),
+            kind: Some(kind),
             ..Default::default()
         };
         analyze_session(&session, &dir.join(name), &opts)?;

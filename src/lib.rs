@@ -12,11 +12,13 @@ pub mod dsp;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod kind;
+pub mod metrics;
 pub mod progress;
 pub mod report;
 pub mod results;
 pub mod session;
 pub mod storage;
-pub mod util;
+pub mod units;
 
 pub use error::{Error, Result};

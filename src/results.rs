@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::kind::DeviceKind;
+
 pub const ANALYSIS_FORMAT: &str = "sweeplab-analysis";
 pub const ANALYSIS_VERSION: u32 = 1;
 
@@ -30,7 +32,7 @@ pub struct Analysis {
     pub label: Option<String>,
     /// Device kind: headset, headphones, microphone, loopback, other.
     #[serde(default)]
-    pub kind: Option<String>,
+    pub kind: Option<DeviceKind>,
     /// When the analysis was made (RFC 3339, UTC).
     #[serde(default)]
     pub created: Option<String>,

@@ -23,7 +23,7 @@ pub struct AnalyzeOptions {
     pub size: (u32, u32),
     /// Overrides for the device label and kind.
     pub label: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<crate::kind::DeviceKind>,
     /// Set by Ctrl-C: the analysis then stops at its next step with [`Error::Interrupted`]
     /// (before analysing, before writing, before each plot), leaving every file it had
     /// written whole (the recording is never touched).
@@ -75,7 +75,7 @@ pub fn session_for(
     d: &SweepDesign,
     requested_end_hz: f64,
     label: Option<String>,
-    kind: Option<String>,
+    kind: Option<crate::kind::DeviceKind>,
 ) -> SessionFile {
     SessionFile {
         format: crate::storage::session_file::SESSION_FORMAT.into(),
@@ -98,7 +98,7 @@ pub fn session_for(
         }),
         label,
         kind,
-        created: Some(crate::util::now_rfc3339()),
+        created: Some(crate::units::now_rfc3339()),
         complete: true,
         capture: None,
         tool: Some(tool_name()),
@@ -110,7 +110,7 @@ pub fn create_sweep_session(
     out: &Path,
     spec: &SweepSpec,
     label: Option<String>,
-    kind: Option<String>,
+    kind: Option<crate::kind::DeviceKind>,
     force: bool,
 ) -> Result<(SessionFile, SweepDesign)> {
     let d = design_sweep(spec)?;
@@ -213,7 +213,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     let mut analysis = run_analysis(stimulus, &cap, layout, sw.clone(), &extra);
     opts.check_stop(dir, &again)?;
     analysis.label = opts.label.clone().or(session.label.clone());
-    analysis.kind = opts.kind.clone().or(session.kind.clone());
+    analysis.kind = opts.kind.or(session.kind);
     analysis.source = Source {
         session_dir: Some(dir.display().to_string()),
         stimulus: Some(stim_path.display().to_string()),
@@ -293,7 +293,7 @@ pub fn analyze_external(
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
     });
-    analysis.kind = opts.kind.clone();
+    analysis.kind = opts.kind;
     analysis.source = Source {
         session_dir: None,
         stimulus: Some(stim_path.display().to_string()),
@@ -415,7 +415,7 @@ pub fn run_analysis(
         sample_rate: layout.sample_rate,
         label: None,
         kind: None,
-        created: Some(crate::util::now_rfc3339()),
+        created: Some(crate::units::now_rfc3339()),
         sweep,
         source: Source::default(),
         calibration: None,
@@ -480,7 +480,7 @@ pub struct RecordRequest {
     pub out: PathBuf,
     pub spec: SweepSpec,
     pub label: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<crate::kind::DeviceKind>,
     pub force: bool,
     pub output: crate::device::OutputRouting,
     pub input_channels: Option<Vec<u16>>,
@@ -526,7 +526,7 @@ pub fn record_session(
     prepare_session_dir(&req.out, req.force)?;
     let one: Vec<f32> = d.generate().iter().map(|&v| v as f32).collect();
     write_wav_f32(&req.out.join(STIMULUS_WAV), d.sample_rate, 1, &one)?;
-    let mut session = session_for(&d, req.spec.end_hz, req.label.clone(), req.kind.clone());
+    let mut session = session_for(&d, req.spec.end_hz, req.label.clone(), req.kind);
     session.complete = false;
     session.capture = Some(CaptureInfo {
         repeats: req.repeats,

@@ -276,6 +276,45 @@ fn bad_inputs_exit_2_and_name_the_file() {
         ],
         "--smoothing",
     );
+    // typed flags: a kind, a normalisation, a size or a channel that is no such thing
+    check(
+        &[
+            "compare",
+            p(&s),
+            p(&s),
+            "--out",
+            p(&out),
+            "--kind",
+            "head set",
+        ],
+        "--kind",
+    );
+    check(
+        &[
+            "compare",
+            p(&s),
+            p(&s),
+            "--out",
+            p(&out),
+            "--normalize",
+            "2k",
+        ],
+        "--normalize",
+    );
+    check(
+        &["analyze", p(&empty), "--out", p(&out), "--size", "10x10"],
+        "--size",
+    );
+    check(
+        &[
+            "sweep",
+            "--out",
+            p(&tmp.path().join("z")),
+            "--kind",
+            "earbuds",
+        ],
+        "--kind",
+    );
     // an unknown flag is a usage error too (clap)
     assert_eq!(sweeplab(&["analyze", "--bogus"]).status.code(), Some(2));
     // no partial output was left behind by the failures

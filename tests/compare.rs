@@ -8,6 +8,8 @@ use sweeplab::compare::{
     CompareArgs, CompareResult, DeviceResult, Verdict, read_calibration, read_curve, run_compare,
 };
 use sweeplab::error::Error;
+use sweeplab::kind::DeviceKind;
+use sweeplab::metrics::Normalize;
 use sweeplab::results::{
     ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, Noise, NoiseSpectrum, Source, SweepInfo, Thd,
 };
@@ -136,7 +138,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let f = grid(20.0, 20000.0, 48.0);
     let g: Vec<f64> = f.iter().map(|&x| db(s, x)).collect();
-    let mut ch = sweeplab::compare::metrics::curve_channel(f.clone(), g);
+    let mut ch = sweeplab::report::example::curve_channel(f.clone(), g);
     let tf = grid(20.0, 10000.0, 48.0);
     ch.thd = Thd {
         percent: tf.iter().map(|&x| thd_at(s, x)).collect(),
@@ -160,7 +162,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
         version: ANALYSIS_VERSION,
         sample_rate: 48000,
         label: Some(s.label.into()),
-        kind: Some(s.kind.into()),
+        kind: Some(s.kind.parse().unwrap()),
         created: None,
         sweep: SweepInfo {
             start_hz: 20.0,
@@ -290,13 +292,7 @@ fn fixture(root: &Path) -> Vec<PathBuf> {
 fn args(sources: Vec<PathBuf>, out: PathBuf) -> CompareArgs {
     let mut a = CompareArgs::new(sources, out);
     // the CSV has no kind of its own
-    a.kinds = vec![
-        "".into(),
-        "".into(),
-        "".into(),
-        "".into(),
-        "headphones".into(),
-    ];
+    a.kinds = vec![None, None, None, None, Some(DeviceKind::Headphones)];
     a.labels = vec![
         "".into(),
         "".into(),
@@ -379,7 +375,7 @@ fn metrics_match_the_analytic_curves() {
     println!("worst level error {worst_db:.4} dB, worst extension error {worst_oct:.5} octave");
     // the published curve has no kind of its own: it got the --kind and --label given
     let p = device(&r, "Published HP");
-    assert_eq!(p.kind.as_deref(), Some("headphones"));
+    assert_eq!(p.kind, Some(DeviceKind::Headphones));
     // 1k normalisation: the 1/3-octave level at 1 kHz
     let hp = device(&r, "Studio HP");
     let off = hp.normalization_offset_db.unwrap();
@@ -574,7 +570,7 @@ value = 1.0
         write_csv(tmp.path(), "curve.csv", &published()),
     ];
     let mut a = CompareArgs::new(sources, tmp.path().join("out"));
-    a.kinds = vec!["".into(), "".into(), "".into(), "other".into()];
+    a.kinds = vec![None, None, None, Some(DeviceKind::Other)];
     a.claims = Some(claims);
     let r = run_compare(&a).unwrap();
     assert_eq!(
@@ -691,7 +687,7 @@ fn target_deviation_normalisation_and_calibration() {
 
     // --normalize mean: the offset is the reference level
     let mut m = a.clone();
-    m.normalize = "mean".into();
+    m.normalize = Normalize::Mean;
     m.out = tmp.path().join("out-mean");
     let r = run_compare(&m).unwrap();
     let hp = device(&r, "Studio HP");
@@ -750,7 +746,7 @@ fn session_sources_are_analysed_into_out_sources() {
         &sess,
         &spec,
         Some("Loop HS".into()),
-        Some("headset".into()),
+        Some(DeviceKind::Headset),
         false,
     )
     .unwrap();
@@ -774,8 +770,8 @@ fn session_sources_are_analysed_into_out_sources() {
     let r = run_compare(&a).unwrap();
     let d = device(&r, "Loop HS");
     assert_eq!(
-        (d.source_type.as_str(), d.kind.as_deref()),
-        ("session", Some("headset"))
+        (d.source_type.as_str(), d.kind),
+        ("session", Some(DeviceKind::Headset))
     );
     assert!(out.join("sources/hs-session/analysis.json").is_file());
     assert!(
@@ -915,9 +911,8 @@ fn bad_files_are_bad_input_naming_file_and_line() {
     assert_eq!(path, file_out);
     // flags
     for f in [
-        &(|a: &mut CompareArgs| a.normalize = "2k".into()) as &dyn Fn(&mut CompareArgs),
-        &|a| a.labels = vec!["a".into(), "b".into()],
-        &|a| a.kinds = vec!["head set".into()],
+        &(|a: &mut CompareArgs| a.labels = vec!["a".into(), "b".into()])
+            as &dyn Fn(&mut CompareArgs),
         &|a| a.smoothing = Some(0.5),
     ] {
         let e = run(vec![good.clone()], f).unwrap_err();

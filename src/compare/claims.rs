@@ -18,6 +18,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kind::DeviceKind;
+use crate::units::{hz, prose, sig2, signed, signed_trim, trim};
 
 /// The built-in claims (`fixtures/claims/default.toml`).
 pub const DEFAULT_CLAIMS: &str = include_str!("../../fixtures/claims/default.toml");
@@ -192,26 +194,6 @@ impl Metric {
     }
 }
 
-/// "45.3 Hz", "1.2 kHz", "8 kHz".
-pub(crate) fn hz(f: f64) -> String {
-    if f >= 1000.0 {
-        format!("{} kHz", trim(f / 1000.0, 2))
-    } else {
-        format!("{} Hz", trim(f, 1))
-    }
-}
-
-/// A number with at most `d` decimals, trailing zeros removed.
-pub(crate) fn trim(v: f64, d: usize) -> String {
-    let s = format!("{v:.d$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" { "0".into() } else { s }
-}
-
 /// One condition of a claim.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
@@ -231,8 +213,8 @@ pub enum ClaimTest {
     /// No measurement here can decide it.
     NotMeasurable { reason: String },
     Measurable {
-        a_kind: String,
-        b_kind: Option<String>,
+        a_kind: DeviceKind,
+        b_kind: Option<DeviceKind>,
         conditions: Vec<Condition>,
     },
 }
@@ -424,14 +406,19 @@ pub fn parse_claims(path: &Path, text: &str) -> Result<Vec<Claim>> {
                     .unwrap_or_else(|| "no measurement of this tool can decide it".into()),
             }
         } else {
-            let a_kind = c
+            let a_kind: DeviceKind = c
                 .a_kind
-                .clone()
+                .as_deref()
                 .filter(|k| !k.trim().is_empty())
                 .ok_or_else(|| bad("needs a_kind (the kind of device the claim is about)".into()))?
-                .to_ascii_lowercase();
-            let b_kind = c.b_kind.clone().map(|k| k.to_ascii_lowercase());
-            if b_kind.as_deref() == Some(a_kind.as_str()) {
+                .parse()
+                .map_err(|e| bad(format!("a_kind: {e}")))?;
+            let b_kind: Option<DeviceKind> = c
+                .b_kind
+                .as_deref()
+                .map(|k| k.parse().map_err(|e| bad(format!("b_kind: {e}"))))
+                .transpose()?;
+            if b_kind == Some(a_kind) {
                 return Err(bad(format!(
                     "a_kind and b_kind are both \"{a_kind}\"; a claim compares two kinds"
                 )));
@@ -614,7 +601,7 @@ pub enum Reading {
 /// What the evaluation needs to know about a device.
 pub trait Subject {
     fn label(&self) -> &str;
-    fn kind(&self) -> Option<&str>;
+    fn kind(&self) -> Option<DeviceKind>;
     fn reading(&self, metric: &Metric) -> Reading;
 }
 
@@ -667,8 +654,8 @@ pub struct ClaimResult {
     pub decidable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    pub a_kind: Option<String>,
-    pub b_kind: Option<String>,
+    pub a_kind: Option<DeviceKind>,
+    pub b_kind: Option<DeviceKind>,
     pub a_devices: Vec<String>,
     pub b_devices: Vec<String>,
     pub conditions: Vec<ConditionResult>,
@@ -711,11 +698,9 @@ fn show(r: Reading, metric: &Metric) -> String {
     let v = |x: f64| -> String {
         match metric {
             Metric::LowExtensionHz | Metric::HighExtensionHz => hz(x),
-            Metric::Thd1kPercent => format!("{} %", sig(x)),
-            Metric::NoiseRmsDbfs => format!("{} dBFS", trim(x, 1).replace('-', "−")),
-            Metric::ReferenceDb | Metric::SnrDb | Metric::RmsDeviationDb => {
-                format!("{} dB", trim(x, 1).replace('-', "−"))
-            }
+            Metric::Thd1kPercent => format!("{} %", sig2(x)),
+            Metric::NoiseRmsDbfs => prose(x, "dBFS"),
+            Metric::ReferenceDb | Metric::SnrDb | Metric::RmsDeviationDb => prose(x, "dB"),
             _ => format!("{} dB", signed(x)),
         }
     };
@@ -727,44 +712,16 @@ fn show(r: Reading, metric: &Metric) -> String {
     }
 }
 
-/// Two significant digits, at least.
-fn sig(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return trim(v, 1);
-    }
-    let d = (1 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
-    trim(v, d)
-}
-
-/// "+1.2", "−0.4", "0".
-pub(crate) fn signed(v: f64) -> String {
-    let s = trim(v, 1);
-    if v > 0.0 && s != "0" {
-        format!("+{s}")
-    } else {
-        s.replace('-', "−")
-    }
-}
-
 /// A difference in the condition's unit.
 fn show_diff(d: f64, unit: Unit) -> String {
     match unit {
         Unit::Db => format!("{} dB", signed(d)),
-        Unit::Octave => format!("{} oct", signed_oct(d)),
+        Unit::Octave => format!("{} oct", signed_trim(d, 2)),
         Unit::Percent => format!(
             "{}{} points",
             if d > 0.0 { "+" } else { "" },
-            sig(d).replace('-', "−")
+            sig2(d).replace('-', "−")
         ),
-    }
-}
-
-fn signed_oct(d: f64) -> String {
-    let s = trim(d, 2);
-    if d > 0.0 && s != "0" {
-        format!("+{s}")
-    } else {
-        s.replace('-', "−")
     }
 }
 
@@ -778,7 +735,7 @@ fn show_threshold(c: &Condition) -> String {
     let d = match c.unit {
         Unit::Db => format!("{} dB", trim(c.min_difference, 2)),
         Unit::Octave => format!("{} oct", oct_fraction(c.min_difference)),
-        Unit::Percent => format!("{} points", sig(c.min_difference)),
+        Unit::Percent => format!("{} points", sig2(c.min_difference)),
     };
     let sign = match c.direction {
         Direction::AGreater => "≥ +",
@@ -994,7 +951,7 @@ fn dedup(v: Vec<&str>) -> Vec<&str> {
 fn kinds_present(devs: &[&dyn Subject]) -> String {
     let mut kinds: Vec<String> = devs
         .iter()
-        .map(|d| d.kind().unwrap_or("no kind").to_string())
+        .map(|d| d.kind().map_or("no kind".into(), |k| k.to_string()))
         .collect();
     kinds.sort();
     kinds.dedup();
@@ -1032,17 +989,17 @@ pub fn evaluate(claim: &Claim, devices: &[&dyn Subject]) -> ClaimResult {
             conditions,
         } => (a_kind, b_kind, conditions),
     };
-    r.a_kind = Some(a_kind.clone());
-    r.b_kind = b_kind.clone();
-    let of_kind = |k: &str| -> Vec<&dyn Subject> {
+    r.a_kind = Some(*a_kind);
+    r.b_kind = *b_kind;
+    let of_kind = |k: DeviceKind| -> Vec<&dyn Subject> {
         devices
             .iter()
             .copied()
-            .filter(|d| d.kind().is_some_and(|dk| dk.eq_ignore_ascii_case(k)))
+            .filter(|d| d.kind() == Some(k))
             .collect()
     };
-    let a_devs = of_kind(a_kind);
-    let b_devs = b_kind.as_deref().map(of_kind).unwrap_or_default();
+    let a_devs = of_kind(*a_kind);
+    let b_devs = b_kind.map(of_kind).unwrap_or_default();
     r.a_devices = a_devs.iter().map(|d| d.label().to_string()).collect();
     r.b_devices = b_devs.iter().map(|d| d.label().to_string()).collect();
     let mut missing = Vec::new();
@@ -1160,8 +1117,8 @@ mod tests {
         fn label(&self) -> &str {
             self.0
         }
-        fn kind(&self) -> Option<&str> {
-            Some(self.1)
+        fn kind(&self) -> Option<DeviceKind> {
+            self.1.parse().ok()
         }
         fn reading(&self, _: &Metric) -> Reading {
             self.2
@@ -1174,8 +1131,8 @@ mod tests {
             statement: "s".into(),
             note: None,
             test: ClaimTest::Measurable {
-                a_kind: "headset".into(),
-                b_kind: Some("headphones".into()),
+                a_kind: DeviceKind::Headset,
+                b_kind: Some(DeviceKind::Headphones),
                 conditions: vec![Condition {
                     what: None,
                     metric,

@@ -10,7 +10,6 @@
 
 pub mod claims;
 pub mod curve;
-pub mod metrics;
 mod render;
 
 use std::path::{Path, PathBuf};
@@ -18,16 +17,18 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::results::{Analysis, CalibrationInfo, ChannelAnalysis};
+use crate::results::{Analysis, CalibrationInfo};
 use crate::storage::session_file::{
     ANALYSIS_JSON, SESSION_JSON, prepare_output_dir, read_analysis,
 };
 
+use crate::kind::DeviceKind;
+use crate::metrics;
+pub use crate::metrics::{Metrics, Normalize};
 pub use claims::{
     Claim, ClaimResult, ConditionResult, PairResult, Verdict, parse_claims, read_claims,
 };
 pub use curve::{Calibration, read_calibration, read_curve};
-pub use metrics::{Metrics, Normalize};
 
 pub const COMPARE_FORMAT: &str = "sweeplab-compare";
 pub const COMPARE_VERSION: u32 = 1;
@@ -47,17 +48,15 @@ pub struct CompareArgs {
     pub out: PathBuf,
     /// Labels by position; an empty entry keeps the source's own.
     pub labels: Vec<String>,
-    /// Kinds by position (headset, headphones, microphone, headset-mic, …); an empty entry
-    /// keeps the source's own.
-    pub kinds: Vec<String>,
-    /// "1k", "mean" or "none".
-    pub normalize: String,
+    /// Kinds by position; `None` keeps the source's own.
+    pub kinds: Vec<Option<DeviceKind>>,
+    /// Level alignment of the plotted curves.
+    pub normalize: Normalize,
     /// A target curve (AutoEq CSV or REW text).
     pub target: Option<PathBuf>,
     /// A claims TOML file; `None`: the built-in set.
     pub claims: Option<PathBuf>,
-    /// n of 1/n-octave smoothing of the plotted curves (`crate::util::parse_smoothing`);
-    /// `None`: unsmoothed.
+    /// n of 1/n-octave smoothing of the plotted curves; `None`: unsmoothed.
     pub smoothing: Option<f64>,
     /// Measurement-microphone calibration removed from session and analysis sources.
     pub calibration: Option<PathBuf>,
@@ -74,7 +73,7 @@ impl CompareArgs {
             out: out.into(),
             labels: Vec::new(),
             kinds: Vec::new(),
-            normalize: "1k".into(),
+            normalize: Normalize::OneK,
             target: None,
             claims: None,
             smoothing: Some(6.0),
@@ -88,7 +87,7 @@ impl CompareArgs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceResult {
     pub label: String,
-    pub kind: Option<String>,
+    pub kind: Option<DeviceKind>,
     /// The path given on the command line.
     pub source: String,
     /// "session" (analysed by this run), "analysis" or "curve" (a published curve file).
@@ -150,15 +149,17 @@ pub struct CompareResult {
 /// A loaded device: its response (calibrated) and everything reported about it.
 pub(crate) struct Device {
     pub result: DeviceResult,
-    pub channel: ChannelAnalysis,
+    /// The raw response compared (channel 0, calibration removed where it applies).
+    pub freq_hz: Vec<f64>,
+    pub gain_db: Vec<f64>,
 }
 
 impl claims::Subject for Device {
     fn label(&self) -> &str {
         &self.result.label
     }
-    fn kind(&self) -> Option<&str> {
-        self.result.kind.as_deref()
+    fn kind(&self) -> Option<DeviceKind> {
+        self.result.kind
     }
     fn reading(&self, metric: &claims::Metric) -> claims::Reading {
         use claims::{Metric as M, Reading as R};
@@ -186,10 +187,9 @@ impl claims::Subject for Device {
                 hi,
                 relative_to,
             } => {
-                let fr = &self.channel.frequency_response;
-                let mean = metrics::band_mean_db(&fr.freq_hz, &fr.gain_db, *lo, *hi);
+                let mean = metrics::band_mean_db(&self.freq_hz, &self.gain_db, *lo, *hi);
                 let base = match relative_to {
-                    Some((a, b)) => metrics::band_mean_db(&fr.freq_hz, &fr.gain_db, *a, *b),
+                    Some((a, b)) => metrics::band_mean_db(&self.freq_hz, &self.gain_db, *a, *b),
                     None => m.reference_db,
                 };
                 match (mean, base) {
@@ -228,12 +228,7 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
             ));
         }
     }
-    let norm = Normalize::parse(&args.normalize).ok_or_else(|| {
-        Error::bad_usage(
-            "--normalize",
-            format!("\"{}\" is not 1k, mean or none", args.normalize),
-        )
-    })?;
+    let norm = args.normalize;
     if let Some(n) = args.smoothing
         && !(n.is_finite() && (1.0..=48.0).contains(&n))
     {
@@ -241,22 +236,6 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
             "--smoothing",
             format!("1/{n} octave is not between 1/1 and 1/48 octave"),
         ));
-    }
-    for (i, k) in args.kinds.iter().enumerate() {
-        let k = k.trim();
-        if !k.is_empty()
-            && !k
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Error::bad_usage(
-                "--kind",
-                format!(
-                    "\"{k}\" (source {}) is not a kind name such as headset, headphones, microphone, headset-mic",
-                    i + 1
-                ),
-            ));
-        }
     }
     // read every small input before the (possibly long) analyses, so a typo fails fast
     let (claim_list, claims_file) = match &args.claims {
@@ -292,11 +271,7 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
             .get(i)
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        let kind = args
-            .kinds
-            .get(i)
-            .map(|s| s.trim().to_ascii_lowercase())
-            .filter(|s| !s.is_empty());
+        let kind = args.kinds.get(i).copied().flatten();
         devices.push(load_source(
             src,
             label,
@@ -309,9 +284,8 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
     unique_labels(&mut devices);
 
     for d in &mut devices {
-        let fr = &d.channel.frequency_response;
         d.result.normalization_offset_db =
-            norm.offset_db(&fr.freq_hz, &fr.gain_db, d.result.metrics.reference_db);
+            norm.offset_db(&d.freq_hz, &d.gain_db, d.result.metrics.reference_db);
         if d.result.normalization_offset_db.is_none() {
             d.result.warnings.push(format!(
                 "cannot be normalized ({}): the curve does not cover what that needs; plotted as measured",
@@ -320,9 +294,7 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
         }
     }
     let target = target.map(|(path, f, g)| {
-        let reference = metrics::measure(&metrics::curve_channel(f.clone(), g.clone()))
-            .metrics
-            .reference_db;
+        let reference = metrics::measure_curve(&f, &g).metrics.reference_db;
         let off = norm.offset_db(&f, &g, reference);
         if off.is_none() {
             warnings.push(format!(
@@ -345,11 +317,10 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
     });
     if let Some(t) = &target {
         for d in &mut devices {
-            let fr = &d.channel.frequency_response;
             let r = metrics::rms_deviation_db(
                 (
-                    &fr.freq_hz,
-                    &fr.gain_db,
+                    &d.freq_hz,
+                    &d.gain_db,
                     d.result.normalization_offset_db.unwrap_or(0.0),
                 ),
                 (
@@ -378,7 +349,7 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
     let mut result = CompareResult {
         format: COMPARE_FORMAT.into(),
         version: COMPARE_VERSION,
-        created: Some(crate::util::now_rfc3339()),
+        created: Some(crate::units::now_rfc3339()),
         devices: devices.iter().map(|d| d.result.clone()).collect(),
         claims: claim_results,
         normalize: norm.as_str().into(),
@@ -489,16 +460,10 @@ fn safe_dir_name(s: &str, used: &mut Vec<String>) -> String {
     name
 }
 
-/// Kinds whose measurement is of a microphone under test: a measurement microphone's
-/// calibration is not in their signal path.
-fn is_mic_kind(kind: Option<&str>) -> bool {
-    matches!(kind, Some("microphone") | Some("headset-mic"))
-}
-
 fn load_source(
     src: &Path,
     label: Option<String>,
-    kind: Option<String>,
+    kind: Option<DeviceKind>,
     out: &Path,
     calibration: Option<&Calibration>,
     used_names: &mut Vec<String>,
@@ -517,7 +482,7 @@ fn load_source(
             let opts = crate::session::AnalyzeOptions {
                 plots: false,
                 label: label.clone(),
-                kind: kind.clone(),
+                kind,
                 ..Default::default()
             };
             let a = crate::session::analyze_session(src, &dir, &opts)?;
@@ -535,7 +500,8 @@ fn load_source(
                 .map_or("curve".into(), |s| s.to_string_lossy().into_owned()),
         ),
     };
-    let (label, kind, mut channel, already_calibrated) = match analysis {
+    // the response compared, and what else was measured on that channel
+    let (label, kind, mut freq_hz, mut gain_db, channel, already_calibrated) = match analysis {
         Some(a) => {
             let n = a.channels.len();
             let already = a.calibration.is_some();
@@ -548,14 +514,16 @@ fn load_source(
             warnings.extend(ch.warnings.iter().cloned());
             (
                 label.or(a.label.filter(|l| !l.trim().is_empty())),
-                kind.or(a.kind.map(|k| k.to_ascii_lowercase())),
-                ch,
+                kind.or(a.kind),
+                ch.frequency_response.freq_hz.clone(),
+                ch.frequency_response.gain_db.clone(),
+                Some(ch),
                 already,
             )
         }
         None => {
             let (f, g) = read_curve(src)?;
-            (label, kind, metrics::curve_channel(f, g), false)
+            (label, kind, f, g, None, false)
         }
     };
     let mut calibrated = already_calibrated;
@@ -566,31 +534,35 @@ fn load_source(
             warnings.push(
                 "--calibration not applied: the analysis already has a calibration removed".into(),
             );
-        } else if is_mic_kind(kind.as_deref()) {
+        } else if kind.is_some_and(DeviceKind::is_microphone) {
             warnings.push(
                 "--calibration not applied: a microphone under test is not measured through the measurement microphone"
                     .into(),
             );
         } else {
-            let fr = &mut channel.frequency_response;
-            fr.gain_db = cal.apply(&fr.freq_hz, &fr.gain_db);
+            gain_db = cal.apply(&freq_hz, &gain_db);
             calibrated = true;
         }
     }
     if kind.is_none() {
         warnings.push("no kind given (use --kind): this device takes part in no claim".into());
     }
-    let m = metrics::measure(&channel);
-    let (xs, _) = metrics::clean(
-        &channel.frequency_response.freq_hz,
-        &channel.frequency_response.gain_db,
-    );
+    let mut m = metrics::measure_curve(&freq_hz, &gain_db);
+    if let Some(ch) = &channel {
+        let from_channel = metrics::measure(ch).metrics;
+        m.metrics.noise_rms_dbfs = from_channel.noise_rms_dbfs;
+        m.metrics.snr_db = from_channel.snr_db;
+        m.metrics.thd_1k_percent = from_channel.thd_1k_percent;
+    }
+    let (xs, _) = metrics::clean(&freq_hz, &gain_db);
     if xs.len() < 2 {
         return Err(Error::bad_input(
             src,
             "the response holds fewer than two usable points: nothing to compare",
         ));
     }
+    // keep only what the metrics used
+    (freq_hz, gain_db) = metrics::clean(&freq_hz, &gain_db);
     Ok(Device {
         result: DeviceResult {
             label: label.unwrap_or(fallback_label),
@@ -608,7 +580,8 @@ fn load_source(
             rms_deviation_band_hz: None,
             warnings,
         },
-        channel,
+        freq_hz,
+        gain_db,
     })
 }
 

@@ -2,14 +2,15 @@
 
 use std::path::Path;
 
-use super::claims::{Verdict, hz, signed, trim};
-use super::metrics::{Normalize, clean};
+use super::claims::Verdict;
 use super::{
     CompareResult, DEVIATION_PNG, Device, DeviceResult, METRICS_PNG, RESPONSE_PNG, Target,
 };
 use crate::dsp::smoothing::interp_linear;
 use crate::error::Result;
+use crate::metrics::{Normalize, clean};
 use crate::report::{RenderOptions, Series, render_bars, render_overlay, smoothing_label};
+use crate::units::{NA, created, hz, md_escape, prose, sig2, signed};
 
 /// Palette indices for devices: everything but grey, which is the target's.
 const DEVICE_COLORS: [usize; 9] = [0, 1, 2, 3, 4, 5, 6, 8, 9];
@@ -99,10 +100,9 @@ pub(super) fn write_plots(
     let curves: Vec<(Vec<f64>, Vec<f64>)> = devices
         .iter()
         .map(|d| {
-            let fr = &d.channel.frequency_response;
             plotted(
-                &fr.freq_hz,
-                &fr.gain_db,
+                &d.freq_hz,
+                &d.gain_db,
                 d.result.normalization_offset_db,
                 smoothing,
             )
@@ -291,33 +291,12 @@ pub(super) fn write_plots(
     Ok(written)
 }
 
-/// "2025-03-14T09:26:53Z" → "2025-03-14 09:26 UTC"; anything else as given.
-fn fmt_created(s: &str) -> String {
-    let b = s.as_bytes();
-    if s.len() == 20 && s.is_ascii() && b[10] == b'T' && s.ends_with('Z') {
-        format!("{} {} UTC", &s[..10], &s[11..16])
-    } else {
-        s.to_string()
-    }
-}
-
-fn md(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
 fn db(v: Option<f64>) -> String {
-    v.map_or("n/a".into(), |v| {
-        format!("{} dB", trim(v, 1).replace('-', "−"))
-    })
+    v.map_or(NA.into(), |v| prose(v, "dB"))
 }
 
 fn db_signed(v: Option<f64>) -> String {
-    v.map_or("n/a".into(), |v| format!("{} dB", signed(v)))
+    v.map_or(NA.into(), |v| format!("{} dB", signed(v)))
 }
 
 fn ext(v: Option<f64>, edge: bool, low: bool) -> String {
@@ -329,19 +308,12 @@ fn ext(v: Option<f64>, edge: bool, low: bool) -> String {
             if low { "start" } else { "end" }
         ),
         Some(f) => hz(f),
-        None => "n/a".into(),
+        None => NA.into(),
     }
 }
 
 fn percent(v: Option<f64>) -> String {
-    v.map_or("n/a".into(), |v| {
-        let d = if v > 0.0 {
-            (1 - v.log10().floor() as i32).clamp(0, 6) as usize
-        } else {
-            1
-        };
-        format!("{} %", trim(v, d))
-    })
+    v.map_or(NA.into(), |v| format!("{} %", sig2(v)))
 }
 
 fn verdict_cell(v: Verdict) -> &'static str {
@@ -361,20 +333,20 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
         if r.devices.len() == 1 { "" } else { "s" },
         r.created
             .as_deref()
-            .map(|c| format!(" on {}", fmt_created(c)))
+            .map(|c| format!(" on {}", created(c)))
             .unwrap_or_default(),
-        md(&r.claims_file),
+        md_escape(&r.claims_file),
         r.calibration
             .as_ref()
             .map(|c| format!(
                 " Microphone calibration {} ({} points) removed from the devices marked calibrated.",
-                md(&c.file),
+                md_escape(&c.file),
                 c.points
             ))
             .unwrap_or_default(),
         r.target
             .as_ref()
-            .map(|t| format!(" Target curve: {}.", md(&t.file)))
+            .map(|t| format!(" Target curve: {}.", md_escape(&t.file)))
             .unwrap_or_default(),
     ));
 
@@ -399,8 +371,8 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
         s.push_str(&format!(
             "| {} | {} | {} | {}{} | {}–{} | {} | {} | {} | {} | {} | {} | {} | {} |",
             i + 1,
-            md(&d.label),
-            d.kind.as_deref().map_or("—".into(), md),
+            md_escape(&d.label),
+            d.kind.map_or("—".into(), |k| k.to_string()),
             src,
             if d.calibrated { ", calibrated" } else { "" },
             hz(d.band_hz[0]),
@@ -411,10 +383,7 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
             ext(m.low_extension_hz, d.low_extension_at_band_edge, true),
             ext(m.high_extension_hz, d.high_extension_at_band_edge, false),
             percent(m.thd_1k_percent),
-            m.noise_rms_dbfs.map_or("n/a".into(), |v| format!(
-                "{} dBFS",
-                trim(v, 1).replace('-', "−")
-            )),
+            m.noise_rms_dbfs.map_or(NA.into(), |v| prose(v, "dBFS")),
             db(m.snr_db),
         ));
         if with_target {
@@ -432,11 +401,11 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
         s.push_str("Warnings:\n\n");
         for d in warned {
             for w in &d.warnings {
-                s.push_str(&format!("- {}: {}\n", md(&d.label), md(w)));
+                s.push_str(&format!("- {}: {}\n", md_escape(&d.label), md_escape(w)));
             }
         }
         for w in &r.warnings {
-            s.push_str(&format!("- {}\n", md(w)));
+            s.push_str(&format!("- {}\n", md_escape(w)));
         }
         s.push('\n');
     }
@@ -484,7 +453,7 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
             "—".to_string()
         } else {
             let a = if c.a_devices.is_empty() {
-                format!("no {}", c.a_kind.as_deref().unwrap_or("?"))
+                format!("no {}", c.a_kind.map_or("?", |k| k.as_str()))
             } else {
                 c.a_devices.join(", ")
             };
@@ -497,16 +466,16 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
                     };
                     format!(
                         "{} ({}) vs {} ({})",
-                        md(&a),
-                        md(c.a_kind.as_deref().unwrap_or("")),
-                        md(&b),
-                        md(bk)
+                        md_escape(&a),
+                        c.a_kind.map_or("", |k| k.as_str()),
+                        md_escape(&b),
+                        bk
                     )
                 }
                 None => format!(
                     "{} ({}) vs fixed values",
-                    md(&a),
-                    md(c.a_kind.as_deref().unwrap_or(""))
+                    md_escape(&a),
+                    c.a_kind.map_or("", |k| k.as_str())
                 ),
             }
         };
@@ -516,10 +485,11 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
             c.conditions
                 .iter()
                 .map(|k| {
-                    let pairs: Vec<String> = k.pairs.iter().map(|p| md(&p.evidence)).collect();
+                    let pairs: Vec<String> =
+                        k.pairs.iter().map(|p| md_escape(&p.evidence)).collect();
                     format!(
                         "*{}*: {}",
-                        md(k.what.as_deref().unwrap_or(&k.metric)),
+                        md_escape(k.what.as_deref().unwrap_or(&k.metric)),
                         pairs.join("; ")
                     )
                 })
@@ -527,7 +497,7 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
                 .join("<br>")
         };
         let why = if c.conditions.is_empty() {
-            md(&c.evidence)
+            md_escape(&c.evidence)
         } else {
             let parts: Vec<String> = c
                 .conditions
@@ -538,7 +508,12 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
                     } else {
                         format!(" (left out: {})", k.left_out.join("; "))
                     };
-                    format!("{} → {}{}", md(&k.summary), k.verdict.as_str(), md(&left))
+                    format!(
+                        "{} → {}{}",
+                        md_escape(&k.summary),
+                        k.verdict.as_str(),
+                        md_escape(&left)
+                    )
                 })
                 .collect();
             parts.join("<br>")
@@ -546,11 +521,11 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
         let statement = match &c.note {
             Some(n) => format!(
                 "**{}**<br>`{}`<br>*Read as:* {}",
-                md(&c.statement),
+                md_escape(&c.statement),
                 c.id,
-                md(n)
+                md_escape(n)
             ),
-            None => format!("**{}**<br>`{}`", md(&c.statement), c.id),
+            None => format!("**{}**<br>`{}`", md_escape(&c.statement), c.id),
         };
         s.push_str(&format!(
             "| {statement} | {devices} | {numbers} | {} | {why} |\n",

@@ -51,6 +51,7 @@ use serde::{Deserialize, Serialize};
 use crate::dsp::filters::{Biquad, fir_response, fractional_delay_fir};
 use crate::dsp::weighting::a_weighting_gain;
 use crate::error::{Error, Result};
+use crate::kind::DeviceKind;
 
 /// The full commented example of the model file format.
 pub const EXAMPLE_TOML: &str = include_str!("../../fixtures/models/example.toml");
@@ -66,16 +67,6 @@ pub const TRUTH_MAX_HARMONIC: usize = 9;
 /// Longest FIR accepted, taps.
 pub const MAX_FIR_TAPS: usize = 65_536;
 
-/// Kinds of device, as in `session.json`.
-pub const KINDS: [&str; 6] = [
-    "headset",
-    "headset-mic",
-    "headphones",
-    "microphone",
-    "loopback",
-    "other",
-];
-
 /// A validated device model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceModel {
@@ -83,8 +74,7 @@ pub struct DeviceModel {
     pub name: String,
     /// Display name.
     pub label: Option<String>,
-    /// headset | headphones | microphone | loopback | other.
-    pub kind: Option<String>,
+    pub kind: Option<DeviceKind>,
     pub description: Option<String>,
     /// Overall gain, dB.
     pub gain_db: f64,
@@ -509,7 +499,7 @@ pub enum ExtraChannels {
 pub struct Truth {
     pub model: String,
     pub label: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<DeviceKind>,
     pub sample_rate: u32,
     pub sweep_level_dbfs: f64,
     /// Frequencies of `gain_db` and `thd_percent`.
@@ -754,11 +744,14 @@ impl DeviceModel {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "model".into()),
         };
-        if let Some(k) = &raw.kind
-            && !KINDS.contains(&k.as_str())
-        {
-            return Err(cx.err(format!("`kind` = {k:?} is not one of {}", KINDS.join(", "))));
-        }
+        let kind = raw
+            .kind
+            .as_deref()
+            .map(|k| {
+                k.parse::<DeviceKind>()
+                    .map_err(|e| cx.err(format!("`kind`: {e}")))
+            })
+            .transpose()?;
         let gain_db = cx.range(
             "top level",
             "gain_db",
@@ -831,7 +824,7 @@ impl DeviceModel {
         Ok(DeviceModel {
             name,
             label: raw.label,
-            kind: raw.kind,
+            kind,
             description: raw.description,
             gain_db,
             stages,
@@ -1046,7 +1039,7 @@ impl DeviceModel {
         Truth {
             model: self.name.clone(),
             label: self.label.clone(),
-            kind: self.kind.clone(),
+            kind: self.kind,
             sample_rate,
             sweep_level_dbfs,
             freq_hz: freqs_hz.to_vec(),

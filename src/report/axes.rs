@@ -3,6 +3,7 @@
 //! curves, and a legend/text box placed where it hides the least data.
 
 use super::canvas::{Align, CAP, Canvas, DESCENT, Rect, Rgb, Stroke, clip_segment};
+use crate::units;
 
 pub(crate) const INK: Rgb = [0x20, 0x20, 0x20];
 pub(crate) const TICK_INK: Rgb = [0x30, 0x30, 0x30];
@@ -116,42 +117,6 @@ pub(crate) struct Tick {
     pub major: bool,
 }
 
-/// Formats a number with a proper minus sign for plot labels.
-pub(crate) fn fmt_num(v: f64, decimals: usize) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    let s = format!("{:.*}", decimals, v);
-    let s = if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
-        s[1..].to_string() // no "-0"
-    } else {
-        s
-    };
-    s.replacen('-', "\u{2212}", 1)
-}
-
-pub(crate) fn fmt_freq_tick(f: f64) -> String {
-    if f >= 1000.0 {
-        let k = f / 1000.0;
-        if (k - k.round()).abs() < 1e-9 {
-            format!("{}k", k.round() as i64)
-        } else {
-            format!("{}k", trim_num(k))
-        }
-    } else if (f - f.round()).abs() < 1e-9 {
-        format!("{}", f.round() as i64)
-    } else {
-        trim_num(f)
-    }
-}
-
-/// Shortest plain decimal for small round numbers (0.001, 2.5 …).
-pub(crate) fn trim_num(v: f64) -> String {
-    let s = format!("{:.6}", v);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.to_string()
-}
-
 /// A 1/2/5 × 10^k step near `raw`.
 pub(crate) fn nice_step(raw: f64) -> f64 {
     if !(raw.is_finite() && raw > 0.0) {
@@ -200,8 +165,8 @@ impl Axis {
                             continue;
                         }
                         let label = labelled.then(|| match self.ticks {
-                            TickKind::LogFreq => fmt_freq_tick(v),
-                            _ => trim_num(v),
+                            TickKind::LogFreq => units::hz_tick(v),
+                            _ => units::short(v),
                         });
                         out.push(Tick {
                             v,
@@ -215,7 +180,7 @@ impl Axis {
                     for v in [min, max] {
                         out.push(Tick {
                             v,
-                            label: Some(fmt_freq_tick((v * 10.0).round() / 10.0)),
+                            label: Some(units::hz_tick((v * 10.0).round() / 10.0)),
                             major: true,
                         });
                     }
@@ -251,7 +216,7 @@ impl Axis {
                     let v = if major { k.round() * step } else { v };
                     out.push(Tick {
                         v,
-                        label: major.then(|| fmt_num(v, decimals)),
+                        label: major.then(|| units::fixed_minus(v, decimals)),
                         major,
                     });
                 }

@@ -38,6 +38,39 @@ pub fn log_grid(lo: f64, hi: f64, ppo: f64) -> Vec<f64> {
         .collect()
 }
 
+/// A channel holding only a frequency response (no THD, noise or impulse), for tests that
+/// build analyses by hand.
+pub fn curve_channel(freq_hz: Vec<f64>, gain_db: Vec<f64>) -> ChannelAnalysis {
+    ChannelAnalysis {
+        index: 0,
+        latency_s: f64::NAN,
+        latency_samples: f64::NAN,
+        frequency_response: FrequencyResponse {
+            freq_hz,
+            gain_db,
+            phase_deg: Vec::new(),
+            group_delay_s: Vec::new(),
+        },
+        smoothed: Vec::new(),
+        thd: Thd {
+            freq_hz: Vec::new(),
+            percent: Vec::new(),
+            harmonics: Vec::new(),
+        },
+        noise: None,
+        snr_db: None,
+        level_1k_dbfs: None,
+        peak_dbfs: None,
+        impulse: Impulse {
+            sample_rate: 0,
+            start_s: 0.0,
+            samples: Vec::new(),
+        },
+        drift_ppm: None,
+        warnings: Vec::new(),
+    }
+}
+
 /// A small deterministic pseudo-random sequence in [-1, 1).
 struct Lcg(u64);
 impl Lcg {
@@ -179,7 +212,7 @@ pub fn analysis(channels: usize) -> Analysis {
         version: ANALYSIS_VERSION,
         sample_rate: sr,
         label: Some("Synthetic headset".into()),
-        kind: Some("headset".into()),
+        kind: Some(crate::kind::DeviceKind::Headset),
         created: Some("2025-03-14T09:26:53Z".into()),
         sweep: SweepInfo {
             start_hz: 20.0,

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::results::Analysis;
 
 pub use axes::db_axis_range;
-pub use summary::{ChannelMetrics, channel_metrics, summary_markdown};
+pub use summary::summary_markdown;
 
 /// Size of the images and the smoothing of the bold curves.
 #[derive(Debug, Clone, PartialEq)]
@@ -227,7 +227,7 @@ fn smoothing_fraction(opts: &RenderOptions) -> Option<f64> {
 
 /// "1/6 oct", "1/3 oct", "1/1.5 oct".
 pub(crate) fn smoothing_label(n: f64) -> String {
-    format!("1/{} oct", axes::trim_num((n * 100.0).round() / 100.0))
+    crate::units::smoothing(n)
 }
 
 /// The points of a curve that can be smoothed: positive, finite, strictly increasing

@@ -2,7 +2,7 @@
 
 use super::axes::{
     Axis, Entry, Fonts, Frame, INK, LegendBox, MUTED, Scale, TickKind, WARN, db_axis_range_q,
-    db_axis_range_step, fit_text, fmt_num, log_axis_range, nice_range,
+    db_axis_range_step, fit_text, log_axis_range, nice_range,
 };
 use super::canvas::{ASCENT, Align, CAP, Canvas, Rect, Rgb, Stroke};
 use super::{
@@ -10,6 +10,7 @@ use super::{
     noise_series, phase_series, response_series,
 };
 use crate::results::Analysis;
+use crate::units;
 
 type R<T> = std::result::Result<T, String>;
 
@@ -297,36 +298,6 @@ fn db_yrange(values: &[f64]) -> YRange {
 // ---------------------------------------------------------------------------------------
 // Header
 
-fn fmt_rate(sr: u32) -> String {
-    if sr == 0 {
-        return "unknown rate".into();
-    }
-    let k = sr as f64 / 1000.0;
-    format!("{} kHz", super::axes::trim_num((k * 100.0).round() / 100.0))
-}
-
-/// "2024-05-01T12:34:56Z" → "2024-05-01 12:34 UTC"; anything else as given.
-pub(crate) fn fmt_created(s: &str) -> String {
-    let b = s.as_bytes();
-    if s.len() >= 16 && s.is_ascii() && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' {
-        let tz = if s.ends_with('Z') || s.ends_with("+00:00") {
-            " UTC".to_string()
-        } else if s.len() > 19 {
-            let t = &s[19..];
-            let t = t.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-            if t.is_empty() {
-                String::new()
-            } else {
-                format!(" {t}")
-            }
-        } else {
-            String::new()
-        };
-        return format!("{} {}{}", &s[..10], &s[11..16], tz);
-    }
-    s.to_string()
-}
-
 /// Device label · kind · rate · date · calibration.
 pub(crate) fn describe(a: &Analysis) -> String {
     let mut parts = Vec::new();
@@ -336,12 +307,12 @@ pub(crate) fn describe(a: &Analysis) -> String {
             .filter(|l| !l.trim().is_empty())
             .unwrap_or_else(|| "unlabelled device".into()),
     );
-    if let Some(k) = a.kind.as_ref().filter(|k| !k.trim().is_empty()) {
-        parts.push(k.clone());
+    if let Some(k) = a.kind {
+        parts.push(k.to_string());
     }
-    parts.push(fmt_rate(a.sample_rate));
+    parts.push(units::rate(a.sample_rate));
     if let Some(c) = a.created.as_ref().filter(|c| !c.trim().is_empty()) {
-        parts.push(fmt_created(c));
+        parts.push(units::created(c));
     }
     if let Some(cal) = &a.calibration {
         parts.push(format!("calibrated ({})", cal.file));
@@ -607,7 +578,7 @@ fn noise_band(sr: u32) -> String {
         20000.0
     };
     let hi = if hi >= 1000.0 {
-        format!("{} kHz", super::axes::trim_num((hi / 100.0).round() / 10.0))
+        format!("{} kHz", units::short((hi / 100.0).round() / 10.0))
     } else {
         format!("{} Hz", hi.round())
     };
@@ -659,13 +630,16 @@ fn paint_noise(
                     text: format!(
                         "{pre}Noise {}: {} dBFS",
                         noise_band(a.sample_rate),
-                        fmt_num(n.rms_dbfs, 1)
+                        units::fixed_minus(n.rms_dbfs, 1)
                     ),
                     color,
                     bold: true,
                 });
                 extra.push(Entry::Text {
-                    text: format!("{pre}A-weighted: {} dBFS(A)", fmt_num(n.a_weighted_dbfs, 1)),
+                    text: format!(
+                        "{pre}A-weighted: {} dBFS(A)",
+                        units::fixed_minus(n.a_weighted_dbfs, 1)
+                    ),
                     color,
                     bold: false,
                 });
@@ -674,7 +648,7 @@ fn paint_noise(
                         "{pre}SNR: {}",
                         ch.snr_db
                             .filter(|v| v.is_finite())
-                            .map(|v| format!("{} dB", fmt_num(v, 1)))
+                            .map(|v| format!("{} dB", units::fixed_minus(v, 1)))
                             .unwrap_or_else(|| "n/a".into())
                     ),
                     color,
@@ -816,13 +790,17 @@ fn paint_impulse(c: &mut Canvas, rect: Rect, a: &Analysis, f: &Fonts, compact: b
         .filter(|ch| ch.latency_s.is_finite())
         .map(|ch| {
             if compact {
-                format!("ch{} {} ms", ch.index, fmt_num(ch.latency_s * 1000.0, 2))
+                format!(
+                    "ch{} {} ms",
+                    ch.index,
+                    units::fixed_minus(ch.latency_s * 1000.0, 2)
+                )
             } else {
                 format!(
                     "ch{} {} ms ({} samples)",
                     ch.index,
-                    fmt_num(ch.latency_s * 1000.0, 2),
-                    fmt_num(ch.latency_samples, 1)
+                    units::fixed_minus(ch.latency_s * 1000.0, 2),
+                    units::fixed_minus(ch.latency_samples, 1)
                 )
             }
         })
@@ -928,7 +906,7 @@ pub(crate) fn response_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
 
 pub(crate) fn distortion_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
     let lvl = if a.sweep.level_dbfs.is_finite() {
-        format!(" at {} dBFS", fmt_num(a.sweep.level_dbfs, 1))
+        format!(" at {} dBFS", units::fixed_minus(a.sweep.level_dbfs, 1))
     } else {
         String::new()
     };
@@ -1028,7 +1006,7 @@ fn fmt_bar(v: f64) -> String {
     } else {
         0
     };
-    let s = fmt_num(v, d);
+    let s = units::fixed_minus(v, d);
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {

@@ -77,7 +77,7 @@ pub struct SessionFile {
     #[serde(default)]
     pub label: Option<String>,
     #[serde(default)]
-    pub kind: Option<String>,
+    pub kind: Option<crate::kind::DeviceKind>,
     #[serde(default)]
     pub created: Option<String>,
     /// False while capturing and after an interrupted capture.
