@@ -17,10 +17,10 @@ use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 use sweeplab::device::OutputRouting;
-use sweeplab::device::model::{Truth, builtin_models};
-use sweeplab::device::sim::SimDuplex;
 use sweeplab::dsp::sweep::SweepSpec;
 use sweeplab::session::{RecordRequest, record_session};
+use sweeplab::sim::duplex::SimDuplex;
+use sweeplab::sim::{Truth, builtin_models};
 use sweeplab::storage::session_file::{read_session, write_session};
 
 /// The `created` time written into every fixture's session.json.

@@ -210,7 +210,7 @@ fn stoppable() -> AnalyzeOptions {
 
 /// Records one simulated session and analyses it into DIR/report (unless told not to).
 fn simulate_one(
-    model: crate::device::model::DeviceModel,
+    model: crate::sim::DeviceModel,
     out: &Path,
     spec: SweepSpec,
     label: Option<String>,
@@ -245,7 +245,7 @@ fn simulate_one(
         })
         .collect();
     let truth = model.truth(spec.sample_rate, spec.level_dbfs, &truth_grid);
-    let mut device = crate::device::sim::SimDuplex::new(model, 1);
+    let mut device = crate::sim::SimDuplex::new(model, 1);
     let session = if quiet {
         session::record_session(&mut device, &req, stop_flag(), &mut |_| {})?
     } else {
@@ -268,7 +268,7 @@ fn simulate_one(
 }
 
 fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
-    let model = crate::device::model::resolve(&c.model)?;
+    let model = crate::sim::resolve(&c.model)?;
     let spec = sweep_spec(&c.sweep);
     let a = simulate_one(
         model,
@@ -305,7 +305,7 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
         c.out.display()
     );
     let mut dirs = Vec::new();
-    for (name, model) in crate::device::model::builtin_models() {
+    for (name, model) in crate::sim::builtin_models() {
         let dir = c.out.join(name);
         // the demo may redo its own simulated sessions, never a real one
         let own = crate::storage::session_file::read_session(&dir)

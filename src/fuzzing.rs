@@ -16,12 +16,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use crate::compare::{CompareArgs, run_compare};
-use crate::device::model::DeviceModel;
-use crate::device::sim::SimDuplex;
 use crate::device::{Duplex, MemorySink, OutputRouting, RunRequest};
 use crate::dsp::sweep::SweepSpec;
 use crate::error::{Error, Result};
 use crate::session::{AnalyzeOptions, analyze_external, analyze_session, create_sweep_session};
+use crate::sim::DeviceModel;
+use crate::sim::SimDuplex;
 use crate::storage::session_file::{ANALYSIS_JSON, SESSION_JSON, read_analysis};
 use crate::storage::wav::{read_wav, write_wav_f32};
 

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod report;
 pub mod results;
 pub mod session;
+pub mod sim;
 pub mod storage;
 pub mod units;
 

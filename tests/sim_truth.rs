@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sweeplab::device::OutputRouting;
-use sweeplab::device::model::{BUILTIN_NAMES, DeviceModel, Fault, builtin, builtin_models};
-use sweeplab::device::sim::SimDuplex;
 use sweeplab::dsp::sweep::SweepSpec;
 use sweeplab::error::Error;
 use sweeplab::results::{Analysis, ChannelAnalysis};
 use sweeplab::session::{AnalyzeOptions, RecordRequest, analyze_session, record_session};
+use sweeplab::sim::duplex::SimDuplex;
+use sweeplab::sim::{BUILTIN_NAMES, DeviceModel, Fault, builtin, builtin_models};
 use sweeplab::storage::session_file::{SessionFile, read_session};
 use sweeplab::storage::wav::read_wav;
 
@@ -394,7 +394,7 @@ fn truth_serializes() {
         });
         let t = m.truth(RATE, LEVEL, &[100.0, 1000.0, 10000.0]);
         let j = serde_json::to_string(&t).unwrap();
-        let back: sweeplab::device::model::Truth = serde_json::from_str(&j).unwrap();
+        let back: sweeplab::sim::Truth = serde_json::from_str(&j).unwrap();
         // serde_json parses floats to within an ulp or so, not always bit for bit
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);
         assert!(
@@ -511,7 +511,7 @@ fn zero_dropout_is_reported_with_its_time() {
     model.faults.push(Fault::Dropout {
         at_s: 2.5,
         duration_ms: 20.0,
-        mode: sweeplab::device::model::DropoutMode::Zero,
+        mode: sweeplab::sim::DropoutMode::Zero,
     });
     let (_tmp, session) = record_with(model);
     let v = analysis_json(&session);
@@ -531,7 +531,7 @@ fn missing_frames_are_reported_with_their_time() {
     model.faults.push(Fault::Dropout {
         at_s: 3.0,
         duration_ms: 10.0,
-        mode: sweeplab::device::model::DropoutMode::Missing,
+        mode: sweeplab::sim::DropoutMode::Missing,
     });
     let (_tmp, session) = record_with(model);
     let s = read_session(&session).unwrap();

@@ -7,9 +7,6 @@
 
 use std::sync::atomic::AtomicBool;
 
-pub mod model;
-pub mod sim;
-
 use crate::error::Result;
 
 pub mod cpal_duplex;

@@ -11,7 +11,7 @@
 //! irrelevant: the model is the whole path from the stimulus to the capture. The same model
 //! and seed always give the same capture.
 //!
-//! See [`crate::device::model`] for the signal chain and the model file.
+//! See [`crate::sim::model`] for the signal chain and the model file.
 
 use std::collections::VecDeque;
 use std::f64::consts::PI;
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::model::{
     DeviceModel, DropoutMode, ExtraChannels, Fault, NoiseColor, PinkFilter, Stage, delay_plan,
 };
-use super::{CaptureSink, Duplex, Progress, RunRequest, RunStats};
+use crate::device::{CaptureSink, Duplex, Progress, RunRequest, RunStats};
 use crate::dsp::filters::{Biquad, BiquadState, Kaiser, sinc};
 use crate::error::{Error, Result};
 

@@ -1,0 +1,619 @@
+//! Device models for the simulated rig: a small TOML file describing what a device does to
+//! the sweep (gain, filters, distortion, noise, latency, clock drift, faults), and the exact
+//! truth that follows from it (response, latency, noise levels, THD), for checking the
+//! measurement engine end to end.
+//!
+//! # Signal chain
+//!
+//! In this order, per played sample (playback clock) and then per captured sample (capture
+//! clock):
+//!
+//! 1. `gain_db`, then the linear `[[stage]]`s in file order (RBJ biquads, FIRs);
+//! 2. the memoryless `[nonlinearity]` (so its input amplitude is the sweep amplitude times
+//!    the gain and stage response at each frequency);
+//! 3. the latency: a whole-sample delay line, plus, when the latency is not a whole number of
+//!    samples, a 128-tap Kaiser-windowed-sinc fractional-delay FIR
+//!    ([`crate::dsp::filters::fractional_delay_fir`], β = [`FRAC_BETA`]) centred at
+//!    63 + the fractional part; the truth includes that FIR's exact response;
+//! 4. clock drift: the rendered signal is resampled with band-limited (Kaiser-windowed sinc,
+//!    ±32 taps) interpolation so that a played frame n arrives at capture frame
+//!    (n + latency)·(1 + drift_ppm·10⁻⁶): a positive `drift_ppm` is a capture clock running
+//!    fast (the sweep is stretched in the capture);
+//! 5. in the capture domain: mute (the signal path is cut, the noise remains), the noise
+//!    sources (generated at the capture clock: they are the capture device's own noise),
+//!    AGC steps (they scale signal and noise), dropouts, then the converter: a `clip` fault
+//!    hard-clips at its level, and every sample is clipped to ±1.0 (full scale) as a real
+//!    converter would.
+//!
+//! Extra capture channels (`channels` > 1) carry the same signal with their own independent
+//! noise (`extra_channels = "copy"`, the default) or only noise (`extra_channels = "noise"`,
+//! like an unused input). Output routing is irrelevant to the simulation.
+//!
+//! # File format
+//!
+//! The full commented example is [`EXAMPLE_TOML`] (`fixtures/models/example.toml`):
+//!
+//! ```toml
+#![doc = include_str!("../../fixtures/models/example.toml")]
+//! ```
+//!
+//! Every error names the file and the field at fault (`Error::BadInput`, exit 2). Checks
+//! that need the sample rate (a filter above Nyquist, a fractional latency too short for the
+//! fractional-delay filter, an FIR WAV at another rate) are made by
+//! [`DeviceModel::check_rate`], which the simulated device calls at the start of a run.
+
+use std::f64::consts::PI;
+use std::path::PathBuf;
+
+use realfft::num_complex::Complex64;
+use serde::{Deserialize, Serialize};
+
+use crate::dsp::filters::{Biquad, fir_response, fractional_delay_fir};
+use crate::dsp::weighting::a_weighting_gain;
+use crate::kind::DeviceKind;
+
+/// The full commented example of the model file format.
+pub const EXAMPLE_TOML: &str = include_str!("../../fixtures/models/example.toml");
+
+/// Taps of the fractional-delay FIR used for a latency that is not a whole number of samples.
+pub const FRAC_TAPS: usize = 128;
+/// Kaiser β of that FIR.
+pub const FRAC_BETA: f64 = 10.0;
+/// Whole samples of delay inside the fractional-delay FIR (its centre is this + the fraction).
+pub const FRAC_CENTRE: usize = FRAC_TAPS / 2 - 1;
+/// Highest harmonic counted in the THD truth (the engine's `MAX_HARMONIC`).
+pub const TRUTH_MAX_HARMONIC: usize = 9;
+/// Longest FIR accepted, taps.
+pub const MAX_FIR_TAPS: usize = 65_536;
+
+/// A validated device model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceModel {
+    /// Short name (file stem unless given), used in session.json and file names.
+    pub name: String,
+    /// Display name.
+    pub label: Option<String>,
+    pub kind: Option<DeviceKind>,
+    pub description: Option<String>,
+    /// Overall gain, dB.
+    pub gain_db: f64,
+    pub stages: Vec<Stage>,
+    pub nonlinearity: Nonlinearity,
+    pub noise: Vec<NoiseSource>,
+    pub latency: Latency,
+    /// Capture clock relative to the playback clock, ppm (+: capture faster).
+    pub drift_ppm: f64,
+    pub faults: Vec<Fault>,
+    /// Capture channels.
+    pub channels: u16,
+    pub extra_channels: ExtraChannels,
+    /// Where the model came from (a file, or `builtin:<name>`), for error messages.
+    pub origin: PathBuf,
+}
+
+/// A linear stage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    Biquad {
+        shape: BiquadShape,
+        freq_hz: f64,
+        q: f64,
+        /// Only for peaking and shelves (0 otherwise).
+        gain_db: f64,
+    },
+    Fir {
+        taps: Vec<f64>,
+        /// The coefficient file.
+        file: PathBuf,
+        /// Sample rate of a WAV coefficient file (the run must use it); None for text files.
+        sample_rate: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BiquadShape {
+    Highpass,
+    Lowpass,
+    Peaking,
+    LowShelf,
+    HighShelf,
+}
+
+impl BiquadShape {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BiquadShape::Highpass => "highpass",
+            BiquadShape::Lowpass => "lowpass",
+            BiquadShape::Peaking => "peaking",
+            BiquadShape::LowShelf => "low_shelf",
+            BiquadShape::HighShelf => "high_shelf",
+        }
+    }
+    pub(crate) fn has_gain(self) -> bool {
+        matches!(
+            self,
+            BiquadShape::Peaking | BiquadShape::LowShelf | BiquadShape::HighShelf
+        )
+    }
+    /// The RBJ cookbook biquad at `fs`.
+    pub fn design(self, fs: f64, freq_hz: f64, q: f64, gain_db: f64) -> Biquad {
+        match self {
+            BiquadShape::Highpass => Biquad::highpass(fs, freq_hz, q),
+            BiquadShape::Lowpass => Biquad::lowpass(fs, freq_hz, q),
+            BiquadShape::Peaking => Biquad::peaking(fs, freq_hz, q, gain_db),
+            BiquadShape::LowShelf => Biquad::low_shelf(fs, freq_hz, q, gain_db),
+            BiquadShape::HighShelf => Biquad::high_shelf(fs, freq_hz, q, gain_db),
+        }
+    }
+}
+
+/// The memoryless nonlinearity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Nonlinearity {
+    None,
+    /// y = a1·x + a2·x² + a3·x³ + … (`coeffs[0]` is a1).
+    Polynomial {
+        coeffs: Vec<f64>,
+    },
+    /// y = tanh(drive·x)/drive.
+    SoftClip {
+        drive: f64,
+    },
+}
+
+impl Nonlinearity {
+    #[inline]
+    pub fn apply(&self, x: f64) -> f64 {
+        match self {
+            Nonlinearity::None => x,
+            Nonlinearity::Polynomial { coeffs } => {
+                // Horner on x·(a1 + x·(a2 + x·(…)))
+                let mut acc = 0.0;
+                for &a in coeffs.iter().rev() {
+                    acc = acc * x + a;
+                }
+                acc * x
+            }
+            Nonlinearity::SoftClip { drive } => (drive * x).tanh() / drive,
+        }
+    }
+
+    /// Output amplitudes of harmonics 1..=kmax (index 0 is harmonic 1) for the input
+    /// B·sin θ: the DFT of f(B·sin θ) over 512 points, exact for polynomials of degree < 256
+    /// (and to rounding for tanh, whose harmonics above the 255th are negligible).
+    pub fn harmonic_amplitudes(&self, amplitude: f64, kmax: usize) -> Vec<f64> {
+        const N: usize = 512;
+        let y: Vec<f64> = (0..N)
+            .map(|n| self.apply(amplitude * (2.0 * PI * n as f64 / N as f64).sin()))
+            .collect();
+        (1..=kmax)
+            .map(|k| {
+                let c: Complex64 = y
+                    .iter()
+                    .enumerate()
+                    .map(|(n, &v)| {
+                        Complex64::from_polar(v, -2.0 * PI * (k * n % N) as f64 / N as f64)
+                    })
+                    .sum();
+                2.0 * c.norm() / N as f64
+            })
+            .collect()
+    }
+}
+
+/// A noise source. Its level is the AES17 band level over 20 Hz – min(20 kHz, fs/2): a mean
+/// square m reads 10·log10(2·m) dBFS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoiseSource {
+    pub color: NoiseColor,
+    pub level_dbfs: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NoiseColor {
+    /// Gaussian, flat spectrum.
+    White,
+    /// Gaussian white noise through [`PinkFilter`] (−3.01 dB/octave within ±0.06 dB
+    /// from 20 Hz to 20 kHz).
+    Pink,
+    /// Mains hum: `freq_hz` (50 or 60) and harmonics 2…`harmonics`, harmonic k with amplitude
+    /// ∝ 1/k, fixed random phases; the whole sum (the partials below fs/2) reads `level_dbfs`.
+    Hum { freq_hz: f64, harmonics: u32 },
+}
+
+impl NoiseColor {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NoiseColor::White => "white",
+            NoiseColor::Pink => "pink",
+            NoiseColor::Hum { .. } => "hum",
+        }
+    }
+}
+
+/// The top of the noise band at `fs`.
+pub fn noise_band_hi(fs: f64) -> f64 {
+    20000f64.min(fs / 2.0)
+}
+
+/// Paul Kellet's "refined" pink-noise filter (parallel one-pole sections plus a direct
+/// path): H(z) = 0.5362 + 0.115926·z⁻¹ + Σ gᵢ/(1 − pᵢ·z⁻¹). Its response is −3.01 dB/octave
+/// within ±0.06 dB from 20 Hz to 20 kHz at 44.1, 48 and 96 kHz; the truth integrates its
+/// exact response, so that small ripple is accounted for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PinkFilter {
+    state: [f64; 6],
+    last: f64,
+}
+
+const PINK_POLES: [f64; 6] = [0.99886, 0.99332, 0.96900, 0.86650, 0.55000, -0.7616];
+const PINK_GAINS: [f64; 6] = [
+    0.0555179, 0.0750759, 0.1538520, 0.3104856, 0.5329522, -0.0168980,
+];
+const PINK_DIRECT: f64 = 0.5362;
+const PINK_DELAYED: f64 = 0.115926;
+
+impl PinkFilter {
+    #[inline]
+    pub fn process(&mut self, white: f64) -> f64 {
+        let mut y = PINK_DIRECT * white + PINK_DELAYED * self.last;
+        for ((b, p), g) in self.state.iter_mut().zip(PINK_POLES).zip(PINK_GAINS) {
+            *b = p * *b + g * white;
+            y += *b;
+        }
+        self.last = white;
+        y
+    }
+
+    /// Exact response at `f` Hz.
+    pub fn response(f: f64, fs: f64) -> Complex64 {
+        let z1 = Complex64::from_polar(1.0, -2.0 * PI * f / fs);
+        let mut h = PINK_DIRECT + PINK_DELAYED * z1;
+        for (p, g) in PINK_POLES.iter().zip(PINK_GAINS) {
+            h += g / (1.0 - p * z1);
+        }
+        h
+    }
+}
+
+/// ∫ g(f) df from `lo` to `hi` (composite Simpson in log frequency, 8192 intervals).
+fn integrate_log(lo: f64, hi: f64, g: impl Fn(f64) -> f64) -> f64 {
+    let n = 8192;
+    let (a, b) = (lo.ln(), hi.ln());
+    let h = (b - a) / n as f64;
+    let mut s = 0.0;
+    for i in 0..=n {
+        let u = a + h * i as f64;
+        let f = u.exp();
+        let w = if i == 0 || i == n {
+            1.0
+        } else if i % 2 == 1 {
+            4.0
+        } else {
+            2.0
+        };
+        s += w * g(f) * f;
+    }
+    s * h / 3.0
+}
+
+/// What a noise source needs at run time, and its exact levels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoisePlan {
+    /// Standard deviation of the Gaussian white input (white and pink).
+    pub sigma: f64,
+    /// (frequency, amplitude) of the hum partials.
+    pub partials: Vec<(f64, f64)>,
+    /// Mean square in the band 20 Hz – min(20 kHz, fs/2).
+    pub band_ms: f64,
+    /// The same A-weighted.
+    pub a_weighted_ms: f64,
+}
+
+impl NoiseSource {
+    /// One-sided power spectral density at `f`, (full scale)²/Hz, of the white and pink
+    /// sources (0 for hum, whose power sits in lines at its partials).
+    pub fn psd(&self, f: f64, fs: f64) -> f64 {
+        let p = self.plan(fs);
+        match self.color {
+            NoiseColor::White => 2.0 * p.sigma * p.sigma / fs,
+            NoiseColor::Pink => {
+                2.0 * p.sigma * p.sigma / fs * PinkFilter::response(f, fs).norm_sqr()
+            }
+            NoiseColor::Hum { .. } => 0.0,
+        }
+    }
+
+    /// Generator parameters and exact band / A-weighted mean squares at `fs`.
+    pub fn plan(&self, fs: f64) -> NoisePlan {
+        let target = 10f64.powf(self.level_dbfs / 10.0) / 2.0;
+        let hi = noise_band_hi(fs);
+        let aw2 = |f: f64| a_weighting_gain(f).powi(2);
+        match self.color {
+            NoiseColor::White => {
+                // one-sided PSD 2σ²/fs, flat
+                let sigma2 = target * fs / (2.0 * (hi - 20.0));
+                NoisePlan {
+                    sigma: sigma2.sqrt(),
+                    partials: Vec::new(),
+                    band_ms: target,
+                    a_weighted_ms: 2.0 * sigma2 / fs * integrate_log(20.0, hi, aw2),
+                }
+            }
+            NoiseColor::Pink => {
+                let h2 = |f: f64| PinkFilter::response(f, fs).norm_sqr();
+                let unit_band = 2.0 / fs * integrate_log(20.0, hi, h2);
+                let unit_a = 2.0 / fs * integrate_log(20.0, hi, |f| h2(f) * aw2(f));
+                let sigma2 = target / unit_band;
+                NoisePlan {
+                    sigma: sigma2.sqrt(),
+                    partials: Vec::new(),
+                    band_ms: target,
+                    a_weighted_ms: sigma2 * unit_a,
+                }
+            }
+            NoiseColor::Hum { freq_hz, harmonics } => {
+                let ks: Vec<u32> = (1..=harmonics)
+                    .filter(|&k| f64::from(k) * freq_hz < fs / 2.0)
+                    .collect();
+                let in_band = |k: u32| {
+                    let f = f64::from(k) * freq_hz;
+                    (20.0..=hi).contains(&f)
+                };
+                // amplitude c/k; band mean square Σ (c/k)²/2 over partials in the band
+                let unit: f64 = ks
+                    .iter()
+                    .filter(|&&k| in_band(k))
+                    .map(|&k| 0.5 / f64::from(k * k))
+                    .sum();
+                let c = if unit > 0.0 {
+                    (target / unit).sqrt()
+                } else {
+                    0.0
+                };
+                let partials: Vec<(f64, f64)> = ks
+                    .iter()
+                    .map(|&k| (f64::from(k) * freq_hz, c / f64::from(k)))
+                    .collect();
+                let a_weighted_ms = ks
+                    .iter()
+                    .filter(|&&k| in_band(k))
+                    .map(|&k| {
+                        let (f, a) = (f64::from(k) * freq_hz, c / f64::from(k));
+                        a * a / 2.0 * aw2(f)
+                    })
+                    .sum();
+                NoisePlan {
+                    sigma: 0.0,
+                    partials,
+                    band_ms: if unit > 0.0 { target } else { 0.0 },
+                    a_weighted_ms,
+                }
+            }
+        }
+    }
+}
+
+/// The model's latency, as given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Latency {
+    Ms(f64),
+    Samples(f64),
+}
+
+impl Latency {
+    pub fn samples(self, fs: f64) -> f64 {
+        match self {
+            Latency::Ms(ms) => ms * fs / 1000.0,
+            Latency::Samples(n) => n,
+        }
+    }
+}
+
+/// How a latency of `d` samples is rendered: a whole-sample delay line plus, for a
+/// fractional `d`, the fractional-delay FIR (whose own whole-sample centre is counted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DelayPlan {
+    pub line: usize,
+    pub fir: Option<Vec<f64>>,
+}
+
+/// Plans a delay of `d` ≥ 0 samples; Err(explanation) when a fractional delay is shorter
+/// than the fractional-delay FIR's centre.
+pub fn delay_plan(d: f64) -> std::result::Result<DelayPlan, String> {
+    let whole = d.floor();
+    let frac = d - whole;
+    if frac.abs() < 1e-9 || (1.0 - frac).abs() < 1e-9 {
+        return Ok(DelayPlan {
+            line: d.round() as usize,
+            fir: None,
+        });
+    }
+    if whole < FRAC_CENTRE as f64 {
+        return Err(format!(
+            "{d:.3} samples is not a whole number of samples and is shorter than {FRAC_CENTRE} samples, the centre of the fractional-delay filter; use a whole number of samples (latency_samples) or a latency of at least {} samples",
+            FRAC_CENTRE + 1
+        ));
+    }
+    Ok(DelayPlan {
+        line: whole as usize - FRAC_CENTRE,
+        fir: Some(fractional_delay_fir(
+            FRAC_CENTRE as f64 + frac,
+            FRAC_TAPS,
+            FRAC_BETA,
+        )),
+    })
+}
+
+/// A fault injected into the capture. Times are seconds of capture-device time since the
+/// capture started (the position in capture.wav, unless an earlier `missing` dropout removed
+/// frames before it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Fault {
+    /// `zero`: the frames are delivered as zeros (silently, as a glitching driver does);
+    /// `missing`: the frames are lost (the capture continues with later audio, so everything
+    /// after arrives `duration_ms` early) and the backend reports one xrun.
+    Dropout {
+        at_s: f64,
+        duration_ms: f64,
+        mode: DropoutMode,
+    },
+    /// The capture gain changes by `gain_db` at `at_s` (signal and noise), a step.
+    AgcStep { at_s: f64, gain_db: f64 },
+    /// The signal path is cut from `at_s` for `duration_ms` (to the end when absent): the
+    /// capture holds only the device's noise (a hardware mute switch).
+    Mute {
+        at_s: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<f64>,
+    },
+    /// Hard clip of the capture at ±`level` (full scale 1.0).
+    Clip { level: f64 },
+    /// The device disappears at `at_s`: the run delivers what was captured before, then
+    /// fails with `Error::Device`.
+    DeviceLost { at_s: f64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropoutMode {
+    Zero,
+    Missing,
+}
+
+/// What extra capture channels carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtraChannels {
+    /// The same signal, each channel with its own independent noise.
+    Copy,
+    /// Only (independent) noise.
+    Noise,
+}
+
+impl DeviceModel {
+    /// The biquad stages designed at `fs`, in chain order (FIR stages left out).
+    pub fn biquads(&self, fs: f64) -> Vec<Biquad> {
+        self.stages
+            .iter()
+            .filter_map(|s| match s {
+                Stage::Biquad {
+                    shape,
+                    freq_hz,
+                    q,
+                    gain_db,
+                } => Some(shape.design(fs, *freq_hz, *q, *gain_db)),
+                Stage::Fir { .. } => None,
+            })
+            .collect()
+    }
+
+    /// Exact response of gain and stages (before the nonlinearity) at `f`.
+    pub fn stages_response(&self, f: f64, fs: f64) -> Complex64 {
+        let g = 10f64.powf(self.gain_db / 20.0);
+        let mut h = Complex64::new(g, 0.0);
+        for s in &self.stages {
+            h *= match s {
+                Stage::Biquad {
+                    shape,
+                    freq_hz,
+                    q,
+                    gain_db,
+                } => shape.design(fs, *freq_hz, *q, *gain_db).response(f, fs),
+                Stage::Fir { taps, .. } => fir_response(taps, f, fs),
+            };
+        }
+        h
+    }
+
+    /// The fractional-delay FIR used at `fs` (None for a whole-sample latency).
+    pub(crate) fn frac_fir(&self, fs: f64) -> Option<Vec<f64>> {
+        delay_plan(self.latency.samples(fs))
+            .ok()
+            .and_then(|p| p.fir)
+    }
+
+    /// The exact discrete linear impulse response (gain, stages, fractional-delay FIR and
+    /// whole-sample delay; the nonlinearity's small-signal gain a1 for a polynomial).
+    pub fn linear_impulse_response(&self, fs: f64) -> Vec<f64> {
+        let plan = delay_plan(self.latency.samples(fs)).unwrap_or(DelayPlan {
+            line: self.latency.samples(fs).round() as usize,
+            fir: None,
+        });
+        let fir_len: usize = self
+            .stages
+            .iter()
+            .map(|s| match s {
+                Stage::Fir { taps, .. } => taps.len(),
+                _ => 0,
+            })
+            .sum();
+        let len = fir_len + plan.fir.as_ref().map_or(0, Vec::len) + (fs as usize).max(8192);
+        let mut h = vec![0.0; len];
+        h[0] = 10f64.powf(self.gain_db / 20.0);
+        for s in &self.stages {
+            match s {
+                Stage::Biquad {
+                    shape,
+                    freq_hz,
+                    q,
+                    gain_db,
+                } => {
+                    let bq = shape.design(fs, *freq_hz, *q, *gain_db);
+                    let mut st = crate::dsp::filters::BiquadState::default();
+                    h.iter_mut().for_each(|v| *v = st.process(&bq, *v));
+                }
+                Stage::Fir { taps, .. } => h = convolve_truncated(&h, taps),
+            }
+        }
+        let a1 = match &self.nonlinearity {
+            Nonlinearity::None => 1.0,
+            Nonlinearity::Polynomial { coeffs } => coeffs[0],
+            Nonlinearity::SoftClip { .. } => 1.0,
+        };
+        h.iter_mut().for_each(|v| *v *= a1);
+        if let Some(f) = &plan.fir {
+            h = convolve_truncated(&h, f);
+        }
+        let mut out = vec![0.0; plan.line];
+        out.extend_from_slice(&h);
+        out
+    }
+
+    /// Position of the main peak of the linear impulse response, samples.
+    pub(crate) fn ir_peak(&self, fs: f64) -> f64 {
+        let h = self.linear_impulse_response(fs);
+        let (p, _) = h.iter().enumerate().fold((0, -1.0), |(bi, bv), (i, v)| {
+            if v.abs() > bv { (i, v.abs()) } else { (bi, bv) }
+        });
+        let sign = h[p].signum();
+        // ideal sinc interpolation over the whole response
+        let val = |t: f64| -> f64 {
+            sign * h
+                .iter()
+                .enumerate()
+                .map(|(n, &v)| v * crate::dsp::filters::sinc(t - n as f64))
+                .sum::<f64>()
+        };
+        crate::dsp::ir::golden_max(val, p as f64 - 1.0, p as f64 + 1.0, 1e-7)
+    }
+}
+
+/// x ∗ h truncated to x's length.
+fn convolve_truncated(x: &[f64], h: &[f64]) -> Vec<f64> {
+    let mut y = vec![0.0; x.len()];
+    for (i, &xv) in x.iter().enumerate() {
+        if xv == 0.0 {
+            continue;
+        }
+        for (j, &hv) in h.iter().enumerate() {
+            if i + j >= y.len() {
+                break;
+            }
+            y[i + j] += xv * hv;
+        }
+    }
+    y
+}
