@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use sweeplab::report::{RenderOptions, example, render_analysis};
+use sweeplab::report::{RenderOptions, render_analysis};
+use sweeplab::testkit::example;
 
 /// User + system CPU time of this process so far (Linux), in seconds.
 fn cpu_time_s() -> Option<f64> {

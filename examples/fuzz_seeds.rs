@@ -1,6 +1,6 @@
 //! Writes the fuzzers' seed corpus: `cargo run --release --example fuzz_seeds -- DIR`
 //! (`fuzz/run.sh` does this), giving `DIR/<target>/…` for every target of
-//! `sweeplab::fuzzing::TARGETS`.
+//! `sweeplab::testkit::fuzzing::TARGETS`.
 
 use std::path::PathBuf;
 
@@ -11,7 +11,7 @@ fn main() -> std::io::Result<()> {
             .unwrap_or_else(|| "fuzz/seeds".into()),
     );
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    sweeplab::fuzzing::write_seeds(&root, &fixtures)?;
+    sweeplab::testkit::fuzzing::write_seeds(&root, &fixtures)?;
     println!("seeds written to {}", root.display());
     Ok(())
 }

@@ -76,7 +76,7 @@ fn run(out: &Path) -> sweeplab::Result<()> {
             out: dir.clone(),
             spec,
             label: model.label.clone(),
-            kind: model.kind.clone(),
+            kind: model.kind,
             force: true,
             output: OutputRouting::Both,
             input_channels: None,

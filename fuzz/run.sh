@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes every target of sweeplab::fuzzing::TARGETS with libFuzzer (cargo fuzz, nightly).
+# Fuzzes every target of sweeplab::testkit::fuzzing::TARGETS with libFuzzer (cargo fuzz, nightly).
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET…]      (default: 600 s, all targets)
 #

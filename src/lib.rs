@@ -1,25 +1,29 @@
 //! sweeplab: exponential-sine-sweep measurement of headsets, headphones and microphones.
 //!
-//! Module boundaries: `dsp` is pure computation; `storage` is the only code that touches WAV
-//! files and session folders; `report` is the only code that draws; `device` is the only code
-//! that talks to audio hardware; `session` is where they meet; `app` dispatches the CLI.
+//! Layers, top to bottom (a module imports only from layers below it):
+//! - `cli`: flags, dispatch, printing, the progress display;
+//! - `session`: where the rooms below meet (create, analyse, record, measure, simulate, compare);
+//! - `compare` (devices side by side, claims), `report` (the only code that draws), `sim` (the
+//!   simulated rig), `device` (the only code that talks to audio hardware, behind the `live`
+//!   feature for cpal);
+//! - `metrics` (every derived figure), `storage` (the only code that touches WAV and session
+//!   files), `dsp` (pure signal processing);
+//! - `results`, `kind`, `units`, `error`: plain data and formatting.
 
-pub mod app;
 pub mod cli;
 pub mod compare;
 pub mod device;
 pub mod dsp;
 pub mod error;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod kind;
 pub mod metrics;
-pub mod progress;
 pub mod report;
 pub mod results;
 pub mod session;
 pub mod sim;
 pub mod storage;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod units;
 
 pub use error::{Error, Result};

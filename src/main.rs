@@ -5,11 +5,11 @@ use sweeplab::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match sweeplab::app::run(cli) {
+    match sweeplab::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(sweeplab::app::exit_code_of(&err))
+            ExitCode::from(sweeplab::cli::exit_code_of(&err))
         }
     }
 }

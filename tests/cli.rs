@@ -387,6 +387,27 @@ fn long_capture_is_read_only_as_far_as_needed() {
     assert!((ch["level_1k_dbfs"].as_f64().unwrap() - (-12.0 - 6.0206)).abs() < 0.05);
 }
 
+/// Without the `live` feature, `measure` and `devices` refuse with exit 2 and say how to get
+/// live audio; nothing is created.
+#[cfg(not(feature = "live"))]
+#[test]
+fn measure_and_devices_say_how_to_get_live_audio() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("m");
+    for args in [vec!["measure", "--out", p(&out)], vec!["devices"]] {
+        let o = sweeplab(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(e.contains(args[0]), "{e}");
+        assert!(
+            e.contains("libasound2-dev") && e.contains("--features live"),
+            "{e}"
+        );
+    }
+    assert!(!out.exists());
+}
+
+#[cfg(feature = "live")]
 #[test]
 fn devices_keeps_backend_chatter_off_the_terminal() {
     // alsa-lib ("ALSA lib pcm.c: …") and libjack ("Cannot connect to server …", when ALSA's

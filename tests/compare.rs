@@ -5,10 +5,15 @@
 use std::path::{Path, PathBuf};
 
 use sweeplab::compare::{
-    CompareArgs, CompareResult, DeviceResult, Verdict, read_calibration, read_curve, run_compare,
+    CompareArgs, CompareResult, DeviceResult, Verdict, read_calibration, read_curve,
 };
 use sweeplab::error::Error;
 use sweeplab::kind::DeviceKind;
+
+/// `sweeplab compare` as the CLI runs it (session sources analysed by the session layer).
+fn run_compare(a: &CompareArgs) -> sweeplab::Result<CompareResult> {
+    sweeplab::session::compare(a, None)
+}
 use sweeplab::metrics::Normalize;
 use sweeplab::results::{
     ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, Noise, NoiseSpectrum, Source, SweepInfo, Thd,
@@ -138,7 +143,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let f = grid(20.0, 20000.0, 48.0);
     let g: Vec<f64> = f.iter().map(|&x| db(s, x)).collect();
-    let mut ch = sweeplab::report::example::curve_channel(f.clone(), g);
+    let mut ch = sweeplab::testkit::example::curve_channel(f.clone(), g);
     let tf = grid(20.0, 10000.0, 48.0);
     ch.thd = Thd {
         percent: tf.iter().map(|&x| thd_at(s, x)).collect(),

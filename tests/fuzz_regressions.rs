@@ -1,5 +1,5 @@
 //! Replays fuzz inputs on the stable toolchain, through the same functions the fuzzers
-//! (`fuzz/`, cargo fuzz) drive: `sweeplab::fuzzing::TARGETS`.
+//! (`fuzz/`, cargo fuzz) drive: `sweeplab::testkit::fuzzing::TARGETS`.
 //!
 //! - every input kept in `fixtures/fuzz/<target>/` (inputs that crashed sweeplab once, and
 //!   then fixed) must now pass the target's invariants: no panic, an error is exit 2 and
@@ -11,7 +11,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use sweeplab::fuzzing::{TARGETS, write_seeds};
+use sweeplab::testkit::fuzzing::{TARGETS, write_seeds};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sweeplab::fuzzing::WavBytes as Wav;
+use sweeplab::testkit::fuzzing::WavBytes as Wav;
 
 fn sweeplab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sweeplab"))

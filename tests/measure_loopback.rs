@@ -3,6 +3,10 @@
 //! known response. Each test (re)starts the daemon in the configuration it needs; they are
 //! serialized. Policy (tests/common/loopback.rs): without a loopback a test FAILS when `CI`
 //! is set, and otherwise prints "SKIP: … because …" and passes.
+//!
+//! These tests need the `live` feature (cpal): `cargo test --release --features live`; CI
+//! runs them so. The default build has no live audio and compiles them out.
+#![cfg(feature = "live")]
 
 mod common;
 

@@ -80,7 +80,8 @@ fn white_and_pink_noise_levels_within_0_5_db() {
     let d = SweepDesign::new(&spec(48000)).unwrap();
     let fs = 48000.0;
     let stim = d.generate();
-    let cases: [(&str, Box<dyn Fn(f64) -> f64>, f64); 4] = [
+    type Shape = Box<dyn Fn(f64) -> f64>;
+    let cases: [(&str, Shape, f64); 4] = [
         ("white", Box::new(|_| 1.0), 0.001),
         ("pink", Box::new(|f: f64| 1.0 / f), 0.001),
         ("white quiet", Box::new(|_| 1.0), 3e-5),

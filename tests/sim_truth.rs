@@ -41,7 +41,7 @@ fn request(model: &DeviceModel, out: &Path, duration_s: f64) -> RecordRequest {
         out: out.to_path_buf(),
         spec: spec(duration_s),
         label: model.label.clone(),
-        kind: model.kind.clone(),
+        kind: model.kind,
         force: false,
         output: OutputRouting::Both,
         input_channels: None,

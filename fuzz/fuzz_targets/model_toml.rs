@@ -1,6 +1,6 @@
 #![no_main]
-// Drives sweeplab::fuzzing::model_toml; the same function replays fixtures/fuzz/model_toml/ in
+// Drives sweeplab::testkit::fuzzing::model_toml; the same function replays fixtures/fuzz/model_toml/ in
 // tests/fuzz_regressions.rs.
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _accepted = sweeplab::fuzzing::model_toml(data);
+    let _accepted = sweeplab::testkit::fuzzing::model_toml(data);
 });

@@ -1,6 +1,6 @@
 #![no_main]
-// Drives sweeplab::fuzzing::wav; the same function replays fixtures/fuzz/wav/ in
+// Drives sweeplab::testkit::fuzzing::wav; the same function replays fixtures/fuzz/wav/ in
 // tests/fuzz_regressions.rs.
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _accepted = sweeplab::fuzzing::wav(data);
+    let _accepted = sweeplab::testkit::fuzzing::wav(data);
 });

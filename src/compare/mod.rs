@@ -208,9 +208,15 @@ pub(crate) struct Target {
     pub gain_db: Vec<f64>,
 }
 
-/// Runs `sweeplab compare`: loads and measures the sources, judges the claims, writes
-/// `compare.json`, `claims.md` and the plots into `args.out`.
-pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
+/// Analyses a session source (`src`) into `out` with the label and kind given for it; the
+/// session layer provides it, so that this module never runs an analysis itself.
+pub type AnalyseSession<'a> =
+    dyn FnMut(&Path, &Path, Option<String>, Option<DeviceKind>) -> Result<Analysis> + 'a;
+
+/// Runs `sweeplab compare`: loads and measures the sources (session sources through
+/// `analyse`, into `OUT/sources/<name>/`), judges the claims, writes `compare.json`,
+/// `claims.md` and the plots into `args.out`.
+pub fn run(args: &CompareArgs, analyse: &mut AnalyseSession) -> Result<CompareResult> {
     if args.sources.is_empty() {
         return Err(Error::bad_usage(
             "SOURCES",
@@ -279,6 +285,7 @@ pub fn run_compare(args: &CompareArgs) -> Result<CompareResult> {
             &args.out,
             calibration.as_ref(),
             &mut used_names,
+            analyse,
         )?);
     }
     unique_labels(&mut devices);
@@ -467,6 +474,7 @@ fn load_source(
     out: &Path,
     calibration: Option<&Calibration>,
     used_names: &mut Vec<String>,
+    analyse: &mut AnalyseSession,
 ) -> Result<Device> {
     let mut warnings = Vec::new();
     let (analysis, source_type, analysis_dir, fallback_label): (
@@ -479,13 +487,7 @@ fn load_source(
             let dir = out
                 .join(SOURCES_DIR)
                 .join(safe_dir_name(&base_name(src), used_names));
-            let opts = crate::session::AnalyzeOptions {
-                plots: false,
-                label: label.clone(),
-                kind,
-                ..Default::default()
-            };
-            let a = crate::session::analyze_session(src, &dir, &opts)?;
+            let a = analyse(src, &dir, label.clone(), kind)?;
             (Some(a), "session", Some(dir), base_name(src))
         }
         SourceType::Analysis(file) => {

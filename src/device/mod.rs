@@ -9,10 +9,14 @@ use std::sync::atomic::AtomicBool;
 
 use crate::error::Result;
 
-pub mod cpal_duplex;
+#[cfg(feature = "live")]
+pub mod cpal;
+#[cfg(feature = "live")]
 pub mod list;
 
-pub use cpal_duplex::CpalDuplex;
+#[cfg(feature = "live")]
+pub use self::cpal::CpalDuplex;
+#[cfg(feature = "live")]
 pub use list::{DeviceList, list_devices};
 
 /// Which output channel(s) carry the stimulus.

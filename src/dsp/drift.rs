@@ -32,7 +32,7 @@ pub fn estimate_drift(
     let spec = fft.forward(ir, m);
     let df = sample_rate / m as f64;
     let peak = spec.iter().map(|c| c.norm()).fold(0.0f64, f64::max);
-    if !(peak > 0.0) {
+    if peak.is_nan() || peak <= 0.0 {
         return None;
     }
     let floor = peak * 1e-6;
@@ -126,8 +126,9 @@ fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; 
         b.swap(c, p);
         for r in c + 1..N {
             let f = a[r][c] / a[c][c];
-            for k in c..N {
-                a[r][k] -= f * a[c][k];
+            let pivot_row = a[c];
+            for (x, p) in a[r][c..].iter_mut().zip(&pivot_row[c..]) {
+                *x -= f * p;
             }
             b[r] -= f * b[c];
         }

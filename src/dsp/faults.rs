@@ -126,14 +126,14 @@ pub fn find_faults(
             flagged.push(i);
         }
     }
-    if let Some(&first) = flagged.first() {
-        if dropouts == 0 {
-            out.push(format!(
-                "glitch at {:.3} s in the capture: {} block(s) of 10 ms depart from a linear response (click, dropout or interference); measure again",
-                t(live[first].0),
-                flagged.len()
-            ));
-        }
+    if let Some(&first) = flagged.first()
+        && dropouts == 0
+    {
+        out.push(format!(
+            "glitch at {:.3} s in the capture: {} block(s) of 10 ms depart from a linear response (click, dropout or interference); measure again",
+            t(live[first].0),
+            flagged.len()
+        ));
     }
     out
 }

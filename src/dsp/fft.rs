@@ -91,7 +91,7 @@ impl FftCache {
         let mut buf = spectrum;
         // a real signal's DC and Nyquist bins are real; drop rounding residue so realfft agrees
         buf[0].im = 0.0;
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             let last = buf.len() - 1;
             buf[last].im = 0.0;
         }
@@ -169,10 +169,10 @@ mod tests {
         assert_eq!(good_size(577), 600);
         for m in [17usize, 999, 48_001, 600_001] {
             let n = good_size(m);
-            assert!(n >= m && n % 2 == 0);
+            assert!(n >= m && n.is_multiple_of(2));
             let mut r = n;
             for p in [2, 3, 5] {
-                while r % p == 0 {
+                while r.is_multiple_of(p) {
                     r /= p;
                 }
             }

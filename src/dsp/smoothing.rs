@@ -30,7 +30,7 @@ pub fn smooth_power(freq_hz: &[f64], power: &[f64], at_hz: &[f64], fraction: f64
         .map(|&f| {
             let a = (f / half).max(lo_f);
             let b = (f * half).min(hi_f);
-            if !(b > a) {
+            if b.is_nan() || a.is_nan() || b <= a {
                 return interp_linear(freq_hz, power, f.clamp(lo_f, hi_f));
             }
             (integral_to(freq_hz, power, &cum, b) - integral_to(freq_hz, power, &cum, a)) / (b - a)

@@ -317,7 +317,7 @@ pub fn detect_sweep(
 ) -> Result<DetectedSweep, String> {
     let fs = sample_rate as f64;
     let peak = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    if !(peak > 0.0) || !peak.is_finite() {
+    if peak.is_nan() || peak <= 0.0 || !peak.is_finite() {
         return Err("the stimulus is silent (all samples are zero)".into());
     }
     let thr = peak * 1e-3;

@@ -10,7 +10,6 @@
 
 mod axes;
 mod canvas;
-pub mod example;
 mod plots;
 mod summary;
 #[cfg(test)]

@@ -1,6 +1,7 @@
 use super::*;
 use crate::dsp::smoothing::smooth_db;
 use crate::results::HarmonicCurve;
+use crate::testkit::example;
 
 /// An analysis whose response is exactly a 2nd-order Butterworth high-pass at 100 Hz
 /// (0 dB passband), with known THD, harmonics, noise and impulse.

@@ -80,6 +80,18 @@ pub struct TruthMetrics {
 }
 
 impl DeviceModel {
+    /// The truth for a sweep as `simulate` writes it: 121 log-spaced frequencies over the
+    /// sweep's band (its end clamped below Nyquist).
+    pub fn truth_for_sweep(&self, spec: &crate::dsp::sweep::SweepSpec) -> Truth {
+        let end = spec
+            .end_hz
+            .min(crate::dsp::sweep::max_end_hz(spec.sample_rate));
+        let grid: Vec<f64> = (0..=120)
+            .map(|i| spec.start_hz * (end / spec.start_hz).powf(i as f64 / 120.0))
+            .collect();
+        self.truth(spec.sample_rate, spec.level_dbfs, &grid)
+    }
+
     /// The exact truth for a sweep of peak level `sweep_level_dbfs` at `sample_rate`, the
     /// response and THD on `freqs_hz` (each must be below Nyquist).
     pub fn truth(&self, sample_rate: u32, sweep_level_dbfs: f64, freqs_hz: &[f64]) -> Truth {

@@ -15,6 +15,8 @@ pub const STIMULUS_WAV: &str = "stimulus.wav";
 pub const CAPTURE_WAV: &str = "capture.wav";
 pub const ANALYSIS_JSON: &str = "analysis.json";
 pub const RESPONSE_CSV: &str = "response.csv";
+/// A simulated session's exact truth (`sweeplab simulate`).
+pub const TRUTH_JSON: &str = "truth.json";
 
 /// Extra facts about our own synchronized sweep (absent when another tool made the session).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -261,7 +261,7 @@ fn parse_header(b: &[u8]) -> std::result::Result<Header, String> {
                     return Err("the WAV header declares 0 channels".into());
                 }
                 if block_align == 0
-                    || block_align % channels != 0
+                    || !block_align.is_multiple_of(channels)
                     || u32::from(block_align / channels) * 8 < u32::from(bits)
                 {
                     return Err(format!(

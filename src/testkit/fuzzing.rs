@@ -15,18 +15,22 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use crate::compare::{CompareArgs, run_compare};
+use crate::compare::CompareArgs;
 use crate::device::{Duplex, MemorySink, OutputRouting, RunRequest};
 use crate::dsp::sweep::SweepSpec;
 use crate::error::{Error, Result};
+use crate::session::compare as run_compare_session;
 use crate::session::{AnalyzeOptions, analyze_external, analyze_session, create_sweep_session};
 use crate::sim::DeviceModel;
 use crate::sim::SimDuplex;
 use crate::storage::session_file::{ANALYSIS_JSON, SESSION_JSON, read_analysis};
 use crate::storage::wav::{read_wav, write_wav_f32};
 
+/// A fuzz target: takes the fuzzer's bytes, says whether the input was accepted.
+pub type Target = fn(&[u8]) -> bool;
+
 /// The targets by name, as `fuzz/fuzz_targets/<name>.rs` and `fixtures/fuzz/<name>/` are named.
-pub const TARGETS: &[(&str, fn(&[u8]) -> bool)] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("wav", wav),
     ("session_json", session_json),
     ("analysis_json", analysis_json),
@@ -256,7 +260,7 @@ pub fn analysis_json(data: &[u8]) -> bool {
     check(&r, &[ANALYSIS_JSON], &out);
     let _ = std::fs::remove_dir_all(&out);
     let args = compare_args(vec![src, dir.join("a")], &out);
-    let compared = run_compare(&args);
+    let compared = run_compare_session(&args, None);
     r.is_ok() & check_compare(&compared, &[ANALYSIS_JSON, "fuzzed"], &out)
 }
 
@@ -276,7 +280,7 @@ pub fn curve(data: &[u8]) -> bool {
         1 => args.target = Some(fuzzed.clone()),
         _ => args.calibration = Some(fuzzed.clone()),
     }
-    let r = run_compare(&args);
+    let r = run_compare_session(&args, None);
     if let Ok(c) = crate::compare::read_calibration(&fuzzed) {
         let f: Vec<f64> = (0..50).map(|i| 10.0 * 1.2f64.powi(i)).collect();
         let g = c.apply(&f, &vec![0.0; f.len()]);
@@ -297,7 +301,7 @@ pub fn claims_toml(data: &[u8]) -> bool {
     stage(data, &fuzzed, &out);
     let mut args = compare_args(vec![dir.join("a"), dir.join("b")], &out);
     args.claims = Some(fuzzed);
-    let r = run_compare(&args);
+    let r = run_compare_session(&args, None);
     check_compare(&r, &["fuzzed.toml"], &out)
 }
 

@@ -1,4 +1,11 @@
-//! Command-line interface (clap derive). Only parsing lives here; `app` acts on it.
+//! The command line: the flags (clap derive, with typed value parsers) here, the dispatch and
+//! printing in `commands`, the one progress display in `progress`. Nothing below the CLI
+//! imports it; it only parses, calls the session layer and prints.
+
+pub mod commands;
+pub mod progress;
+
+pub use commands::{exit_code_of, run};
 
 use std::path::PathBuf;
 

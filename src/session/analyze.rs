@@ -1,0 +1,413 @@
+//! Analysing a session folder, or a stimulus/capture pair made by another tool, and writing
+//! what the analysis found (analysis.json, response.csv, plots, summary).
+
+use std::path::{Path, PathBuf};
+
+use super::AnalyzeOptions;
+use crate::dsp::analyze::{Analyzer, SweepLayout};
+use crate::dsp::sweep::{detect_sweep, max_end_hz};
+use crate::error::{Error, Result};
+use crate::results::{ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, Source, SweepInfo};
+use crate::storage::session_file::{
+    CAPTURE_WAV, RESPONSE_CSV, SESSION_JSON, STIMULUS_WAV, prepare_output_dir, read_session,
+    write_analysis, write_response_csv,
+};
+use crate::storage::wav::{WavData, read_wav};
+
+/// Analyses several session folders in parallel (they are independent): one folder into `out`
+/// itself, several into `out/<basename of DIR>/` (their basenames must differ). Returns each
+/// output folder with its result, in the order given.
+pub fn analyze_sessions(
+    dirs: &[PathBuf],
+    out: &Path,
+    opts: &AnalyzeOptions,
+) -> Result<Vec<(PathBuf, Result<Analysis>)>> {
+    use rayon::prelude::*;
+    let outs = output_dirs(dirs, out)?;
+    let results: Vec<Result<Analysis>> = dirs
+        .par_iter()
+        .zip(outs.par_iter())
+        .map(|(dir, out)| analyze_session(dir, out, opts))
+        .collect();
+    Ok(outs.into_iter().zip(results).collect())
+}
+
+/// One DIR: OUT itself; several: OUT/<basename of DIR>/ (basenames must differ).
+fn output_dirs(dirs: &[PathBuf], out: &Path) -> Result<Vec<PathBuf>> {
+    if dirs.len() == 1 {
+        return Ok(vec![out.to_path_buf()]);
+    }
+    let mut seen = std::collections::HashSet::new();
+    dirs.iter()
+        .map(|d| {
+            let base = d
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_owned()))
+                .or_else(|| d.file_name().map(|n| n.to_owned()))
+                .ok_or_else(|| Error::bad_input(d, "has no folder name to use under --out"))?;
+            if !seen.insert(base.clone()) {
+                return Err(Error::bad_input(
+                    d,
+                    format!(
+                        "another DIR has the same name \"{}\"; their outputs would collide under --out",
+                        base.to_string_lossy()
+                    ),
+                ));
+            }
+            Ok(out.join(base))
+        })
+        .collect()
+}
+
+/// Analyses a session folder into `out`.
+pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
+    let session = read_session(dir)?;
+    let stim_path = dir.join(STIMULUS_WAV);
+    let cap_path = dir.join(CAPTURE_WAV);
+    let mut stim = read_wav(&stim_path)?;
+    if !cap_path.exists() {
+        return Err(Error::bad_input(
+            &cap_path,
+            "missing: the session has no capture yet; record the stimulus into capture.wav (same rate), or run `sweeplab measure`",
+        ));
+    }
+    // only the sweeps and what follows them matter: a capture that ran on (an hour-long
+    // recording) is read up to 5 s past the last sweep, so memory stays bounded
+    let repeats = session.capture.as_ref().map_or(1, |c| c.repeats.max(1)) as usize;
+    let needed = stim.frames() * repeats + 5 * stim.sample_rate as usize;
+    let (cap, cap_total) = crate::storage::wav::read_wav_prefix(&cap_path, Some(needed))?;
+    if stim.sample_rate != session.sample_rate {
+        return Err(Error::bad_input(
+            &stim_path,
+            format!(
+                "is at {} Hz but session.json says {} Hz",
+                stim.sample_rate, session.sample_rate
+            ),
+        ));
+    }
+    check_pair(&stim_path, &stim, &cap_path, &cap)?;
+    let fs = f64::from(stim.sample_rate);
+    let sw = &session.sweep;
+    let stim_s = stim.frames() as f64 / fs;
+    if sw.pre_s + sw.duration_s > stim_s + 0.5 / fs {
+        return Err(Error::bad_input(
+            dir.join(SESSION_JSON),
+            format!(
+                "says the sweep ends {:.3} s into the stimulus (pre_s + duration_s), but {} lasts {stim_s:.3} s: they do not belong together",
+                sw.pre_s + sw.duration_s,
+                stim_path.display()
+            ),
+        ));
+    }
+    let end_hz = sw.end_hz.min(max_end_hz(stim.sample_rate));
+    let (rate_l_s, phase_start_hz) = match &session.sync {
+        Some(s) => (s.rate_l_s, s.phase_start_hz),
+        None => (sw.duration_s / (end_hz / sw.start_hz).ln(), sw.start_hz),
+    };
+    let stimulus = dc_removed(std::mem::take(&mut stim.channels[0]));
+    detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz)
+        .map_err(|m| Error::bad_input(&stim_path, m))?;
+    let first = (sw.pre_s * fs).round() as usize;
+    let layout = SweepLayout {
+        sample_rate: stim.sample_rate,
+        start_hz: sw.start_hz,
+        end_hz,
+        rate_l_s,
+        phase_start_hz,
+        level_dbfs: sw.level_dbfs,
+        sweep_first_sample: first,
+        sweep_end_sample: first + (sw.duration_s * fs).round() as usize,
+    };
+    let mut extra = Vec::new();
+    if !session.complete {
+        let why = session
+            .capture
+            .as_ref()
+            .and_then(|c| c.stop_reason.clone())
+            .unwrap_or_else(|| "unknown reason".into());
+        extra.push(format!(
+            "the session is incomplete ({why}); the analysis uses what was captured"
+        ));
+    }
+    if cap_total > cap.frames() {
+        extra.push(format!(
+            "capture.wav holds {:.1} s; only its first {:.1} s (the sweep and 5 s after it) were analysed",
+            cap_total as f64 / fs,
+            cap.frames() as f64 / fs
+        ));
+    }
+    let cap = if repeats > 1 {
+        average_repeats(cap, stimulus.len(), repeats, &mut extra)
+    } else {
+        cap
+    };
+    let again = format!(
+        "`sweeplab analyze {} --out {}` analyses it",
+        dir.display(),
+        out.display()
+    );
+    opts.check_stop(dir, &again)?;
+    let mut analysis = run_analysis(stimulus, &cap, layout, sw.clone(), &extra);
+    opts.check_stop(dir, &again)?;
+    analysis.label = opts.label.clone().or(session.label.clone());
+    analysis.kind = opts.kind.or(session.kind);
+    analysis.source = Source {
+        session_dir: Some(dir.display().to_string()),
+        stimulus: Some(stim_path.display().to_string()),
+        capture: Some(cap_path.display().to_string()),
+    };
+    write_outputs(out, &analysis, opts)?;
+    Ok(analysis)
+}
+
+/// Analyses a stimulus/capture pair made by another tool: the sweep may start at sample 0,
+/// the capture may carry any latency, either may carry a DC offset.
+pub fn analyze_external(
+    stim_path: &Path,
+    cap_path: &Path,
+    start_hz: f64,
+    end_hz: f64,
+    out: &Path,
+    opts: &AnalyzeOptions,
+) -> Result<Analysis> {
+    if !(start_hz.is_finite() && start_hz > 0.0) {
+        return Err(Error::bad_usage(
+            "--sweep-start",
+            format!("{start_hz} Hz must be a positive frequency"),
+        ));
+    }
+    if !(end_hz.is_finite() && end_hz > start_hz * 2.0) {
+        return Err(Error::bad_usage(
+            "--sweep-end",
+            format!("{end_hz} Hz must be at least an octave above --sweep-start ({start_hz} Hz)"),
+        ));
+    }
+    let mut stim = read_wav(stim_path)?;
+    let cap = read_wav(cap_path)?;
+    check_pair(stim_path, &stim, cap_path, &cap)?;
+    let fs = f64::from(stim.sample_rate);
+    let nyq_end = max_end_hz(stim.sample_rate);
+    if end_hz > fs / 2.0 {
+        return Err(Error::bad_usage(
+            "--sweep-end",
+            format!(
+                "{end_hz} Hz is above Nyquist ({} Hz) of {}",
+                fs / 2.0,
+                stim_path.display()
+            ),
+        ));
+    }
+    let band_end = end_hz.min(nyq_end);
+    let stimulus = dc_removed(std::mem::take(&mut stim.channels[0]));
+    let det = detect_sweep(&stimulus, stim.sample_rate, start_hz, end_hz)
+        .map_err(|m| Error::bad_input(stim_path, m))?;
+    let duration_s = (det.end_sample - det.first_sample) as f64 / fs;
+    let level_dbfs = 20.0 * det.peak.log10();
+    let sweep = SweepInfo {
+        start_hz,
+        end_hz: band_end,
+        duration_s,
+        level_dbfs,
+        pre_s: det.first_sample as f64 / fs,
+        post_s: (stimulus.len() - det.end_sample) as f64 / fs,
+    };
+    let layout = SweepLayout {
+        sample_rate: stim.sample_rate,
+        start_hz,
+        end_hz: band_end,
+        rate_l_s: duration_s / (end_hz / start_hz).ln(),
+        phase_start_hz: start_hz,
+        level_dbfs,
+        sweep_first_sample: det.first_sample,
+        sweep_end_sample: det.end_sample,
+    };
+    let again = "run the same `sweeplab analyze` again";
+    opts.check_stop(cap_path, again)?;
+    let mut analysis = run_analysis(stimulus, &cap, layout, sweep, &[]);
+    opts.check_stop(cap_path, again)?;
+    analysis.label = opts.label.clone().or_else(|| {
+        cap_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+    });
+    analysis.kind = opts.kind;
+    analysis.source = Source {
+        session_dir: None,
+        stimulus: Some(stim_path.display().to_string()),
+        capture: Some(cap_path.display().to_string()),
+    };
+    write_outputs(out, &analysis, opts)?;
+    Ok(analysis)
+}
+
+/// Averages `repeats` back-to-back sweeps of `period` samples (played as one continuous
+/// stream, so they are exactly `period` apart in the capture) into one capture whose tail
+/// keeps what followed the last sweep.
+fn average_repeats(
+    cap: WavData,
+    period: usize,
+    repeats: usize,
+    warnings: &mut Vec<String>,
+) -> WavData {
+    let complete = (cap.frames().saturating_sub(0) / period).min(repeats);
+    if complete < repeats {
+        warnings.push(format!(
+            "only {complete} of {repeats} repeated sweeps were captured completely; averaging those"
+        ));
+    }
+    let k = complete.max(1);
+    let out_len = cap.frames().saturating_sub((k - 1) * period);
+    let channels = cap
+        .channels
+        .iter()
+        .map(|ch| {
+            (0..out_len)
+                .map(|i| {
+                    let (sum, count) = (0..k)
+                        .filter_map(|r| ch.get(r * period + i))
+                        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+                    sum / count.max(1) as f64
+                })
+                .collect()
+        })
+        .collect();
+    WavData {
+        sample_rate: cap.sample_rate,
+        channels,
+        format: cap.format,
+    }
+}
+
+fn check_pair(stim_path: &Path, stim: &WavData, cap_path: &Path, cap: &WavData) -> Result<()> {
+    if stim.channels.len() != 1 {
+        return Err(Error::bad_input(
+            stim_path,
+            format!(
+                "has {} channels; the stimulus must be mono",
+                stim.channels.len()
+            ),
+        ));
+    }
+    if stim.frames() == 0 {
+        return Err(Error::bad_input(stim_path, "holds no samples"));
+    }
+    if cap.frames() == 0 {
+        return Err(Error::bad_input(
+            cap_path,
+            "holds no samples: the capture is empty (was the recording started?)",
+        ));
+    }
+    if cap.sample_rate != stim.sample_rate {
+        return Err(Error::bad_input(
+            cap_path,
+            format!(
+                "is at {} Hz but the stimulus {} is at {} Hz; sweeplab never resamples: record at the stimulus's rate",
+                cap.sample_rate,
+                stim_path.display(),
+                stim.sample_rate
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The stimulus with its DC offset removed. A sweep is a constant-amplitude sine, so its
+/// offset is the midpoint of its extremes (the mean would be biased by the sweep's own
+/// low-frequency asymmetry and leave any held silence off zero).
+fn dc_removed(mut x: Vec<f64>) -> Vec<f64> {
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let mid = if lo.is_finite() { 0.5 * (lo + hi) } else { 0.0 };
+    x.iter_mut().for_each(|v| *v -= mid);
+    x
+}
+
+/// The pure part: every channel analysed against the stimulus.
+pub fn run_analysis(
+    stimulus: Vec<f64>,
+    cap: &WavData,
+    layout: SweepLayout,
+    sweep: SweepInfo,
+    extra_warnings: &[String],
+) -> Analysis {
+    let mut analyzer = Analyzer::new(&stimulus, cap.frames(), layout);
+    // only its spectrum is needed from here on
+    drop(stimulus);
+    let channels = cap
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(i, ch)| {
+            let mut c = analyzer.analyze_channel(i, ch);
+            c.warnings.splice(0..0, extra_warnings.iter().cloned());
+            c
+        })
+        .collect();
+    Analysis {
+        format: ANALYSIS_FORMAT.into(),
+        version: ANALYSIS_VERSION,
+        sample_rate: layout.sample_rate,
+        label: None,
+        kind: None,
+        created: Some(crate::units::now_rfc3339()),
+        sweep,
+        source: Source::default(),
+        calibration: None,
+        channels,
+    }
+}
+
+/// Writes analysis.json, response.csv (channel 0) and, unless disabled, the plots.
+pub fn write_outputs(out: &Path, a: &Analysis, opts: &AnalyzeOptions) -> Result<Vec<PathBuf>> {
+    prepare_output_dir(out)?;
+    let mut written = vec![write_analysis(out, a)?];
+    if let Some(ch) = a.channels.first() {
+        let p = out.join(RESPONSE_CSV);
+        write_response_csv(
+            &p,
+            &ch.frequency_response.freq_hz,
+            &ch.frequency_response.gain_db,
+        )?;
+        written.push(p);
+    }
+    if opts.plots {
+        let ropts = crate::report::RenderOptions {
+            width: opts.size.0,
+            height: opts.size.1,
+            smoothing: opts.smoothing,
+        };
+        let stopped = || opts.stopped();
+        match crate::report::render_analysis_unless(a, out, &ropts, &stopped) {
+            Err(Error::Interrupted(_)) => {
+                return Err(Error::Interrupted(format!(
+                    "stopped (Ctrl-C) before the plots: {} holds analysis.json; `sweeplab report {}` draws them",
+                    out.display(),
+                    out.display()
+                )));
+            }
+            r => written.extend(r?),
+        }
+    }
+    Ok(written)
+}
+
+/// `sweeplab report`: re-renders plots and summary from an analysis.json, no re-analysis.
+pub fn rerender(
+    analysis_dir: &Path,
+    out: Option<&Path>,
+    opts: &AnalyzeOptions,
+) -> Result<Vec<PathBuf>> {
+    let a = crate::storage::session_file::read_analysis(analysis_dir)?;
+    let out = out.unwrap_or(analysis_dir);
+    prepare_output_dir(out)?;
+    let ropts = crate::report::RenderOptions {
+        width: opts.size.0,
+        height: opts.size.1,
+        smoothing: opts.smoothing,
+    };
+    crate::report::render_analysis(&a, out, &ropts)
+}

@@ -1,0 +1,23 @@
+//! `sweeplab compare`: the comparison of `crate::compare`, with session sources analysed here
+//! (into `OUT/sources/<name>/`, no plots) before they are compared.
+
+use super::{AnalyzeOptions, analyze_session};
+use crate::compare::{CompareArgs, CompareResult};
+use crate::error::Result;
+
+/// Runs a comparison; `stop` (Ctrl-C) is honoured by each source's analysis.
+pub fn compare(
+    args: &CompareArgs,
+    stop: Option<&'static std::sync::atomic::AtomicBool>,
+) -> Result<CompareResult> {
+    crate::compare::run(args, &mut |src, dir, label, kind| {
+        let opts = AnalyzeOptions {
+            plots: false,
+            label,
+            kind,
+            stop,
+            ..AnalyzeOptions::default()
+        };
+        analyze_session(src, dir, &opts)
+    })
+}

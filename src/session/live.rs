@@ -1,0 +1,228 @@
+//! A live measurement on real devices: the level check before the sweep, and `measure`
+//! (refuse to overwrite, open the devices, check the level, record, analyse).
+
+use crate::device::{Duplex, MemorySink, OutputRouting, RunRequest};
+use crate::error::{Error, Result};
+
+#[cfg(feature = "live")]
+pub use measure::{MeasureOutcome, MeasureRequest, measure};
+
+/// What the level check heard.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LevelReport {
+    /// Peak input sample, dBFS.
+    pub peak_dbfs: f64,
+    /// Level of the test tone in the input (AES17 dBFS), from a single-bin DFT.
+    pub tone_dbfs: f64,
+}
+
+/// Before a live sweep: plays a 1 kHz tone at the sweep level for 0.5 s and checks that the
+/// input neither clips nor stays silent. Returns the report, or a `LevelCheck` error with
+/// advice (the caller may go on anyway with `--force`).
+pub fn level_check(
+    device: &mut dyn Duplex,
+    sample_rate: u32,
+    level_dbfs: f64,
+    output: OutputRouting,
+    input_channels: Option<Vec<u16>>,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<LevelReport> {
+    let fs = f64::from(sample_rate);
+    let amp = 10f64.powf(level_dbfs / 20.0);
+    let lead = (0.1 * fs) as usize;
+    let tone_len = (0.5 * fs) as usize;
+    let ramp = (0.01 * fs) as usize;
+    let tone: Vec<f32> = (0..lead + tone_len)
+        .map(|i| {
+            if i < lead {
+                return 0.0;
+            }
+            let k = i - lead;
+            let w = (k.min(tone_len - 1 - k) as f64 / ramp as f64).min(1.0);
+            (amp * w * (2.0 * std::f64::consts::PI * 1000.0 * k as f64 / fs).sin()) as f32
+        })
+        .collect();
+    let req = RunRequest {
+        sample_rate,
+        stimulus: &tone,
+        output,
+        input_channels,
+        extra_frames: (0.3 * fs) as usize,
+    };
+    let channels = usize::from(device.input_channel_count(&req).max(1));
+    let mut sink = MemorySink::default();
+    let stats = device.run(&req, &mut sink, stop, &mut |_| {})?;
+    if stats.interrupted {
+        return Err(Error::Interrupted(
+            "stopped (Ctrl-C) during the level check, before anything was recorded".into(),
+        ));
+    }
+    let x = &sink.samples;
+    let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let peak_dbfs = 20.0 * f64::from(peak).max(1e-12).log10();
+    // the loudest channel's 1 kHz component (Goertzel over the whole capture)
+    let mut tone_dbfs = f64::NEG_INFINITY;
+    for c in 0..channels {
+        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        let w = 2.0 * std::f64::consts::PI * 1000.0 / fs;
+        let frames = x.len() / channels;
+        for i in 0..frames {
+            let s0 = f64::from(x[i * channels + c]) + 2.0 * w.cos() * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        let power = s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2;
+        // amplitude of a tone lasting tone_len samples
+        let a = 2.0 * power.sqrt() / tone_len as f64;
+        tone_dbfs = tone_dbfs.max(20.0 * a.max(1e-12).log10());
+    }
+    let report = LevelReport {
+        peak_dbfs,
+        tone_dbfs,
+    };
+    if peak >= 0.999 {
+        return Err(Error::LevelCheck(format!(
+            "the input clips (peak {peak_dbfs:.1} dBFS) with a 1 kHz tone at {level_dbfs} dBFS: lower --level or the input gain, or pass --force"
+        )));
+    }
+    if tone_dbfs < -80.0 {
+        return Err(Error::LevelCheck(format!(
+            "no signal: the 1 kHz test tone reads {tone_dbfs:.1} dBFS at the input (peak {peak_dbfs:.1} dBFS); is the mic muted, the wrong input selected, or the output not reaching it? Pass --force to measure anyway"
+        )));
+    }
+    Ok(report)
+}
+
+#[cfg(feature = "live")]
+mod measure {
+    use std::path::PathBuf;
+    use std::sync::atomic::AtomicBool;
+
+    use super::super::{AnalyzeOptions, RecordRequest, analyze_session, record_session};
+    use super::{LevelReport, level_check};
+    use crate::device::{CpalDuplex, OutputRouting, Progress};
+    use crate::dsp::sweep::SweepSpec;
+    use crate::error::{Error, Result};
+    use crate::kind::DeviceKind;
+    use crate::results::Analysis;
+    use crate::storage::session_file::{
+        SESSION_JSON, SessionFile, prepare_session_dir, write_session,
+    };
+
+    /// A live measurement, as `sweeplab measure` asks for it.
+    #[derive(Debug, Clone)]
+    pub struct MeasureRequest {
+        pub out: PathBuf,
+        pub output_device: Option<String>,
+        pub input_device: Option<String>,
+        pub output: OutputRouting,
+        /// Input channels kept (0-based); `None`: all.
+        pub input_channels: Option<Vec<u16>>,
+        pub repeats: u32,
+        pub spec: SweepSpec,
+        pub label: Option<String>,
+        pub kind: Option<DeviceKind>,
+        /// Overwrite an existing session; go on after a failed level check.
+        pub force: bool,
+        pub level_check: bool,
+        pub analyze: bool,
+    }
+
+    /// What a live measurement did.
+    pub struct MeasureOutcome {
+        pub session: SessionFile,
+        /// The level check's reading, unless it was skipped.
+        pub level: Option<LevelReport>,
+        /// The analysis in `out/report`, unless `analyze` was false.
+        pub analysis: Option<Analysis>,
+    }
+
+    /// Runs a live measurement: refuses to overwrite a session before touching any device,
+    /// opens the devices, checks the level, records (streaming to `out`), analyses into
+    /// `out/report` and records the IR latency in `session.json`. `say` hears progress
+    /// lines meant for the terminal; `progress` is called during the capture.
+    pub fn measure(
+        req: &MeasureRequest,
+        stop: &'static AtomicBool,
+        say: &mut dyn FnMut(&str),
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<MeasureOutcome> {
+        let design = super::super::design_sweep(&req.spec)?;
+        super::super::record::check_repeats(req.repeats)?;
+        if !req.force && req.out.join(SESSION_JSON).exists() {
+            prepare_session_dir(&req.out, false)?;
+        }
+        let mut device = CpalDuplex::open(
+            req.output_device.as_deref(),
+            req.input_device.as_deref(),
+            req.spec.sample_rate,
+        )?;
+        say(&format!(
+            "output: {}\ninput:  {}",
+            device.output_name(),
+            device.input_name()
+        ));
+        let mut level = None;
+        if req.level_check {
+            match level_check(
+                &mut device,
+                req.spec.sample_rate,
+                req.spec.level_dbfs,
+                req.output,
+                req.input_channels.clone(),
+                stop,
+            ) {
+                Ok(r) => {
+                    say(&format!(
+                        "level check: 1 kHz tone reads {:.1} dBFS at the input (peak {:.1} dBFS)",
+                        r.tone_dbfs, r.peak_dbfs
+                    ));
+                    level = Some(r);
+                }
+                Err(e @ Error::LevelCheck(_)) if req.force => {
+                    say(&format!("warning: {e} (going on: --force)"))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let rec = RecordRequest {
+            out: req.out.clone(),
+            spec: req.spec,
+            label: req.label.clone(),
+            kind: req.kind,
+            force: req.force,
+            output: req.output,
+            input_channels: req.input_channels.clone(),
+            repeats: req.repeats,
+            extra_s: 0.5,
+            model: None,
+        };
+        let t0 = std::time::Instant::now();
+        let mut session = record_session(&mut device, &rec, stop, progress)?;
+        let capture_wall_s = t0.elapsed().as_secs_f64();
+        let played_s = design.total_samples() as f64 * f64::from(req.repeats)
+            / f64::from(req.spec.sample_rate);
+        say(&format!(
+            "captured in {capture_wall_s:.2} s ({played_s:.2} s of stimulus); session written to {}",
+            req.out.display()
+        ));
+        let mut analysis = None;
+        if req.analyze {
+            let opts = AnalyzeOptions {
+                stop: Some(stop),
+                ..AnalyzeOptions::default()
+            };
+            let a = analyze_session(&req.out, &req.out.join("report"), &opts)?;
+            if let (Some(ci), Some(ch)) = (session.capture.as_mut(), a.channels.first()) {
+                ci.ir_latency_s = Some(ch.latency_s);
+                write_session(&req.out, &session)?;
+            }
+            analysis = Some(a);
+        }
+        Ok(MeasureOutcome {
+            session,
+            level,
+            analysis,
+        })
+    }
+}
