@@ -10,6 +10,7 @@
 //!   files), `dsp` (pure signal processing);
 //! - `results`, `kind`, `units`, `error`: plain data and formatting.
 
+pub mod bounds;
 pub mod cli;
 pub mod compare;
 pub mod device;

@@ -164,12 +164,7 @@ impl Analysis {
     /// every parallel series (gain, phase, group delay, smoothed curves, THD and its
     /// harmonics, noise spectrum) of matching length. Says what is wrong.
     pub fn check(&self) -> Result<(), String> {
-        if !(8000..=192_000).contains(&self.sample_rate) {
-            return Err(format!(
-                "sample_rate {} is outside 8000–192000 Hz",
-                self.sample_rate
-            ));
-        }
+        crate::bounds::check_rate(self.sample_rate).map_err(|m| format!("sample_rate {m}"))?;
         if self.channels.is_empty() {
             return Err("\"channels\" is empty".into());
         }
@@ -237,12 +232,9 @@ impl ChannelAnalysis {
         {
             return Err("noise.spectrum: freq_hz and dbfs_per_hz differ in length".into());
         }
-        if !self.impulse.samples.is_empty() && !(8000..=192_000).contains(&self.impulse.sample_rate)
-        {
-            return Err(format!(
-                "impulse.sample_rate {} is outside 8000–192000 Hz",
-                self.impulse.sample_rate
-            ));
+        if !self.impulse.samples.is_empty() {
+            crate::bounds::check_rate(self.impulse.sample_rate)
+                .map_err(|m| format!("impulse.sample_rate {m}"))?;
         }
         Ok(())
     }

@@ -302,7 +302,9 @@ fn bad_session_json_and_paths() {
     std::fs::create_dir(s.join("capture.wav")).unwrap();
     let o = sweeplab(&["analyze", p(&s), "--out", p(&out), "--no-plots"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("directory"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is a folder, but a WAV file was expected")
+    );
     std::fs::remove_dir(s.join("capture.wav")).unwrap();
     std::fs::copy(&f.stimulus, s.join("capture.wav")).unwrap();
     // an output path that is a file

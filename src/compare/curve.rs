@@ -24,15 +24,7 @@ pub fn read_curve(path: &Path) -> Result<(Vec<f64>, Vec<f64>)> {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    use crate::storage::TextError;
-    crate::storage::read_text(path).map_err(|e| match e {
-        TextError::Folder => Error::bad_input(path, "is a folder, not a curve file"),
-        TextError::NotUtf8(line) => Error::bad_input(
-            path,
-            format!("line {line}: not UTF-8 text (is this a curve file?)"),
-        ),
-        e => Error::bad_input(path, e.to_string()),
-    })
+    crate::storage::read_input(path, "a curve file", "no such file")
 }
 
 /// Whether a line carries no data: blank, or a comment (`*` REW, `#`, `;`, `//`).

@@ -68,12 +68,7 @@ impl SweepDesign {
     /// Checks the spec and designs the synchronized sweep.
     pub fn new(spec: &SweepSpec) -> Result<Self, SweepError> {
         let fs = spec.sample_rate as f64;
-        if !(8000..=192_000).contains(&spec.sample_rate) {
-            return Err(invalid(
-                "rate",
-                format!("{} Hz is outside 8000–192000 Hz", spec.sample_rate),
-            ));
-        }
+        crate::bounds::check_rate(spec.sample_rate).map_err(|m| invalid("rate", m))?;
         if !(spec.start_hz.is_finite() && spec.start_hz >= 1.0) {
             return Err(invalid(
                 "start",

@@ -5,7 +5,7 @@
 //! are read on the 1/3-octave power-averaged response. A figure that cannot be measured is
 //! "n/a", never estimated.
 
-use super::plots::describe;
+use super::pages::describe;
 use crate::metrics::{ChannelMetrics, channel_metrics};
 use crate::results::{Analysis, ChannelAnalysis};
 use crate::units;

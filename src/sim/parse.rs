@@ -168,24 +168,14 @@ impl DeviceModel {
 
     /// Reads and validates a model file.
     pub fn load(path: &Path) -> Result<DeviceModel> {
-        use crate::storage::TextError;
-        let text = crate::storage::read_text(path).map_err(|e| match e {
-            TextError::Folder => Error::bad_input(
-                path,
-                "is a directory, but a device model (TOML) was expected",
+        let text = crate::storage::read_input(
+            path,
+            "a device model (TOML)",
+            &format!(
+                "no such model file (built-in models: {})",
+                BUILTIN_NAMES.join(", ")
             ),
-            TextError::NotFound => Error::bad_input(
-                path,
-                format!(
-                    "no such model file (built-in models: {})",
-                    BUILTIN_NAMES.join(", ")
-                ),
-            ),
-            TextError::NotUtf8(_) => {
-                Error::bad_input(path, "is not UTF-8 text: a TOML device model was expected")
-            }
-            e => Error::bad_input(path, e.to_string()),
-        })?;
+        )?;
         Self::from_toml_str(&text, path)
     }
 

@@ -91,6 +91,23 @@ pub fn read_text(path: &Path) -> std::result::Result<String, TextError> {
     })
 }
 
+/// Reads a text input whole ([`read_text`]) and says what is wrong in the one wording every
+/// input shares: `what` names the kind of file expected ("a claims file"), `if_missing` is
+/// what to say when there is no file at all (with what to do). Errors are `BadInput` (exit 2).
+pub fn read_input(path: &Path, what: &str, if_missing: &str) -> Result<String> {
+    read_text(path).map_err(|e| {
+        let msg = match e {
+            TextError::NotFound => if_missing.to_string(),
+            TextError::Folder => format!("is a folder, but {what} was expected"),
+            TextError::NotUtf8(line) => {
+                format!("line {line}: not UTF-8 text ({what} was expected)")
+            }
+            e => e.to_string(),
+        };
+        Error::bad_input(path, msg)
+    })
+}
+
 /// `path`'s metadata when it is a regular file (symbolic links followed).
 pub fn check_regular_file(path: &Path) -> std::result::Result<std::fs::Metadata, TextError> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {

@@ -111,13 +111,11 @@ pub fn read_session(dir: &Path) -> Result<SessionFile> {
         ));
     }
     let path = dir.join(SESSION_JSON);
-    let text = super::read_text(&path).map_err(|e| match e {
-        super::TextError::NotFound => Error::bad_input(
-            &path,
-            "missing: this folder is not a sweeplab session (create one with `sweeplab sweep --out DIR`)",
-        ),
-        e => Error::bad_input(&path, e.to_string()),
-    })?;
+    let text = super::read_input(
+        &path,
+        "session.json",
+        "missing: this folder is not a sweeplab session (create one with `sweeplab sweep --out DIR`)",
+    )?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::bad_input(&path, format!("not valid JSON: {e}")))?;
     match value.get("format").and_then(|v| v.as_str()) {
@@ -156,11 +154,8 @@ pub fn read_session(dir: &Path) -> Result<SessionFile> {
         .map_err(|e| Error::bad_input(&path, format!("invalid session: {e}")))?;
     let sw = &s.sweep;
     let bad = |m: String| Err(Error::bad_input(&path, m));
-    if !(8000..=192_000).contains(&s.sample_rate) {
-        return bad(format!(
-            "\"sample_rate\" {} is outside 8000–192000 Hz",
-            s.sample_rate
-        ));
+    if let Err(m) = crate::bounds::check_rate(s.sample_rate) {
+        return bad(format!("\"sample_rate\" {m}"));
     }
     // the bounds `sweeplab sweep` designs within (dsp::sweep::SweepDesign::new)
     if !(sw.start_hz.is_finite()
@@ -288,12 +283,11 @@ pub fn read_analysis(path: &Path) -> Result<Analysis> {
     } else {
         path.to_path_buf()
     };
-    let text = super::read_text(&file).map_err(|e| match e {
-        super::TextError::NotFound => {
-            Error::bad_input(&file, "missing: run `sweeplab analyze` first")
-        }
-        e => Error::bad_input(&file, e.to_string()),
-    })?;
+    let text = super::read_input(
+        &file,
+        "analysis.json",
+        "missing: run `sweeplab analyze` first",
+    )?;
     let a: Analysis = serde_json::from_str(&text)
         .map_err(|e| Error::bad_input(&file, format!("not a valid analysis.json: {e}")))?;
     if a.format != ANALYSIS_FORMAT {

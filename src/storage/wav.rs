@@ -39,7 +39,7 @@ pub fn read_wav_prefix(path: &Path, max_frames: Option<usize>) -> Result<(WavDat
     use std::io::{Read, Seek, SeekFrom};
     super::check_regular_file(path).map_err(|e| match e {
         super::TextError::Folder => {
-            Error::bad_input(path, "is a directory, but a WAV file was expected")
+            Error::bad_input(path, "is a folder, but a WAV file was expected")
         }
         e => Error::bad_input(path, e.to_string()),
     })?;
@@ -120,15 +120,8 @@ fn decode(path: &Path, h: &Header, bytes: &[u8]) -> Result<WavData> {
             ));
         }
     };
-    if !(8000..=192_000).contains(&h.sample_rate) {
-        return Err(Error::bad_input(
-            path,
-            format!(
-                "sample rate {} Hz is outside the supported 8000–192000 Hz",
-                h.sample_rate
-            ),
-        ));
-    }
+    crate::bounds::check_rate(h.sample_rate)
+        .map_err(|m| Error::bad_input(path, format!("sample rate {m}")))?;
     let data = &bytes[h.data_offset..h.data_offset + h.data_len];
     let frames = data.len() / width / nch;
     let bytes = &data[..frames * nch * width];

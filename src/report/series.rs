@@ -1,0 +1,357 @@
+//! What each plot draws, as data: the [`Series`] built from an [`Analysis`] for every image,
+//! so that the curves can be checked against the analysis without looking at pixels.
+
+use crate::dsp::smoothing::smooth_db;
+use crate::results::Analysis;
+
+use super::RenderOptions;
+
+/// How a series is stroked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesStyle {
+    /// Thick and opaque: the curve to read (smoothed response, THD).
+    Bold,
+    /// Medium and opaque (harmonics, phase, impulse).
+    Normal,
+    /// Thin and translucent: the raw data behind a smoothed curve.
+    Faint,
+}
+
+/// One curve as a plot receives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend text, e.g. "ch0 raw", "ch0 1/6 oct", "ch0 H3".
+    pub name: String,
+    /// `ChannelAnalysis::index` of the channel it comes from (0 for curves of no channel).
+    pub channel: usize,
+    pub x: Vec<f64>,
+    /// Non-finite values (NaN for a missing point) break the line.
+    pub y: Vec<f64>,
+    pub style: SeriesStyle,
+    pub dashed: bool,
+    /// Palette index; `None` lets `render_overlay` pick one per curve.
+    pub color: Option<usize>,
+    /// Which panel of the plot it goes to (0 = main/upper, 1 = lower: phase, energy-time).
+    pub panel: usize,
+}
+
+impl Series {
+    /// A solid bold curve with an automatic colour, for `render_overlay`.
+    pub fn new(name: impl Into<String>, x: Vec<f64>, y: Vec<f64>) -> Series {
+        Series {
+            name: name.into(),
+            channel: 0,
+            x,
+            y,
+            style: SeriesStyle::Bold,
+            dashed: false,
+            color: None,
+            panel: 0,
+        }
+    }
+}
+
+/// Lowest ETC level drawn, dB re peak.
+pub const ETC_FLOOR_DB: f64 = -100.0;
+
+/// A usable smoothing fraction, if any.
+fn smoothing_fraction(opts: &RenderOptions) -> Option<f64> {
+    opts.smoothing.filter(|n| n.is_finite() && *n > 0.0)
+}
+
+/// "1/6 oct", "1/3 oct", "1/1.5 oct".
+pub(crate) fn smoothing_label(n: f64) -> String {
+    crate::units::smoothing(n)
+}
+
+/// The points of a curve that can be smoothed: positive, finite, strictly increasing
+/// frequencies with a finite value within ±1000 dB.
+fn smoothable(freq: &[f64], vals: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut xs = Vec::with_capacity(freq.len());
+    let mut ys = Vec::with_capacity(freq.len());
+    for (&f, &v) in freq.iter().zip(vals) {
+        // |dB| beyond 1000 is no measurement (and would overflow the power average)
+        if f.is_finite()
+            && f > 0.0
+            && v.is_finite()
+            && v.abs() <= 1000.0
+            && xs.last().is_none_or(|&l| f > l)
+        {
+            xs.push(f);
+            ys.push(v);
+        }
+    }
+    (xs, ys)
+}
+
+/// `smooth_db` on the usable points of a dB curve (power average, 1/`n` octave).
+pub(crate) fn smoothed_db(freq: &[f64], db: &[f64], n: f64) -> (Vec<f64>, Vec<f64>) {
+    let (xs, ys) = smoothable(freq, db);
+    if xs.is_empty() {
+        return (xs, ys);
+    }
+    let sm = smooth_db(&xs, &ys, &xs, n);
+    (xs, sm)
+}
+
+fn take_pair(x: &[f64], y: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let n = x.len().min(y.len());
+    (x[..n].to_vec(), y[..n].to_vec())
+}
+
+/// The magnitude curves of `response.png`: per channel the raw `gain_db` (faint, or bold
+/// when there is no smoothing) and the 1/n-octave smoothed curve (bold), in channel colour.
+pub fn response_series(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series> {
+    let n = smoothing_fraction(opts);
+    let mut out = Vec::new();
+    for (k, ch) in analysis.channels.iter().enumerate() {
+        let fr = &ch.frequency_response;
+        out.extend(raw_and_smoothed(
+            &format!("ch{}", ch.index),
+            ch.index,
+            k,
+            &fr.freq_hz,
+            &fr.gain_db,
+            n,
+            "raw",
+        ));
+    }
+    out
+}
+
+/// A curve drawn faint with its 1/n-octave smoothed version bold on top (the raw curve alone,
+/// bold, when there is no smoothing), both in the channel's colour.
+fn raw_and_smoothed(
+    prefix: &str,
+    channel: usize,
+    color: usize,
+    x: &[f64],
+    y_db: &[f64],
+    n: Option<f64>,
+    raw_name: &str,
+) -> Vec<Series> {
+    let series = |name: String, (x, y): (Vec<f64>, Vec<f64>), style| Series {
+        name,
+        channel,
+        x,
+        y,
+        style,
+        dashed: false,
+        color: Some(color),
+        panel: 0,
+    };
+    let raw_style = if n.is_some() {
+        SeriesStyle::Faint
+    } else {
+        SeriesStyle::Bold
+    };
+    let mut out = vec![series(
+        format!("{prefix} {raw_name}"),
+        take_pair(x, y_db),
+        raw_style,
+    )];
+    if let Some(n) = n {
+        let label = if raw_name == "raw" {
+            smoothing_label(n)
+        } else {
+            format!("{raw_name} {}", smoothing_label(n))
+        };
+        out.push(series(
+            format!("{prefix} {label}"),
+            smoothed_db(x, y_db, n),
+            SeriesStyle::Bold,
+        ));
+    }
+    out
+}
+
+/// The lower panel of `response.png`: phase (degrees, latency removed) where the analysis
+/// has it, otherwise group delay in milliseconds; empty when it has neither.
+pub fn phase_series(analysis: &Analysis) -> Vec<Series> {
+    let mut out = Vec::new();
+    let all_phase = analysis.channels.iter().all(|c| {
+        !c.frequency_response.phase_deg.is_empty()
+            && c.frequency_response.phase_deg.len() == c.frequency_response.freq_hz.len()
+    });
+    for (k, ch) in analysis.channels.iter().enumerate() {
+        let fr = &ch.frequency_response;
+        let (name, x, y) = if all_phase {
+            let (x, y) = take_pair(&fr.freq_hz, &fr.phase_deg);
+            (format!("ch{} phase", ch.index), x, y)
+        } else if !fr.group_delay_s.is_empty() && fr.group_delay_s.len() == fr.freq_hz.len() {
+            let y = fr.group_delay_s.iter().map(|s| s * 1000.0).collect();
+            (format!("ch{} group delay", ch.index), fr.freq_hz.clone(), y)
+        } else {
+            continue;
+        };
+        out.push(Series {
+            name,
+            channel: ch.index,
+            x,
+            y,
+            style: SeriesStyle::Normal,
+            dashed: false,
+            color: Some(k),
+            panel: 1,
+        });
+    }
+    out
+}
+
+/// Colour of harmonic `order` in `distortion.png` (THD is 0, H2 is 1 …).
+fn harmonic_color(order: u32) -> usize {
+    order.saturating_sub(1) as usize
+}
+
+/// `100·10^(dB/20)`: a level relative to the fundamental as a percentage.
+pub fn relative_db_to_percent(db: f64) -> f64 {
+    100.0 * 10f64.powf(db / 20.0)
+}
+
+/// The curves of `distortion.png`: per channel THD % (bold) and H2…H5 in % of the
+/// fundamental (NaN where the harmonic is out of band). One colour per order; channels
+/// after the first are dashed.
+pub fn distortion_series(analysis: &Analysis) -> Vec<Series> {
+    let mut out = Vec::new();
+    for (k, ch) in analysis.channels.iter().enumerate() {
+        let t = &ch.thd;
+        let (x, y) = take_pair(&t.freq_hz, &t.percent);
+        out.push(Series {
+            name: format!("ch{} THD", ch.index),
+            channel: ch.index,
+            x,
+            y,
+            style: SeriesStyle::Bold,
+            dashed: k > 0,
+            color: Some(harmonic_color(1)),
+            panel: 0,
+        });
+        let mut hs: Vec<_> = t
+            .harmonics
+            .iter()
+            .filter(|h| (2..=5).contains(&h.order))
+            .collect();
+        hs.sort_by_key(|h| h.order);
+        for h in hs {
+            let n = t.freq_hz.len().min(h.relative_db.len());
+            let y = h.relative_db[..n]
+                .iter()
+                .map(|v| v.map(relative_db_to_percent).unwrap_or(f64::NAN))
+                .collect();
+            out.push(Series {
+                name: format!("ch{} H{}", ch.index, h.order),
+                channel: ch.index,
+                x: t.freq_hz[..n].to_vec(),
+                y,
+                style: SeriesStyle::Normal,
+                dashed: k > 0,
+                color: Some(harmonic_color(h.order)),
+                panel: 0,
+            });
+        }
+    }
+    out
+}
+
+/// The curves of `noise.png`: per channel with a measured noise floor, the PSD in dBFS/Hz
+/// (faint) and its 1/n-octave power average (bold).
+pub fn noise_series(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series> {
+    let n = smoothing_fraction(opts);
+    let mut out = Vec::new();
+    for (k, ch) in analysis.channels.iter().enumerate() {
+        let Some(noise) = &ch.noise else { continue };
+        let sp = &noise.spectrum;
+        out.extend(raw_and_smoothed(
+            &format!("ch{}", ch.index),
+            ch.index,
+            k,
+            &sp.freq_hz,
+            &sp.dbfs_per_hz,
+            n,
+            "PSD",
+        ));
+    }
+    out
+}
+
+/// Time of the IR peak (the latency) in seconds: `latency_s` when it is finite, else the
+/// largest |sample|.
+pub(crate) fn peak_time_s(ch: &crate::results::ChannelAnalysis, sr: f64) -> Option<f64> {
+    if ch.latency_s.is_finite() {
+        return Some(ch.latency_s);
+    }
+    let imp = &ch.impulse;
+    let (i, _) = imp
+        .samples
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
+    Some(imp.start_s + i as f64 / sr)
+}
+
+pub(crate) fn impulse_rate(analysis: &Analysis, ch: &crate::results::ChannelAnalysis) -> f64 {
+    if ch.impulse.sample_rate > 0 {
+        ch.impulse.sample_rate as f64
+    } else {
+        analysis.sample_rate as f64
+    }
+}
+
+/// The curves of `impulse.png`: per channel the impulse response (panel 0: amplitude
+/// against ms relative to the IR peak, i.e. the latency) and the energy-time curve
+/// (panel 1: 20·log10|h| relative to the largest |h|, floored at `ETC_FLOOR_DB`).
+pub fn impulse_series(analysis: &Analysis) -> Vec<Series> {
+    let mut out = Vec::new();
+    for (k, ch) in analysis.channels.iter().enumerate() {
+        let imp = &ch.impulse;
+        let sr = impulse_rate(analysis, ch);
+        if imp.samples.is_empty() || !sr.is_finite() || sr <= 0.0 || !imp.start_s.is_finite() {
+            continue;
+        }
+        let Some(t_peak) = peak_time_s(ch, sr) else {
+            continue;
+        };
+        let x: Vec<f64> = (0..imp.samples.len())
+            .map(|i| (imp.start_s + i as f64 / sr - t_peak) * 1000.0)
+            .collect();
+        let y: Vec<f64> = imp.samples.iter().map(|&v| v as f64).collect();
+        let peak = y
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        let etc: Vec<f64> = y
+            .iter()
+            .map(|v| {
+                if !v.is_finite() {
+                    f64::NAN
+                } else if peak > 0.0 {
+                    (20.0 * (v.abs() / peak).log10()).max(ETC_FLOOR_DB)
+                } else {
+                    ETC_FLOOR_DB
+                }
+            })
+            .collect();
+        out.push(Series {
+            name: format!("ch{} IR", ch.index),
+            channel: ch.index,
+            x: x.clone(),
+            y,
+            style: SeriesStyle::Normal,
+            dashed: false,
+            color: Some(k),
+            panel: 0,
+        });
+        out.push(Series {
+            name: format!("ch{} ETC", ch.index),
+            channel: ch.index,
+            x,
+            y: etc,
+            style: SeriesStyle::Normal,
+            dashed: false,
+            color: Some(k),
+            panel: 1,
+        });
+    }
+    out
+}
