@@ -1,7 +1,8 @@
 //! Finished analysis results: plain data shared by `dsp` (which produces them), `storage`
 //! (which writes and reads them as `analysis.json`) and `report` (which draws them).
 //!
-//! Field names follow `../shared/CONTRACT.md`; every extra field is an extension.
+//! Field names follow the interface document (`docs/interface.md`); every extra field is an
+//! extension. Imports only `kind` and `bounds`.
 
 use serde::{Deserialize, Serialize};
 

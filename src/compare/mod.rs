@@ -1,5 +1,6 @@
 //! `sweeplab compare`: several devices side by side, and claims about device kinds judged
-//! against their measurements.
+//! against their measurements. Must not import: `session` (session sources are analysed
+//! through the callback the session layer gives), `device`, `sim`, `cli`.
 //!
 //! Sources are session folders (analysed here, into `OUT/sources/<name>/`), analysis folders
 //! (`analysis.json`) or published curves (AutoEq CSV, REW text export). Each device's

@@ -1,4 +1,5 @@
-//! Audio devices: the only code that talks to audio hardware (cpal).
+//! Audio devices: the only code that talks to audio hardware (cpal, behind the `live`
+//! feature). Must not import: `storage`, `dsp`, `report`, `compare`, `session`, `cli`.
 //!
 //! Everything sits behind [`Duplex`]: play a mono stimulus on an output while recording an
 //! input, delivering the capture block by block to a [`CaptureSink`] from a normal thread

@@ -1,4 +1,6 @@
-//! Pure, deterministic signal processing: no I/O.
+//! Pure, deterministic signal processing: samples in, numbers out; no I/O, no clocks, no
+//! threads of its own. Must not import: `storage`, `device`, `sim`, `report`, `compare`,
+//! `session`, `cli` (only `results` for the data it fills, `bounds` for its limits).
 
 pub mod analyze;
 pub mod deconv;

@@ -1,4 +1,6 @@
-//! Plots and summaries: the only code that imports plotters. It only reads finished results.
+//! Plots and summaries: the only code that imports plotters. It only reads finished results
+//! (and `metrics` for the figures it prints). Must not import: `dsp` (beyond smoothing for
+//! display), `device`, `sim`, `compare`, `session`, `cli`.
 //!
 //! Every plot is drawn into an in-memory RGB buffer, encoded to PNG here and written with
 //! [`crate::storage::write_atomic`], so no half-written image is ever left behind. Text uses
@@ -9,6 +11,7 @@
 //! [`Analysis`] without looking at pixels.
 
 mod axes;
+mod frame;
 mod canvas;
 mod layout;
 mod pages;

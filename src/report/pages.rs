@@ -2,6 +2,7 @@
 //! analysis pages, and the comparison's overlay and bar charts.
 
 use super::axes::*;
+use super::frame::*;
 use super::canvas::*;
 use super::layout::*;
 use super::panels::*;

@@ -2,6 +2,7 @@
 //! and energy-time curve, and the message drawn where a panel has nothing to show.
 
 use super::axes::*;
+use super::frame::*;
 use super::canvas::*;
 use super::layout::*;
 use super::*;

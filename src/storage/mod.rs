@@ -1,4 +1,6 @@
-//! Files: the only code that imports hound. Reads and writes session folders and outputs.
+//! Files: the only code that imports hound. Reads and writes session folders, WAVs and the
+//! JSON/CSV outputs, always atomically, and reads every text input through one bounded
+//! reader. Must not import: `dsp`, `device`, `sim`, `report`, `compare`, `session`, `cli`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
