@@ -68,10 +68,19 @@ pub struct CalibrationInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelAnalysis {
     pub index: usize,
-    /// Main IR peak position relative to the stimulus, seconds (sub-sample interpolated).
-    pub latency_s: f64,
+    /// Main IR peak position relative to the stimulus, seconds (sub-sample interpolated);
+    /// null when the channel holds no signal.
+    pub latency_s: Option<f64>,
     /// The same in samples.
-    pub latency_samples: f64,
+    pub latency_samples: Option<f64>,
+    /// The band the capture actually holds, Hz: the sweep's band, narrowed where the capture
+    /// starts after the sweep began or stops before it ended; null without signal. The
+    /// response, THD and every figure derived from them lie inside it.
+    #[serde(default)]
+    pub measured_band_hz: Option<[f64; 2]>,
+    /// How the linear response was windowed (null without signal).
+    #[serde(default)]
+    pub window: Option<ResponseWindow>,
     pub frequency_response: FrequencyResponse,
     /// Fractional-octave smoothed versions of `frequency_response.gain_db`, on the same grid.
     #[serde(default)]
@@ -92,7 +101,28 @@ pub struct ChannelAnalysis {
     /// from the excess phase of the response. Null when it cannot be estimated.
     #[serde(default)]
     pub drift_ppm: Option<f64>,
+    /// Faults in the capture and figures left out because of them, in words.
     pub warnings: Vec<String>,
+    /// Why a figure is null or limited when no fault is to blame (e.g. drift not estimated
+    /// on a response that is not minimum-phase), in words.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// The window of the linear impulse response: cut where its energy-time curve has decayed
+/// into the noise, and widened at low frequencies to `fdw_cycles` periods (a frequency-
+/// dependent window, as REW's FDW), so that noise after the decay does not enter the
+/// response while low frequencies keep their resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseWindow {
+    /// Right side of the window at high frequencies, ms after the peak (the decay cut).
+    pub decay_ms: f64,
+    /// The longest right side used (at the lowest frequencies), ms.
+    pub longest_ms: f64,
+    /// Periods of a frequency the window spans at least (up to `longest_ms`).
+    pub fdw_cycles: f64,
+    /// Noise level of the impulse response's tail, dB relative to its peak.
+    pub ir_noise_db: f64,
 }
 
 /// Raw (unsmoothed, uncalibrated unless `calibration` is set) transfer function on a log grid.
@@ -117,13 +147,25 @@ pub struct SmoothedCurve {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thd {
-    /// Fundamental frequencies.
+    /// Fundamental frequencies at which THD was measured: where at least one harmonic lies
+    /// inside the swept band (its fades left out) and above the noise of its window.
     pub freq_hz: Vec<f64>,
     pub percent: Vec<f64>,
-    /// Each harmonic's level relative to the fundamental, dB, on `freq_hz`
-    /// (null where that harmonic falls outside the swept band).
+    /// Each harmonic's level relative to the fundamental, dB, on `freq_hz` (null where that
+    /// harmonic falls outside the swept band or below the noise of its window).
     #[serde(default)]
     pub harmonics: Vec<HarmonicCurve>,
+    /// The level below which no harmonic can be seen: the noise of the second harmonic's
+    /// window at 2f relative to the fundamental at f, in percent, over every fundamental
+    /// whose second harmonic lies in the band.
+    #[serde(default)]
+    pub noise_floor: Option<ThdFloor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThdFloor {
+    pub freq_hz: Vec<f64>,
+    pub percent: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,13 +219,53 @@ impl Analysis {
 }
 
 impl ChannelAnalysis {
+    /// A channel in which nothing was measured: no figures, only why.
+    pub fn without_signal(index: usize, peak_dbfs: Option<f64>, warnings: Vec<String>) -> Self {
+        ChannelAnalysis {
+            index,
+            latency_s: None,
+            latency_samples: None,
+            measured_band_hz: None,
+            window: None,
+            frequency_response: FrequencyResponse {
+                freq_hz: Vec::new(),
+                gain_db: Vec::new(),
+                phase_deg: Vec::new(),
+                group_delay_s: Vec::new(),
+            },
+            smoothed: Vec::new(),
+            thd: Thd {
+                freq_hz: Vec::new(),
+                percent: Vec::new(),
+                harmonics: Vec::new(),
+                noise_floor: None,
+            },
+            noise: None,
+            snr_db: None,
+            level_1k_dbfs: None,
+            peak_dbfs,
+            impulse: Impulse {
+                sample_rate: 0,
+                start_s: 0.0,
+                samples: Vec::new(),
+            },
+            drift_ppm: None,
+            warnings,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Whether any figure was measured on this channel.
+    pub fn has_signal(&self) -> bool {
+        self.latency_s.is_some() && !self.frequency_response.freq_hz.is_empty()
+    }
+
     fn check(&self) -> Result<(), String> {
         let fr = &self.frequency_response;
         let n = fr.freq_hz.len();
-        if n < 2 {
-            return Err(format!(
-                "frequency_response holds {n} points (at least 2 needed)"
-            ));
+        // no points at all: a channel without signal (its warnings say so)
+        if n == 1 {
+            return Err("frequency_response holds 1 point (none, or at least 2)".into());
         }
         if !fr.freq_hz.iter().all(|f| f.is_finite() && *f > 0.0)
             || fr.freq_hz.windows(2).any(|w| w[1] <= w[0])
@@ -227,6 +309,11 @@ impl ChannelAnalysis {
                 "thd: percent and harmonics must have one value per thd.freq_hz ({})",
                 t.freq_hz.len()
             ));
+        }
+        if let Some(f) = &t.noise_floor
+            && f.percent.len() != f.freq_hz.len()
+        {
+            return Err("thd.noise_floor: freq_hz and percent differ in length".into());
         }
         if let Some(noise) = &self.noise
             && noise.spectrum.freq_hz.len() != noise.spectrum.dbfs_per_hz.len()

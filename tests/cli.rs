@@ -19,7 +19,8 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A session whose capture is the stimulus scaled by ½ (−6.02 dB) and delayed 100 samples.
+/// A session whose capture is the stimulus scaled by ½ (−6.02 dB) and delayed 100 samples,
+/// with faint noise (−110 dBFS) as a real converter has.
 fn make_session(root: &Path, name: &str) -> PathBuf {
     let dir = root.join(name);
     let o = sweeplab(&[
@@ -42,11 +43,18 @@ fn make_session(root: &Path, name: &str) -> PathBuf {
     let spec = r.spec();
     let x: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
     let mut w = hound::WavWriter::create(dir.join("capture.wav"), spec).unwrap();
+    let mut seed = 3u64;
+    let mut noise = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 1e-5
+    };
     for _ in 0..100 {
-        w.write_sample(0.0f32).unwrap();
+        w.write_sample(noise()).unwrap();
     }
     for v in x {
-        w.write_sample(v * 0.5).unwrap();
+        w.write_sample(v * 0.5 + noise()).unwrap();
     }
     w.finalize().unwrap();
     dir

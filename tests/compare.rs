@@ -149,6 +149,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
         percent: tf.iter().map(|&x| thd_at(s, x)).collect(),
         freq_hz: tf,
         harmonics: Vec::new(),
+        noise_floor: None,
     };
     ch.noise = Some(Noise {
         rms_dbfs: s.noise,
@@ -160,8 +161,8 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
         duration_s: 1.0,
     });
     ch.snr_db = Some(s.snr);
-    ch.latency_s = 0.01;
-    ch.latency_samples = 480.0;
+    ch.latency_s = Some(0.01);
+    ch.latency_samples = Some(480.0);
     let a = Analysis {
         format: ANALYSIS_FORMAT.into(),
         version: ANALYSIS_VERSION,

@@ -117,7 +117,7 @@ fn compare(model: &DeviceModel, ch: &ChannelAnalysis, a: &Analysis) -> Errors {
         fr_worst_db: worst,
         fr_worst_hz: worst_f,
         fr_points: points,
-        latency_samples: ch.latency_samples - t.ir_peak_samples,
+        latency_samples: ch.latency_samples.unwrap() - t.ir_peak_samples,
         level_1k_db: ch.level_1k_dbfs.unwrap() - (LEVEL + t.gain_1k_db),
         noise_db,
         thd_rel,

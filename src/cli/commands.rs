@@ -156,11 +156,13 @@ fn print_analysis(out: &Path, a: &Analysis) {
         let f = |v: Option<f64>, unit: &str| {
             v.map_or(units::NA.to_string(), |v| format!("{v:.1} {unit}"))
         };
+        let latency = match (ch.latency_s, ch.latency_samples) {
+            (Some(s), Some(n)) => format!("{:.3} ms ({n:.2} samples)", s * 1e3),
+            _ => units::NA.into(),
+        };
         println!(
-            "  ch{}: latency {:.3} ms ({:.2} samples), level at 1 kHz {}, noise {}, SNR {}",
+            "  ch{}: latency {latency}, level at 1 kHz {}, noise {}, SNR {}",
             ch.index,
-            ch.latency_s * 1e3,
-            ch.latency_samples,
             f(ch.level_1k_dbfs, "dBFS"),
             f(ch.noise.as_ref().map(|n| n.rms_dbfs), "dBFS"),
             f(ch.snr_db, "dB"),
@@ -210,7 +212,7 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
                 .map_or(units::NA.into(), |n| format!("{:.1} dBFS", n.rms_dbfs)),
             crate::metrics::thd_at(&ch.thd.freq_hz, &ch.thd.percent, 1000.0)
                 .map_or(units::NA.into(), |v| format!("{v:.2} %")),
-            ch.latency_s * 1e3
+            ch.latency_s.map_or(f64::NAN, |s| s * 1e3)
         );
     })?;
     print_compare(&outcome.compare_dir, &outcome.compare);

@@ -1,20 +1,28 @@
 //! The whole analysis of one stimulus and its capture channels: deconvolution, impulse
 //! response, latency, frequency response, harmonic distortion, noise floor, SNR, warnings.
 //! Pure: samples in, `ChannelAnalysis` out.
+//!
+//! Every figure is either measured or absent: a channel without signal gets no figures; the
+//! response, THD and the figures derived from them cover only the band the capture holds
+//! (a capture that starts late or stops early holds less than the sweep); harmonics count
+//! only inside the swept band and above their window's noise; the noise floor is measured
+//! only on silence before the sweep that is not digital silence.
 
 use std::f64::consts::PI;
 
 use realfft::num_complex::Complex64;
 
 use super::deconv::Deconvolver;
+use super::distortion::{HarmonicBand, LINEAR_SHARE, distortion};
 use super::drift::estimate_drift;
-use super::faults::{find_faults, find_gain_step};
-use super::fft::{FftCache, good_size};
+use super::faults::{find_faults, find_flat_tops, find_gain_step};
+use super::fft::FftCache;
 use super::ir::{extract_window, peak_position};
-use super::noise::{dbfs_from_power, welch_psd};
+use super::noise::{dbfs_from_power, digital_silence_share, welch_psd};
 use super::smoothing::smooth_power;
+use super::window::{FDW_CYCLES, find_decay, windowed_response};
 use crate::results::{
-    ChannelAnalysis, FrequencyResponse, HarmonicCurve, Impulse, Noise, NoiseSpectrum,
+    ChannelAnalysis, FrequencyResponse, Impulse, Noise, NoiseSpectrum, ResponseWindow,
     SmoothedCurve, Thd,
 };
 
@@ -28,11 +36,29 @@ pub const STORED_SMOOTHING: [u32; 2] = [3, 6];
 pub const CLIP_LEVEL: f64 = 0.999;
 /// Drift at or beyond this (ppm) is warned about.
 pub const DRIFT_WARN_PPM: f64 = 5.0;
+/// Drift beyond this (ppm) is not a clock: crystal oscillators stay within ±100 ppm and even
+/// poor USB devices within a few hundred. Beyond it, something else (a stimulus that does
+/// not belong to the capture, a resampler) is at work.
+pub const DRIFT_PLAUSIBLE_PPM: f64 = 1000.0;
+/// A drift fit counts only when its estimate is this many standard errors from zero …
+const DRIFT_MIN_T: f64 = 5.0;
+/// … and the excess phase left after it is below this (radians RMS): otherwise the response
+/// is not a minimum-phase system plus a delay (reflections, a room) and the model fails.
+const DRIFT_MAX_RESIDUAL_RAD: f64 = 0.3;
+/// The impulse response must stand this far above its own noise to count as signal, dB.
+const SIGNAL_MIN_DB: f64 = 30.0;
 /// The noise floor needs at least this much silence (and at least 0.1 s).
 const MIN_NOISE_SAMPLES: usize = 1024;
-/// Share of the gap between the linear response and H2 given to the linear window's
-/// pre-peak side (its band-edge pre-ringing); H2 keeps the rest.
-const LINEAR_SHARE: f64 = 0.7;
+/// Runs of identical samples this long in the pre-roll are digital silence.
+const SILENT_RUN: usize = 64;
+/// A pre-roll with this share of digital silence has no measurable noise floor.
+const SILENT_SHARE: f64 = 0.2;
+/// Margin, in octaves, kept inside a band edge where the capture cuts the sweep off.
+const CUT_MARGIN_OCT: f64 = 1.0 / 6.0;
+/// The fundamental is at full sweep level from this far above the start (the fade-in).
+const FADE_IN_OCT: f64 = 1.0 / 6.0;
+/// Harmonics are measured up to this far below the sweep's end (its fade-out, with margin).
+const FADE_OUT_OCT: f64 = 1.0 / 12.0;
 
 /// What the analysis needs to know about the sweep in the stimulus.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,6 +76,17 @@ pub struct SweepLayout {
     /// Where the sweep starts and ends in the stimulus, samples.
     pub sweep_first_sample: usize,
     pub sweep_end_sample: usize,
+}
+
+impl SweepLayout {
+    /// The sweep's instantaneous frequency `t` seconds after its first sample.
+    pub fn frequency_at(&self, t_s: f64) -> f64 {
+        self.phase_start_hz * (t_s / self.rate_l_s).exp()
+    }
+    /// Seconds after its first sample at which the sweep passes `f`.
+    pub fn time_of(&self, f_hz: f64) -> f64 {
+        self.rate_l_s * (f_hz / self.phase_start_hz).ln()
+    }
 }
 
 /// Analyses capture channels against one stimulus, reusing the inverse filter and FFT plans.
@@ -117,6 +154,7 @@ impl Analyzer {
         let nf = n as f64;
         let lfs = lay.rate_l_s * fs;
         let mut warnings = Vec::new();
+        let mut notes = Vec::new();
 
         // level checks on the raw samples
         let peak_abs = raw.iter().fold(0.0f64, |m, v| m.max(v.abs()));
@@ -134,14 +172,22 @@ impl Analyzer {
 
         let h = self.deconv.impulse_response(raw, mean, &mut self.fft);
 
-        // main peak: anywhere but the harmonic zone
+        // main peak: anywhere but the harmonic zone, unless the capture started so late that
+        // the linear response itself sits there (then it stands far above everything else)
         let gap2 = lfs * 2f64.ln();
         let harm_zone = lfs * (self.harmonics as f64 + 0.5).ln();
         let zone = (
             (nf - harm_zone).max(0.0) as usize,
             (nf - 0.25 * gap2).max(0.0) as usize,
         );
-        let peak_pos = peak_position(&h, |i| i < zone.0 || i >= zone.1);
+        let outside = peak_position(&h, |i| i < zone.0 || i >= zone.1);
+        let global = peak_position(&h, |_| true);
+        let at = |p: f64| h[(p.round() as isize).rem_euclid(n as isize) as usize].abs();
+        let peak_pos = if at(global) > 4.0 * at(outside) {
+            global
+        } else {
+            outside
+        };
         let latency_samples = if peak_pos > nf / 2.0 {
             peak_pos - nf
         } else {
@@ -150,93 +196,164 @@ impl Analyzer {
         let pi = peak_pos.round() as isize;
         let frac = peak_pos - pi as f64;
 
-        // signal presence: peak against the impulse response's noise far from the peak
-        let peak_val = h[(pi.rem_euclid(n as isize)) as usize].abs();
+        // where only noise is left of the linear response: the far half of the stretch before
+        // the harmonic zone
         let lin_end = (nf - harm_zone - 0.25 * gap2).max(LINEAR_SHARE * gap2 + 16.0);
+        let tail = ((lin_end * 0.5) as isize, lin_end as isize);
+        let peak_val = at(peak_pos);
         let tail_rms = {
-            let (a, b) = ((lin_end * 0.5) as isize, lin_end as isize);
-            let s: f64 = (a..b)
+            let s: f64 = (tail.0..tail.1)
                 .map(|o| h[(pi + o).rem_euclid(n as isize) as usize].powi(2))
                 .sum();
-            (s / (b - a).max(1) as f64).sqrt()
+            (s / (tail.1 - tail.0).max(1) as f64).sqrt()
         };
         let ir_snr_db = 20.0 * (peak_val / tail_rms.max(1e-300)).log10();
-        let no_signal = peak_abs == 0.0 || ir_snr_db < 30.0;
-        if no_signal {
+        let peak_dbfs = Some(20.0 * peak_abs.max(1e-12).log10());
+        if peak_abs == 0.0 || ir_snr_db < SIGNAL_MIN_DB {
             warnings.push(format!(
-                "no signal: the sweep was not found in channel {index} (peak {:.1} dBFS, impulse response {:.0} dB above its noise); is the mic muted or the wrong input selected?",
+                "no signal: the sweep was not found in channel {index} (peak {:.1} dBFS, impulse response {:.0} dB above its noise); no figure is reported for it. Is the mic muted or the wrong input selected?",
                 20.0 * peak_abs.max(1e-12).log10(),
                 ir_snr_db
             ));
+            return ChannelAnalysis::without_signal(index, peak_dbfs, warnings);
         }
 
-        // linear impulse response window and its spectrum (peak moved to index 0)
-        let pre = (LINEAR_SHARE * gap2).min(nf / 4.0) as isize;
-        let post = lin_end as isize;
-        let spec = {
-            let lin = extract_window(
-                &h,
-                pi,
-                -pre,
-                post,
-                (pre / 4) as usize,
-                (post / 10).max(1) as usize,
-                n,
-            );
-            self.fft.forward_owned(lin, n)
-        };
-        let df = fs / nf;
-
-        // response on the log grid
-        let eval = |spec: &[Complex64], df: f64, f: f64| -> Complex64 {
-            let x = f / df;
-            let k = (x.floor() as usize).min(spec.len() - 2);
-            let t = x - k as f64;
-            spec[k] * (1.0 - t) + spec[k + 1] * t
-        };
-        let mag_at = |spec: &[Complex64], df: f64, f: f64| -> f64 {
-            let x = f / df;
-            let k = (x.floor() as usize).min(spec.len() - 2);
-            let t = x - k as f64;
-            spec[k].norm() * (1.0 - t) + spec[k + 1].norm() * t
-        };
-        let mut gain_db = Vec::with_capacity(self.grid_hz.len());
-        let mut phase_deg = Vec::with_capacity(self.grid_hz.len());
-        let mut group_delay_s = Vec::with_capacity(self.grid_hz.len());
-        for &f in &self.grid_hz {
-            gain_db.push(20.0 * mag_at(&spec, df, f).max(1e-15).log10());
-            // remove the fractional part of the latency from the phase
-            let c = eval(&spec, df, f) * Complex64::from_polar(1.0, 2.0 * PI * f * frac / fs);
-            phase_deg.push(c.arg().to_degrees());
-            let k = ((f / df).round() as usize).clamp(1, spec.len() - 2);
-            let dphi = (spec[k + 1] * spec[k - 1].conj()).arg();
-            group_delay_s.push(-dphi / (2.0 * PI * 2.0 * df) + pi as f64 / fs);
+        // the band the capture holds: the sweep passes f at (arrival + t(f)) in the capture
+        let arrival = lay.sweep_first_sample as f64 + latency_samples;
+        let sweep_len = (lay.sweep_end_sample - lay.sweep_first_sample) as f64;
+        let margin = 2f64.powf(CUT_MARGIN_OCT);
+        let mut band = (lay.start_hz, lay.end_hz);
+        if arrival < 0.0 {
+            let f_first = lay.frequency_at(-arrival / fs) * margin;
+            band.0 = band.0.max(f_first);
+            warnings.push(format!(
+                "the capture starts {:.3} s after the sweep began: the response is measured from {:.0} Hz only",
+                -arrival / fs,
+                band.0
+            ));
         }
+        let captured_to = raw.len() as f64 - arrival;
+        if captured_to < sweep_len {
+            let f_last = lay.frequency_at(captured_to.max(0.0) / fs) / margin;
+            band.1 = band.1.min(f_last);
+            warnings.push(format!(
+                "the capture ends {:.3} s before the sweep did: the response is measured up to {:.0} Hz only",
+                (sweep_len - captured_to) / fs,
+                band.1.max(0.0)
+            ));
+        }
+        if band.1 < band.0 * 2f64.powf(1.0 / 3.0) {
+            warnings.push(format!(
+                "the capture holds less than a third of an octave of the sweep in channel {index}: no figure is reported for it"
+            ));
+            let mut c = ChannelAnalysis::without_signal(index, peak_dbfs, warnings);
+            c.latency_s = Some(latency_samples / fs);
+            c.latency_samples = Some(latency_samples);
+            return c;
+        }
+        let grid: Vec<f64> = self
+            .grid_hz
+            .iter()
+            .copied()
+            .filter(|&f| f >= band.0 * (1.0 - 1e-9) && f <= band.1 * (1.0 + 1e-9))
+            .collect();
 
-        // smoothed curves from the fine spectrum
-        let (lo_bin, hi_bin) = (
-            ((lay.start_hz / 1.5 / df).floor() as usize).max(1),
-            ((lay.end_hz * 1.5 / df).ceil() as usize).min(spec.len() - 1),
+        // the linear response: windowed to its decay, wider at low frequencies
+        let pre = (LINEAR_SHARE * gap2).min(nf / 4.0) as usize;
+        let max_right = (tail.0.max(1)) as usize;
+        let decay = find_decay(&h, pi, tail, max_right, fs);
+        let resp = windowed_response(
+            &h,
+            pi,
+            pre,
+            decay.right,
+            max_right,
+            &grid,
+            fs,
+            &mut self.fft,
         );
-        let bin_f: Vec<f64> = (lo_bin..=hi_bin).map(|k| k as f64 * df).collect();
-        let bin_p: Vec<f64> = spec[lo_bin..=hi_bin].iter().map(|c| c.norm_sqr()).collect();
-        let smoothed = STORED_SMOOTHING
+        let mut gain_db = Vec::with_capacity(grid.len());
+        let mut phase_deg = Vec::with_capacity(grid.len());
+        let mut phase_unwrapped = Vec::with_capacity(grid.len());
+        let mut group_delay_s = Vec::with_capacity(grid.len());
+        let mut last = 0.0f64;
+        for ((&f, v), gd) in grid.iter().zip(&resp.values).zip(&resp.group_delay_s) {
+            gain_db.push(20.0 * v.norm().max(1e-15).log10());
+            // remove the fractional part of the latency from the phase
+            let c = v * Complex64::from_polar(1.0, 2.0 * PI * f * frac / fs);
+            let ph = c.arg();
+            phase_deg.push(ph.to_degrees());
+            let unwrapped = last + (ph - last + PI).rem_euclid(2.0 * PI) - PI;
+            phase_unwrapped.push(unwrapped);
+            last = unwrapped;
+            group_delay_s.push(gd + pi as f64 / fs);
+        }
+        let power: Vec<f64> = resp.values.iter().map(|v| v.norm_sqr()).collect();
+        let smoothed: Vec<SmoothedCurve> = STORED_SMOOTHING
             .iter()
             .map(|&frac_n| SmoothedCurve {
                 fraction: frac_n,
-                gain_db: smooth_power(&bin_f, &bin_p, &self.grid_hz, frac_n as f64)
+                gain_db: smooth_power(&grid, &power, &grid, frac_n as f64)
                     .into_iter()
                     .map(|p| 10.0 * p.max(1e-30).log10())
                     .collect(),
             })
             .collect();
+        let h1 = |f: f64| -> f64 {
+            let i = grid.partition_point(|&g| g < f).min(grid.len() - 1);
+            if i == 0 || grid[i] == f {
+                return resp.values[i].norm();
+            }
+            let (a, b) = (grid[i - 1], grid[i]);
+            let t = (f / a).ln() / (b / a).ln();
+            resp.values[i - 1].norm() * (1.0 - t) + resp.values[i].norm() * t
+        };
 
-        // harmonic responses
-        let thd = self.distortion(&h, peak_pos, &spec, df);
+        // harmonics: the fundamental at full level, the harmonic inside the band the capture
+        // holds and out of the sweep's fade-out; noise from the stretch past the decay
+        let harm_band = HarmonicBand {
+            fundamental_lo_hz: band.0.max(lay.start_hz * 2f64.powf(FADE_IN_OCT)),
+            harmonic_hi_hz: band.1.min(lay.end_hz / 2f64.powf(FADE_OUT_OCT)),
+        };
+        let noise_stretch = {
+            let from = (2 * decay.right).max(tail.0 as usize) as isize;
+            (tail.1 - from > 64).then_some((from, tail.1))
+        };
+        if noise_stretch.is_none() {
+            notes.push(
+                "the impulse response holds no stretch of pure noise: harmonics are reported without checking them against their noise".into(),
+            );
+        }
+        let thd = if self.harmonics >= 2 {
+            distortion(
+                &h,
+                peak_pos,
+                lfs,
+                self.harmonics,
+                &grid,
+                &h1,
+                harm_band,
+                noise_stretch,
+                fs,
+                &mut self.fft,
+            )
+        } else {
+            notes.push("the sweep is too short to separate its harmonics: no THD".into());
+            Thd {
+                freq_hz: Vec::new(),
+                percent: Vec::new(),
+                harmonics: Vec::new(),
+                noise_floor: None,
+            }
+        };
 
         // clock drift from the excess phase of a shorter window of the linear response
         let m = ((fs as usize).next_power_of_two()).min(1 << 18).min(n);
-        let (pre_m, post_m) = (pre.min(m as isize / 8), post.min(m as isize * 3 / 4));
+        let post = lin_end as isize;
+        let (pre_m, post_m) = (
+            (pre as isize).min(m as isize / 8),
+            post.min(m as isize * 3 / 4),
+        );
         let short = extract_window(
             &h,
             pi,
@@ -246,15 +363,17 @@ impl Analyzer {
             (post_m / 4).max(1) as usize,
             m,
         );
-        let fit_band = (
-            (lay.start_hz * 2.0).max(50.0),
-            (lay.end_hz / 1.5).min(0.4 * fs),
-        );
-        let fits = (raw.len() as f64) >= lay.sweep_end_sample as f64 + latency_samples.max(0.0);
-        let drift_ppm = if no_signal || !fits || fit_band.1 < fit_band.0 * 4.0 {
+        let fit_band = ((band.0 * 2.0).max(50.0), (band.1 / 1.5).min(0.4 * fs));
+        let complete = arrival >= 0.0 && captured_to >= sweep_len;
+        let mut drift_significant = false;
+        let drift_ppm = if !complete {
+            notes.push("drift not estimated: the capture does not hold the whole sweep".into());
+            None
+        } else if fit_band.1 < fit_band.0 * 4.0 {
+            notes.push("drift not estimated: the band is too narrow for the fit".into());
             None
         } else {
-            estimate_drift(
+            match estimate_drift(
                 &short,
                 fs,
                 (lay.start_hz, lay.end_hz),
@@ -262,10 +381,32 @@ impl Analyzer {
                 lay.rate_l_s,
                 lay.start_hz,
                 &mut self.fft,
-            )
-            .map(|e| e * 1e6)
+            ) {
+                None => {
+                    notes.push("drift not estimated: the fit failed".into());
+                    None
+                }
+                Some(fit) if fit.residual_rad > DRIFT_MAX_RESIDUAL_RAD => {
+                    notes.push(format!(
+                        "drift not estimated: the response's excess phase is not a delay plus a drift ({:.2} rad RMS left after the fit: reflections or a room), so the fit does not hold",
+                        fit.residual_rad
+                    ));
+                    None
+                }
+                Some(fit) if fit.drift.abs() * 1e6 > DRIFT_PLAUSIBLE_PPM => {
+                    notes.push(format!(
+                        "drift not reported: the fit gives {:+.0} ppm, beyond any clock (±{DRIFT_PLAUSIBLE_PPM:.0} ppm); does the stimulus belong to this capture?",
+                        fit.drift * 1e6
+                    ));
+                    None
+                }
+                Some(fit) => {
+                    drift_significant = fit.drift.abs() >= DRIFT_MIN_T * fit.std_error;
+                    Some(fit.drift * 1e6)
+                }
+            }
         };
-        if let Some(d) = drift_ppm.filter(|d| d.abs() >= DRIFT_WARN_PPM) {
+        if let Some(d) = drift_ppm.filter(|d| d.abs() >= DRIFT_WARN_PPM && drift_significant) {
             warnings.push(format!(
                 "clock drift of {d:+.1} ppm between playback and capture (separate devices or clocks?); the response is still valid, phase and group delay include the drift"
             ));
@@ -278,18 +419,50 @@ impl Analyzer {
             .map(|o| h[(pi + o).rem_euclid(n as isize) as usize] as f32)
             .collect();
 
-        // the full impulse response is not needed any more: free it before the prediction
+        // the prediction of the capture for the fault checks: the stimulus through the measured
+        // linear response (harmonics are left out: a glitch deconvolves into a smear over
+        // every lag, and a window reaching over the harmonics would predict it too)
+        let prediction = {
+            let lin = extract_window(
+                &h,
+                pi,
+                -(pre as isize),
+                resp.longest as isize,
+                (pre / 4).max(1),
+                (resp.longest / 5).max(1),
+                n,
+            );
+            let spec = self.fft.forward_owned(lin, n);
+            let mut p = self.deconv.predict(&spec, &mut self.fft);
+            p.rotate_right(pi.rem_euclid(n as isize) as usize);
+            p.truncate(raw.len());
+            p.iter_mut().for_each(|v| *v += mean);
+            p
+        };
+        // the full impulse response is not needed any more
         drop(h);
 
-        // noise floor from the pre-roll, latency accounted for
-        let sweep_arrival = lay.sweep_first_sample as f64 + latency_samples.max(0.0);
+        // noise floor from the silence before the sweep arrives
         let guard = 0.01 * fs;
-        let region_end = (sweep_arrival - guard).floor().max(0.0) as usize;
+        let region_end = (arrival - guard).floor().max(0.0) as usize;
         let region_end = region_end.min(raw.len());
         let skip = ((0.05 * fs) as usize).min(region_end / 10);
         let region = &raw[skip.min(region_end)..region_end]; // welch_psd removes each segment's mean
         let segment = ((fs / 6.0) as usize).next_power_of_two();
-        let noise = if region.len() >= MIN_NOISE_SAMPLES.max((0.1 * fs) as usize) {
+        let silent_share = digital_silence_share(region, SILENT_RUN);
+        let noise = if region.len() < MIN_NOISE_SAMPLES.max((0.1 * fs) as usize) {
+            warnings.push(format!(
+                "too little pre-roll: {:.3} s of silence before the sweep arrives; the noise floor and SNR are not measured (use --pre 1 or more)",
+                region_end as f64 / fs
+            ));
+            None
+        } else if silent_share > SILENT_SHARE {
+            warnings.push(format!(
+                "digital silence before the sweep in channel {index} ({:.0} % of it is runs of identical samples: a noise gate or a muted input): the noise floor cannot be measured there, so noise and SNR are not reported",
+                100.0 * silent_share
+            ));
+            None
+        } else {
             let seg = if region.len() >= segment {
                 segment
             } else {
@@ -317,18 +490,18 @@ impl Analyzer {
                 },
                 duration_s: region.len() as f64 / fs,
             })
-        } else {
-            warnings.push(format!(
-                "too little pre-roll: {:.3} s of silence before the sweep arrives; the noise floor and SNR are not measured (use --pre 1 or more)",
-                region_end as f64 / fs
-            ));
-            None
         };
 
-        // level at 1 kHz and SNR
-        let level_1k = if (lay.start_hz..=lay.end_hz).contains(&1000.0) {
-            Some(lay.level_dbfs + 20.0 * mag_at(&spec, df, 1000.0).max(1e-15).log10())
+        // level at 1 kHz: the 1/3-octave smoothed response, where its whole band is measured
+        let third = 2f64.powf(1.0 / 6.0);
+        let level_1k = if band.0 <= 1000.0 / third && band.1 >= 1000.0 * third {
+            let p = smooth_power(&grid, &power, &[1000.0], 3.0)[0];
+            Some(lay.level_dbfs + 10.0 * p.max(1e-30).log10())
         } else {
+            notes.push(
+                "no level at 1 kHz (nor SNR): the band measured does not cover 1 kHz ± 1/6 octave"
+                    .into(),
+            );
             None
         };
         let snr_db = match (level_1k, &noise) {
@@ -336,53 +509,84 @@ impl Analyzer {
             _ => None,
         };
 
-        // faults: the capture against its prediction (stimulus through the measured response)
-        if !no_signal {
-            // the prediction has the peak at lag 0: rotate it onto the capture's timeline
-            let mut aligned = self.deconv.predict(&spec, &mut self.fft);
-            aligned.rotate_right(pi.rem_euclid(n as isize) as usize);
-            aligned.truncate(raw.len());
-            aligned.iter_mut().for_each(|v| *v += mean);
-            // where the sweep is well inside the measured band (2 × start … end ÷ 1.25)
-            let arrive = lay.sweep_first_sample as f64 + latency_samples.max(0.0);
-            let from = (arrive + lay.rate_l_s * (2.0 * lay.start_hz / lay.phase_start_hz).ln() * fs)
-                as usize;
-            let to = (arrive + lay.rate_l_s * (lay.end_hz / 1.25 / lay.phase_start_hz).ln() * fs)
-                as usize;
-            // a capture cut short (disk full, device lost) ends abruptly: leave its last 0.1 s out
-            let to = to.min(raw.len().saturating_sub((0.1 * fs) as usize));
-            warnings.extend(find_faults(raw, &aligned, from, to, fs));
-            if let Some((f, step)) = find_gain_step(
-                &self.grid_hz,
-                &gain_db,
-                lay.start_hz * 2.0,
-                lay.end_hz / 1.25,
-            ) {
-                let t = arrive / fs + lay.rate_l_s * (f / lay.phase_start_hz).ln();
+        // faults: the capture against its prediction, where the sweep is well inside the
+        // measured band (2 × its start … its end ÷ 1.25)
+        let from = (arrival + lay.time_of(2.0 * band.0) * fs).max(0.0) as usize;
+        let to = (arrival + lay.time_of(band.1 / 1.25) * fs).max(0.0) as usize;
+        // a capture cut short (disk full, device lost) ends abruptly: leave its last 0.1 s out
+        let to = to.min(raw.len().saturating_sub((0.1 * fs) as usize));
+        let freq_at = |i: usize| {
+            let t = (i as f64 - arrival) / fs;
+            (t >= 0.0 && t * fs < sweep_len).then(|| lay.frequency_at(t))
+        };
+        let noise_ms = noise
+            .as_ref()
+            .map(|nz| 10f64.powf(nz.rms_dbfs / 10.0) / 2.0);
+        // the distortion expected there: the median THD over ±1/3 octave (a glitch itself
+        // lands in the harmonic windows as a narrow spike of THD at its own frequency, which
+        // the median ignores)
+        let distortion_db = |i: usize| -> Option<f64> {
+            let f = freq_at(i)?;
+            let third = 2f64.powf(1.0 / 3.0);
+            let (a, b) = (
+                thd.freq_hz.partition_point(|&g| g < f / third),
+                thd.freq_hz.partition_point(|&g| g <= f * third),
+            );
+            let mut v: Vec<f64> = thd.percent[a..b].to_vec();
+            if v.len() < 8 {
+                return None;
+            }
+            v.sort_by(f64::total_cmp);
+            Some(20.0 * (v[v.len() / 2] / 100.0).max(1e-9).log10())
+        };
+        warnings.extend(find_faults(
+            raw,
+            &prediction,
+            from,
+            to,
+            fs,
+            &freq_at,
+            noise_ms,
+            &distortion_db,
+        ));
+        if let Some((f, step)) = find_gain_step(
+            &grid,
+            &gain_db,
+            &phase_unwrapped,
+            band.0 * 2.0,
+            band.1 / 1.25,
+        ) {
+            let t = (arrival / fs + lay.time_of(f)).max(0.0);
+            warnings.push(format!(
+                "gain change of {step:+.1} dB at {t:.3} s in the capture (the response steps at {f:.0} Hz, where the sweep was then, with no phase turn that a filter would cause): an AGC or a level change mid-sweep; disable automatic gain control and measure again"
+            ));
+        }
+        if clipped == 0 {
+            let tolerance = noise
+                .as_ref()
+                .map_or(0.0, |nz| 4.0 * 10f64.powf(nz.rms_dbfs / 20.0) / 2f64.sqrt());
+            if let Some((count, level, first)) = find_flat_tops(raw, tolerance, fs, &freq_at) {
                 warnings.push(format!(
-                    "gain change of {step:+.1} dB at {t:.3} s in the capture (the response steps at {f:.0} Hz, where the sweep was then): an AGC or a level change mid-sweep; disable automatic gain control and measure again"
+                    "clipping below full scale: {count} flat tops at {:.1} dBFS in channel {index}, the first at {:.3} s (an analog stage or a limiter clips before the converter); lower the output level or the input gain and measure again",
+                    20.0 * level.log10(),
+                    first as f64 / fs
                 ));
             }
         }
 
-        // capture too short for the sweep
-        let needed = lay.sweep_end_sample as f64 + latency_samples.max(0.0);
-        if (raw.len() as f64) < needed && !no_signal {
-            let missing_s = (needed - raw.len() as f64) / fs;
-            let t_end = (raw.len() as f64 - latency_samples - lay.sweep_first_sample as f64) / fs;
-            let f_cut = lay.start_hz * (t_end.max(0.0) / lay.rate_l_s).exp();
-            warnings.push(format!(
-                "the sweep does not fit in the capture: it ends {missing_s:.3} s too early, so the response above about {:.0} Hz is not measured",
-                f_cut.min(lay.end_hz)
-            ));
-        }
-
         ChannelAnalysis {
             index,
-            latency_s: latency_samples / fs,
-            latency_samples,
+            latency_s: Some(latency_samples / fs),
+            latency_samples: Some(latency_samples),
+            measured_band_hz: Some([band.0, band.1]),
+            window: Some(ResponseWindow {
+                decay_ms: decay.right as f64 / fs * 1e3,
+                longest_ms: resp.longest as f64 / fs * 1e3,
+                fdw_cycles: FDW_CYCLES,
+                ir_noise_db: decay.noise_db,
+            }),
             frequency_response: FrequencyResponse {
-                freq_hz: self.grid_hz.clone(),
+                freq_hz: grid,
                 gain_db,
                 phase_deg,
                 group_delay_s,
@@ -392,7 +596,7 @@ impl Analyzer {
             noise,
             snr_db,
             level_1k_dbfs: level_1k,
-            peak_dbfs: Some(20.0 * peak_abs.max(1e-12).log10()),
+            peak_dbfs,
             drift_ppm,
             impulse: Impulse {
                 sample_rate: lay.sample_rate,
@@ -400,80 +604,7 @@ impl Analyzer {
                 samples,
             },
             warnings,
-        }
-    }
-
-    /// THD and harmonic levels from the harmonic impulse responses before the linear one.
-    fn distortion(&mut self, h: &[f64], peak_pos: f64, lin_spec: &[Complex64], lin_df: f64) -> Thd {
-        let lay = self.layout;
-        let fs = lay.sample_rate as f64;
-        let lfs = lay.rate_l_s * fs;
-        let kmax = self.harmonics;
-        let offset = |k: usize| -lfs * (k as f64).ln(); // relative to the linear peak
-        let mut spectra: Vec<(Vec<Complex64>, f64)> = Vec::new();
-        for k in 2..=kmax {
-            let c = offset(k);
-            let left = 0.5 * (offset(k + 1) - c); // negative
-            let share = if k == 2 { 1.0 - LINEAR_SHARE } else { 0.5 };
-            let right = share * (offset(k - 1) - c);
-            let centre = (peak_pos + c).round() as isize;
-            let (a, b) = (left.ceil() as isize, right.floor() as isize);
-            let len = good_size(((b - a) as usize) * 2);
-            let win = extract_window(
-                h,
-                centre,
-                a,
-                b,
-                ((-a) / 4).max(1) as usize,
-                (b / 4).max(1) as usize,
-                len,
-            );
-            let spec = self.fft.forward(&win, len);
-            spectra.push((spec, fs / len as f64));
-        }
-        let mag = |spec: &[Complex64], df: f64, f: f64| -> f64 {
-            let x = f / df;
-            let k = (x.floor() as usize).min(spec.len() - 2);
-            let t = x - k as f64;
-            spec[k].norm() * (1.0 - t) + spec[k + 1].norm() * t
-        };
-        let top = lay.end_hz;
-        let freqs: Vec<f64> = self
-            .grid_hz
-            .iter()
-            .copied()
-            .filter(|&f| 2.0 * f <= top)
-            .collect();
-        let mut percent = Vec::with_capacity(freqs.len());
-        let mut curves: Vec<Vec<Option<f64>>> =
-            vec![Vec::with_capacity(freqs.len()); kmax.saturating_sub(1)];
-        for &f in &freqs {
-            let h1 = mag(lin_spec, lin_df, f).max(1e-300);
-            let mut sum = 0.0;
-            for (i, (spec, df)) in spectra.iter().enumerate() {
-                let k = i + 2;
-                let fk = k as f64 * f;
-                if fk <= top {
-                    let hk = mag(spec, *df, fk);
-                    sum += hk * hk;
-                    curves[i].push(Some(20.0 * (hk / h1).max(1e-15).log10()));
-                } else {
-                    curves[i].push(None);
-                }
-            }
-            percent.push(100.0 * sum.sqrt() / h1);
-        }
-        Thd {
-            freq_hz: freqs,
-            percent,
-            harmonics: curves
-                .into_iter()
-                .enumerate()
-                .map(|(i, c)| HarmonicCurve {
-                    order: i as u32 + 2,
-                    relative_db: c,
-                })
-                .collect(),
+            notes,
         }
     }
 }

@@ -14,6 +14,18 @@ use realfft::num_complex::Complex64;
 
 use super::fft::FftCache;
 
+/// A drift estimate and how far it can be trusted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DriftFit {
+    /// ε (1e-6 = 1 ppm; positive: the capture clock runs fast).
+    pub drift: f64,
+    /// Standard error of ε from the fit's residuals.
+    pub std_error: f64,
+    /// RMS of the excess phase left after the fit, radians: large when the response is not
+    /// a minimum-phase system plus a delay (reflections, a room), so the model does not hold.
+    pub residual_rad: f64,
+}
+
 /// Estimates the drift ε (1e-6 = 1 ppm) from a windowed linear impulse response whose main
 /// peak sits at index 0 (pre-peak samples wrapped to the end), length a power of two.
 /// `swept_hz`: the swept band (outside it the deconvolution's zero-phase band limiting would
@@ -27,7 +39,7 @@ pub fn estimate_drift(
     rate_l_s: f64,
     phase_start_hz: f64,
     fft: &mut FftCache,
-) -> Option<f64> {
+) -> Option<DriftFit> {
     let m = ir.len();
     let spec = fft.forward(ir, m);
     let df = sample_rate / m as f64;
@@ -111,8 +123,37 @@ pub fn estimate_drift(
             atb[i] += r[i] * phi;
         }
     }
-    let b = solve(ata, atb)?[2] / 1000.0;
-    Some(-b / (2.0 * PI * rate_l_s))
+    let coef = solve(ata, atb)?;
+    let row = |f: f64| {
+        let fk = f / 1000.0;
+        [
+            1.0,
+            fk,
+            fk * (f / phase_start_hz).ln(),
+            1.0 / fk,
+            (fk / 10.0).powi(3),
+        ]
+    };
+    let rss: f64 = rows
+        .iter()
+        .map(|&(f, phi)| {
+            let r = row(f);
+            let fit: f64 = (0..5).map(|i| r[i] * coef[i]).sum();
+            (phi - fit).powi(2)
+        })
+        .sum();
+    let dof = (rows.len() - 5) as f64;
+    let sigma2 = rss / dof;
+    // the variance of coefficient 2: σ² · (AᵀA)⁻¹[2][2]
+    let mut e2 = [0.0; 5];
+    e2[2] = 1.0;
+    let inv_col = solve(ata, e2)?;
+    let scale = -1.0 / (1000.0 * 2.0 * PI * rate_l_s);
+    Some(DriftFit {
+        drift: coef[2] * scale,
+        std_error: (sigma2 * inv_col[2]).max(0.0).sqrt() * scale.abs(),
+        residual_rad: (rss / rows.len() as f64).sqrt(),
+    })
 }
 
 /// Gaussian elimination with partial pivoting.

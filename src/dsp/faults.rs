@@ -13,13 +13,24 @@ const BLOCK_S: f64 = 0.01;
 const MIN_ZERO_RUN: usize = 8;
 
 /// Looks for faults in `capture_raw` (as recorded) against `prediction` (same timeline) over
-/// `[from, to)` samples; returns warnings that name the time in the capture.
+/// `[from, to)` samples; returns warnings that name the time in the capture. `freq_at(i)`
+/// is the sweep's instantaneous frequency at capture sample `i`: the residual is averaged
+/// over a period of it either side, so that low frequencies, whose periods outlast a block,
+/// are not judged by where their waveform happens to be. `noise_mean_square` is the
+/// capture's noise (from the silence before the sweep), if known: a glitch must stand 15 dB
+/// above it, so that a sweep rising out of the noise is not taken for one. `distortion_db(i)`
+/// is the measured THD (dB re the fundamental) where the sweep is at capture sample `i`: the
+/// residual a linear prediction leaves there, which a glitch must exceed by 6 dB too.
+#[allow(clippy::too_many_arguments)]
 pub fn find_faults(
     capture_raw: &[f64],
     prediction: &[f64],
     from: usize,
     to: usize,
     sample_rate: f64,
+    freq_at: &dyn Fn(usize) -> Option<f64>,
+    noise_mean_square: Option<f64>,
+    distortion_db: &dyn Fn(usize) -> Option<f64>,
 ) -> Vec<String> {
     let to = to.min(capture_raw.len()).min(prediction.len());
     let mut out = Vec::new();
@@ -84,14 +95,26 @@ pub fn find_faults(
         blocks[a..b].iter().map(pick).sum::<f64>() / (b - a) as f64
     };
     let ep_max = blocks.iter().map(|x| x.2).fold(0.0f64, f64::max);
-    let live: Vec<(usize, f64, f64)> = (0..blocks.len())
-        .filter(|&i| blocks[i].2 > ep_max * 1e-2)
+    let period_blocks = |i: usize| -> usize {
+        freq_at(blocks[i].0).map_or(0, |f| {
+            ((sample_rate / f.max(1.0) / block as f64).floor() as usize).min(10)
+        })
+    };
+    let noise_floor = noise_mean_square.map_or(0.0, |n| n * 10f64.powf(1.5));
+    // blocks where the prediction stands clear of the noise (15 dB) and within 20 dB of the
+    // loudest: elsewhere the capture/prediction ratio says more about the noise than the gain
+    let live: Vec<(usize, f64, f64, bool)> = (0..blocks.len())
+        .filter(|&i| blocks[i].2 > ep_max * 1e-2 && blocks[i].2 / block as f64 > noise_floor)
         .map(|i| {
             let ep = avg(i, |x| x.2);
+            let k = period_blocks(i);
+            let (a, b) = (i.saturating_sub(k), (i + k + 1).min(blocks.len()));
+            let er = blocks[a..b].iter().map(|x| x.3).sum::<f64>() / (b - a) as f64;
             (
                 blocks[i].0,
                 10.0 * (avg(i, |x| x.1).max(1e-30) / ep).log10(),
-                10.0 * (blocks[i].3.max(1e-30) / ep).log10(),
+                10.0 * (er.max(1e-30) / ep).log10(),
+                er / block as f64 > noise_floor,
             )
         })
         .collect();
@@ -122,7 +145,8 @@ pub fn find_faults(
     for i in 0..live.len() {
         let (a, b) = (i.saturating_sub(20), (i + 21).min(live.len()));
         let local = median(live[a..b].iter().map(|x| x.2));
-        if live[i].2 > (local + 15.0).max(-20.0) {
+        let distortion = distortion_db(live[i].0).unwrap_or(f64::NEG_INFINITY);
+        if live[i].3 && live[i].2 > (local + 15.0).max(distortion + 6.0).max(-20.0) {
             flagged.push(i);
         }
     }
@@ -138,6 +162,87 @@ pub fn find_faults(
     out
 }
 
+/// Half-width of the neighbourhood in which a step's phase bump is measured, grid points
+/// (1/3 octave at 96 points per octave).
+const BUMP_HALF: usize = 32;
+
+/// Whether the measured phase around grid point `i` stays put where a minimum-phase step of
+/// this magnitude would bend it: the bump (the phase at `i` minus the mean at ±1/3 octave,
+/// which removes any delay) is under a third of the minimum-phase bump, computed from the
+/// magnitude by Bode's gain–phase integral φ(u₀) = (1/π)∫ dA/du · ln coth(|u−u₀|/2) du
+/// (u = ln f, A = ln|H|) over two octaves either side.
+fn phase_stays_put(freq_hz: &[f64], gain_db: &[f64], phase_rad: &[f64], i: usize) -> bool {
+    let n = freq_hz.len();
+    if phase_rad.len() != n || i < BUMP_HALF || i + BUMP_HALF >= n {
+        return false;
+    }
+    let span = 4 * BUMP_HALF * 3 / 2; // two octaves at 96 points per octave
+    let (a, b) = (i.saturating_sub(span), (i + span).min(n - 1));
+    let u: Vec<f64> = freq_hz.iter().map(|f| f.ln()).collect();
+    let nep = |j: usize| gain_db[j] / 20.0 * std::f64::consts::LN_10;
+    let min_phase = |j0: usize| -> f64 {
+        let mut acc = 0.0;
+        for j in a..b {
+            let du = u[j + 1] - u[j];
+            let slope = (nep(j + 1) - nep(j)) / du;
+            let mid = 0.5 * (u[j] + u[j + 1]);
+            let d = (mid - u[j0]).abs().max(1e-6);
+            acc += slope * (1.0 / (d / 2.0).tanh()).ln() * du;
+        }
+        acc / std::f64::consts::PI
+    };
+    let bump = |v: &dyn Fn(usize) -> f64| v(i) - 0.5 * (v(i - BUMP_HALF) + v(i + BUMP_HALF));
+    let predicted = bump(&min_phase);
+    let measured = bump(&|j| phase_rad[j]);
+    predicted.abs() > 0.2 && measured.abs() < predicted.abs() / 3.0
+}
+
+/// Clipping below full scale: flat tops. Where the capture is clipped before the converter
+/// (an analog stage, a limiter), the waveform's peaks sit flat at one level for far longer
+/// than a sine of the sweep's frequency stays near its crest. A run of samples within
+/// `tolerance` of the channel's largest magnitude counts as a flat top when it lasts over
+/// three times what a sine at the sweep's instantaneous frequency would (plus two samples).
+/// `freq_at(i)` gives that frequency at capture sample `i` (None outside the sweep).
+/// Returns the number of flat tops, their level (the largest magnitude) and the first one's
+/// sample.
+pub fn find_flat_tops(
+    raw: &[f64],
+    tolerance: f64,
+    sample_rate: f64,
+    freq_at: &dyn Fn(usize) -> Option<f64>,
+) -> Option<(usize, f64, usize)> {
+    let m = raw.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    if m.is_nan() || m <= 1e-4 {
+        return None;
+    }
+    let delta = tolerance.max(m * 2e-4);
+    let rel = (2.0 * delta / m).sqrt();
+    let mut count = 0;
+    let mut first = None;
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i].abs() < m - delta {
+            i += 1;
+            continue;
+        }
+        let sign = raw[i].signum();
+        let start = i;
+        while i < raw.len() && raw[i].abs() >= m - delta && raw[i].signum() == sign {
+            i += 1;
+        }
+        let run = i - start;
+        if let Some(f) = freq_at(start) {
+            // a sine of peak m stays within delta of its crest for 2·√(2δ/m)/(2πf) seconds
+            let natural = 2.0 * rel * sample_rate / (2.0 * std::f64::consts::PI * f);
+            if run as f64 > 3.0 * natural + 2.0 {
+                count += 1;
+                first.get_or_insert(start);
+            }
+        }
+    }
+    (count >= 3).then(|| (count, m, first.unwrap_or(0)))
+}
+
 fn median(it: impl Iterator<Item = f64>) -> f64 {
     let mut v: Vec<f64> = it.collect();
     if v.is_empty() {
@@ -149,11 +254,18 @@ fn median(it: impl Iterator<Item = f64>) -> f64 {
 
 /// A sweep maps time to frequency, so a gain that changes mid-sweep (an AGC) looks like a
 /// step in the raw response: a change of level over a few hundredths of an octave with flat
-/// response on both sides, which no transducer or filter produces. Returns (frequency, step
-/// in dB) of the largest such step between `lo_hz` and `hi_hz`, if any.
+/// response on both sides. A sharp resonance or a steep filter can look alike in magnitude,
+/// but not in phase: a physical (minimum-phase) step turns the phase by the amount Bode's
+/// gain–phase relation gives, while a gain that changes in time scales the signal by a real
+/// factor and leaves the phase alone. So a step counts only when its measured phase bump is
+/// less than a third of the minimum-phase bump its magnitude implies.
+///
+/// `phase_rad` is the unwrapped phase on the same grid. Returns (frequency, step in dB) of
+/// the largest such step between `lo_hz` and `hi_hz`, if any.
 pub fn find_gain_step(
     freq_hz: &[f64],
     gain_db: &[f64],
+    phase_rad: &[f64],
     lo_hz: f64,
     hi_hz: f64,
 ) -> Option<(f64, f64)> {
@@ -206,6 +318,9 @@ pub fn find_gain_step(
                 continue;
             };
             if (l80 - l20).abs() > 0.1 {
+                continue;
+            }
+            if !phase_stays_put(freq_hz, gain_db, phase_rad, i) {
                 continue;
             }
             let at = 2f64.powf(l50);

@@ -4,6 +4,7 @@
 
 pub mod analyze;
 pub mod deconv;
+pub mod distortion;
 pub mod drift;
 pub mod faults;
 pub mod fft;
@@ -13,3 +14,4 @@ pub mod noise;
 pub mod smoothing;
 pub mod sweep;
 pub mod weighting;
+pub mod window;

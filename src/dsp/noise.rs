@@ -81,6 +81,28 @@ impl Psd {
     }
 }
 
+/// The share of `x` (0…1) that lies in runs of at least `min_run` identical samples: digital
+/// silence (a noise gate, a muted input, a converter stuck at one value), where no noise
+/// floor can be measured. Real noise, even 16-bit noise a few LSB strong, has no such runs.
+pub fn digital_silence_share(x: &[f64], min_run: usize) -> f64 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    let mut silent = 0usize;
+    let mut i = 0;
+    while i < x.len() {
+        let mut j = i + 1;
+        while j < x.len() && x[j] == x[i] {
+            j += 1;
+        }
+        if j - i >= min_run {
+            silent += j - i;
+        }
+        i = j;
+    }
+    silent as f64 / x.len() as f64
+}
+
 /// AES17 level of a mean-square value: a full-scale sine (mean square ½) reads 0 dBFS.
 pub fn dbfs_from_power(mean_square: f64) -> f64 {
     10.0 * (2.0 * mean_square).max(1e-30).log10()

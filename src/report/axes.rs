@@ -335,4 +335,3 @@ pub(crate) fn nice_range(lo: f64, hi: f64, with_zero: bool) -> (f64, f64) {
     let step = nice_step((hi - lo) / 8.0);
     ((lo / step).floor() * step, (hi / step).ceil() * step)
 }
-

@@ -2,8 +2,8 @@
 //! of a legend where it hides the least data (growing the y range if that helps).
 
 use super::axes::*;
-use super::frame::*;
 use super::canvas::*;
+use super::frame::*;
 use super::*;
 use crate::results::Analysis;
 

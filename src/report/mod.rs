@@ -11,8 +11,8 @@
 //! [`Analysis`] without looking at pixels.
 
 mod axes;
-mod frame;
 mod canvas;
+mod frame;
 mod layout;
 mod pages;
 mod panels;

@@ -2,8 +2,8 @@
 //! analysis pages, and the comparison's overlay and bar charts.
 
 use super::axes::*;
-use super::frame::*;
 use super::canvas::*;
+use super::frame::*;
 use super::layout::*;
 use super::panels::*;
 use super::*;

@@ -2,8 +2,8 @@
 //! and energy-time curve, and the message drawn where a panel has nothing to show.
 
 use super::axes::*;
-use super::frame::*;
 use super::canvas::*;
+use super::frame::*;
 use super::layout::*;
 use super::*;
 use crate::results::Analysis;
@@ -410,20 +410,20 @@ pub(super) fn paint_impulse(
     let lat: Vec<String> = a
         .channels
         .iter()
-        .filter(|ch| ch.latency_s.is_finite())
-        .map(|ch| {
+        .filter_map(|ch| Some((ch, ch.latency_s.filter(|v| v.is_finite())?)))
+        .map(|(ch, latency_s)| {
             if compact {
                 format!(
                     "ch{} {} ms",
                     ch.index,
-                    units::fixed_minus(ch.latency_s * 1000.0, 2)
+                    units::fixed_minus(latency_s * 1000.0, 2)
                 )
             } else {
                 format!(
                     "ch{} {} ms ({} samples)",
                     ch.index,
-                    units::fixed_minus(ch.latency_s * 1000.0, 2),
-                    units::fixed_minus(ch.latency_samples, 1)
+                    units::fixed_minus(latency_s * 1000.0, 2),
+                    units::fixed_minus(ch.latency_samples.unwrap_or(f64::NAN), 1)
                 )
             }
         })

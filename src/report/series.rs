@@ -277,8 +277,8 @@ pub fn noise_series(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series> {
 /// Time of the IR peak (the latency) in seconds: `latency_s` when it is finite, else the
 /// largest |sample|.
 pub(crate) fn peak_time_s(ch: &crate::results::ChannelAnalysis, sr: f64) -> Option<f64> {
-    if ch.latency_s.is_finite() {
-        return Some(ch.latency_s);
+    if let Some(l) = ch.latency_s.filter(|v| v.is_finite()) {
+        return Some(l);
     }
     let imp = &ch.impulse;
     let (i, _) = imp

@@ -120,20 +120,15 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
     row(
         "Latency",
         chs.iter()
-            .map(|c| {
-                if c.latency_s.is_finite() {
-                    format!(
-                        "{} ms ({} samples)",
-                        units::fixed(c.latency_s * 1000.0, 2),
-                        if c.latency_samples.is_finite() {
-                            units::fixed(c.latency_samples, 1)
-                        } else {
-                            units::NA.into()
-                        }
-                    )
-                } else {
-                    units::NA.into()
-                }
+            .map(|c| match c.latency_s.filter(|v| v.is_finite()) {
+                Some(l) => format!(
+                    "{} ms ({} samples)",
+                    units::fixed(l * 1000.0, 2),
+                    c.latency_samples
+                        .filter(|v| v.is_finite())
+                        .map_or(units::NA.into(), |n| units::fixed(n, 1))
+                ),
+                None => units::NA.into(),
             })
             .collect(),
     );

@@ -265,7 +265,7 @@ fn impulse_series_are_relative_to_the_peak() {
     assert_eq!((ir.panel, etc.panel), (0, 1));
     let sr = ch.impulse.sample_rate as f64;
     for (i, x) in ir.x.iter().enumerate() {
-        let want = (ch.impulse.start_s + i as f64 / sr - ch.latency_s) * 1000.0;
+        let want = (ch.impulse.start_s + i as f64 / sr - ch.latency_s.unwrap()) * 1000.0;
         assert!((x - want).abs() < 1e-9);
         assert_eq!(ir.y[i], ch.impulse.samples[i] as f64);
     }
@@ -415,7 +415,7 @@ fn odd_cases() -> Vec<Analysis> {
         ch.impulse.samples.clear();
         ch.noise.as_mut().unwrap().spectrum.freq_hz.clear();
         ch.noise.as_mut().unwrap().spectrum.dbfs_per_hz.clear();
-        ch.latency_s = f64::NAN;
+        ch.latency_s = None;
     }
     cases.push(a);
     // a single point everywhere, mismatched lengths
@@ -453,7 +453,7 @@ fn odd_cases() -> Vec<Analysis> {
             *v = 0.0;
         }
         ch.impulse.sample_rate = 0;
-        ch.latency_s = f64::INFINITY;
+        ch.latency_s = Some(f64::INFINITY);
         ch.noise.as_mut().unwrap().rms_dbfs = f64::NAN;
         ch.snr_db = Some(f64::NAN);
         ch.warnings = vec!["a | pipe\nand a very long warning ".repeat(20)];
@@ -647,7 +647,7 @@ fn summary_never_invents_numbers() {
     ch.snr_db = None;
     ch.level_1k_dbfs = None;
     ch.peak_dbfs = None;
-    ch.latency_s = f64::NAN;
+    ch.latency_s = None;
     ch.thd.freq_hz.clear();
     ch.thd.percent.clear();
     // a response that covers only 1–3 kHz: no bass, no low extension

@@ -8,12 +8,7 @@ fn model(text: &str) -> DeviceModel {
     DeviceModel::from_toml_str(text, Path::new("test.toml")).unwrap()
 }
 
-fn run(
-    m: &DeviceModel,
-    stim: &[f32],
-    extra: usize,
-    block: usize,
-) -> (Vec<f32>, Result<RunStats>) {
+fn run(m: &DeviceModel, stim: &[f32], extra: usize, block: usize) -> (Vec<f32>, Result<RunStats>) {
     let mut dev = SimDuplex::new(m.clone(), 7).with_block_frames(block);
     let req = RunRequest {
         sample_rate: 48000,

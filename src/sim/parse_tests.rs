@@ -134,9 +134,8 @@ fn fir_files_text_and_wav() {
     std::fs::write(dir.join("bad.txt"), "0.5\nzero\n").unwrap();
     crate::storage::wav::write_wav_f32(&dir.join("h.wav"), 44100, 1, &[0.5, 0.25]).unwrap();
     let origin = dir.join("m.toml");
-    let m =
-        DeviceModel::from_toml_str("[[stage]]\ntype = \"fir\"\nfile = \"h.txt\"\n", &origin)
-            .unwrap();
+    let m = DeviceModel::from_toml_str("[[stage]]\ntype = \"fir\"\nfile = \"h.txt\"\n", &origin)
+        .unwrap();
     match &m.stages[0] {
         Stage::Fir {
             taps, sample_rate, ..
@@ -146,14 +145,12 @@ fn fir_files_text_and_wav() {
         }
         s => panic!("{s:?}"),
     }
-    let e =
-        DeviceModel::from_toml_str("[[stage]]\ntype = \"fir\"\nfile = \"bad.txt\"\n", &origin)
-            .unwrap_err()
-            .to_string();
+    let e = DeviceModel::from_toml_str("[[stage]]\ntype = \"fir\"\nfile = \"bad.txt\"\n", &origin)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("bad.txt:2") && e.contains("zero"), "{e}");
-    let m =
-        DeviceModel::from_toml_str("[[stage]]\ntype = \"fir\"\nfile = \"h.wav\"\n", &origin)
-            .unwrap();
+    let m = DeviceModel::from_toml_str("[[stage]]\ntype = \"fir\"\nfile = \"h.wav\"\n", &origin)
+        .unwrap();
     m.check_rate(44100).unwrap();
     let e = m.check_rate(48000).unwrap_err().to_string();
     assert!(e.contains("44100"), "{e}");

@@ -41,34 +41,15 @@ pub fn log_grid(lo: f64, hi: f64, ppo: f64) -> Vec<f64> {
 /// A channel holding only a frequency response (no THD, noise or impulse), for tests that
 /// build analyses by hand.
 pub fn curve_channel(freq_hz: Vec<f64>, gain_db: Vec<f64>) -> ChannelAnalysis {
-    ChannelAnalysis {
-        index: 0,
-        latency_s: f64::NAN,
-        latency_samples: f64::NAN,
-        frequency_response: FrequencyResponse {
-            freq_hz,
-            gain_db,
-            phase_deg: Vec::new(),
-            group_delay_s: Vec::new(),
-        },
-        smoothed: Vec::new(),
-        thd: Thd {
-            freq_hz: Vec::new(),
-            percent: Vec::new(),
-            harmonics: Vec::new(),
-        },
-        noise: None,
-        snr_db: None,
-        level_1k_dbfs: None,
-        peak_dbfs: None,
-        impulse: Impulse {
-            sample_rate: 0,
-            start_s: 0.0,
-            samples: Vec::new(),
-        },
-        drift_ppm: None,
-        warnings: Vec::new(),
-    }
+    let band = (freq_hz.first().copied(), freq_hz.last().copied());
+    let mut c = ChannelAnalysis::without_signal(0, None, Vec::new());
+    c.measured_band_hz = match band {
+        (Some(a), Some(b)) => Some([a, b]),
+        _ => None,
+    };
+    c.frequency_response.freq_hz = freq_hz;
+    c.frequency_response.gain_db = gain_db;
+    c
 }
 
 /// A small deterministic pseudo-random sequence in [-1, 1).
@@ -168,8 +149,10 @@ pub fn channel(
     let noise_rms = -75.0 + index as f64 * 2.0;
     ChannelAnalysis {
         index,
-        latency_s,
-        latency_samples: latency_s * sr as f64,
+        latency_s: Some(latency_s),
+        latency_samples: Some(latency_s * sr as f64),
+        measured_band_hz: None,
+        window: None,
         frequency_response: FrequencyResponse {
             freq_hz: freq,
             gain_db: gain,
@@ -181,6 +164,7 @@ pub fn channel(
             freq_hz: thd_freq,
             percent,
             harmonics,
+            noise_floor: None,
         },
         noise: Some(Noise {
             rms_dbfs: noise_rms,
@@ -201,6 +185,7 @@ pub fn channel(
             samples,
         },
         warnings: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
