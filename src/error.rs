@@ -27,6 +27,9 @@ pub enum Error {
     /// The level check before a live sweep failed (clipping, no signal). Exit 1.
     #[error("level check: {0}")]
     LevelCheck(String),
+    /// Nothing was measured: no channel holds the sweep (a muted or unplugged input). Exit 1.
+    #[error("no signal: {0}")]
+    NoSignal(String),
     /// The measurement was interrupted (Ctrl-C). Exit 1 (130 by convention is reserved to the
     /// shell; we use 1 as the contract says).
     #[error("interrupted: {0}")]

@@ -173,10 +173,10 @@ pub struct ChannelMetrics {
 
 /// The figures `summary.md` reports for one channel.
 pub fn channel_metrics(ch: &ChannelAnalysis) -> ChannelMetrics {
-    let fr = &ch.frequency_response;
+    let (freq, gain) = ch.response();
     let t = &ch.thd;
     ChannelMetrics {
-        response: response_figures(&fr.freq_hz, &fr.gain_db),
+        response: response_figures(freq, gain),
         thd_100_percent: thd_at(&t.freq_hz, &t.percent, 100.0),
         thd_1k_percent: thd_at(&t.freq_hz, &t.percent, 1000.0),
         thd_10k_percent: thd_at(&t.freq_hz, &t.percent, 10000.0),
@@ -238,8 +238,8 @@ pub fn measure_curve(freq: &[f64], gain_db: &[f64]) -> Measured {
 
 /// CONTRACT metrics of one analysed channel (its raw, un-normalised response).
 pub fn measure(ch: &ChannelAnalysis) -> Measured {
-    let fr = &ch.frequency_response;
-    let mut m = measure_curve(&fr.freq_hz, &fr.gain_db);
+    let (freq, gain) = ch.response();
+    let mut m = measure_curve(freq, gain);
     m.metrics.noise_rms_dbfs = finite(ch.noise.as_ref().map(|n| n.rms_dbfs));
     m.metrics.snr_db = finite(ch.snr_db);
     m.metrics.thd_1k_percent = finite(thd_at(&ch.thd.freq_hz, &ch.thd.percent, 1000.0));

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kind::DeviceKind;
+use crate::kind::{DeviceKind, Provenance};
 
 pub const ANALYSIS_FORMAT: &str = "sweeplab-analysis";
 pub const ANALYSIS_VERSION: u32 = 1;
@@ -45,7 +45,28 @@ pub struct Analysis {
     /// Microphone calibration removed from the response, if any.
     #[serde(default)]
     pub calibration: Option<CalibrationInfo>,
+    /// A real capture (`measured`) or the simulated rig's (`simulated`); null in files
+    /// written before sweeplab recorded it.
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
     pub channels: Vec<ChannelAnalysis>,
+}
+
+/// Warnings that are faults of the capture (not limits of what could be measured): a
+/// device whose capture has one is left out of claims, since its figures may be wrong.
+pub const FAULT_WARNINGS: [&str; 6] = [
+    "clipping",
+    "dropout",
+    "glitch",
+    "gain change",
+    "no signal",
+    "more dropouts",
+];
+
+/// Whether a warning reports a fault of the capture.
+pub fn is_fault(warning: &str) -> bool {
+    let w = warning.trim_start().to_ascii_lowercase();
+    FAULT_WARNINGS.iter().any(|p| w.starts_with(p))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -82,6 +103,11 @@ pub struct ChannelAnalysis {
     #[serde(default)]
     pub window: Option<ResponseWindow>,
     pub frequency_response: FrequencyResponse,
+    /// The response with the measurement microphone's calibration removed (`analyze
+    /// --calibration`), over the part of the band the calibration covers; the raw
+    /// `frequency_response` stays as measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrated: Option<CalibratedResponse>,
     /// Fractional-octave smoothed versions of `frequency_response.gain_db`, on the same grid.
     #[serde(default)]
     pub smoothed: Vec<SmoothedCurve>,
@@ -107,6 +133,13 @@ pub struct ChannelAnalysis {
     /// on a response that is not minimum-phase), in words.
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// A response with a microphone calibration removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibratedResponse {
+    pub freq_hz: Vec<f64>,
+    pub gain_db: Vec<f64>,
 }
 
 /// The window of the linear impulse response: cut where its energy-time curve has decayed
@@ -227,6 +260,7 @@ impl ChannelAnalysis {
             latency_samples: None,
             measured_band_hz: None,
             window: None,
+            calibrated: None,
             frequency_response: FrequencyResponse {
                 freq_hz: Vec::new(),
                 gain_db: Vec::new(),
@@ -258,6 +292,18 @@ impl ChannelAnalysis {
     /// Whether any figure was measured on this channel.
     pub fn has_signal(&self) -> bool {
         self.latency_s.is_some() && !self.frequency_response.freq_hz.is_empty()
+    }
+
+    /// The response the derived figures are read on: the calibrated one when a calibration
+    /// was applied, else the raw one.
+    pub fn response(&self) -> (&[f64], &[f64]) {
+        match &self.calibrated {
+            Some(c) => (&c.freq_hz, &c.gain_db),
+            None => (
+                &self.frequency_response.freq_hz,
+                &self.frequency_response.gain_db,
+            ),
+        }
     }
 
     fn check(&self) -> Result<(), String> {

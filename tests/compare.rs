@@ -180,6 +180,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
         },
         source: Source::default(),
         calibration: None,
+        provenance: Some(sweeplab::kind::Provenance::Measured),
         channels: vec![ch],
     };
     write_analysis(&dir, &a).unwrap();

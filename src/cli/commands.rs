@@ -91,15 +91,20 @@ fn analyze_options(
     o: &AnalysisOptions,
     label: Option<String>,
     kind: Option<DeviceKind>,
-) -> AnalyzeOptions {
-    AnalyzeOptions {
+) -> Result<AnalyzeOptions, Error> {
+    Ok(AnalyzeOptions {
         smoothing: o.smoothing.0,
         plots: !o.no_plots,
         size: (o.size.width, o.size.height),
         label,
         kind,
+        calibration: o
+            .calibration
+            .as_deref()
+            .map(crate::compare::read_calibration)
+            .transpose()?,
         stop: Some(stop_flag()),
-    }
+    })
 }
 
 fn report(c: ReportCmd) -> anyhow::Result<ExitCode> {
@@ -109,6 +114,7 @@ fn report(c: ReportCmd) -> anyhow::Result<ExitCode> {
         stop: Some(stop_flag()),
         ..AnalyzeOptions::default()
     };
+    // (calibration, label and kind are the analysis's own: `report` only draws)
     for p in session::rerender(&c.analysis_dir, c.out.as_deref(), &opts)? {
         println!("wrote {}", p.display());
     }
@@ -116,7 +122,7 @@ fn report(c: ReportCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn analyze(c: AnalyzeCmd) -> anyhow::Result<ExitCode> {
-    let opts = analyze_options(&c.options, c.labels.label.clone(), c.labels.kind);
+    let opts = analyze_options(&c.options, c.labels.label.clone(), c.labels.kind)?;
     if let Some(stim) = &c.stimulus {
         let (Some(cap), Some(start), Some(end)) = (&c.capture, c.sweep_start, c.sweep_end) else {
             return Err(Error::bad_usage(
@@ -127,6 +133,7 @@ fn analyze(c: AnalyzeCmd) -> anyhow::Result<ExitCode> {
         };
         let a = session::analyze_external(stim, cap, start, end, &c.out, &opts)?;
         print_analysis(&c.out, &a);
+        session::require_signal(&a, &c.out)?;
         return Ok(ExitCode::SUCCESS);
     }
     if c.dirs.is_empty() {
@@ -138,8 +145,11 @@ fn analyze(c: AnalyzeCmd) -> anyhow::Result<ExitCode> {
     }
     let mut first_err = None;
     for (out, r) in session::analyze_sessions(&c.dirs, &c.out, &opts)? {
-        match r {
-            Ok(a) => print_analysis(&out, &a),
+        match r.and_then(|a| {
+            print_analysis(&out, &a);
+            session::require_signal(&a, &out)
+        }) {
+            Ok(()) => {}
             Err(e) if first_err.is_none() => first_err = Some(e),
             Err(e) => eprintln!("error: {e}"),
         }
@@ -190,6 +200,7 @@ fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
     println!("session written to {}", c.out.display());
     if let Some(a) = a {
         print_analysis(&c.out.join("report"), &a);
+        session::require_signal(&a, &c.out.join("report"))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -215,11 +226,29 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
             ch.latency_s.map_or(f64::NAN, |s| s * 1e3)
         );
     })?;
+    println!("simulated devices (the method at work, not facts about real products):");
     print_compare(&outcome.compare_dir, &outcome.compare);
     println!(
-        "reports: {}/<device>/report/overview.png and summary.md; comparison: {}/claims.md",
+        "published measurements of real products (Rtings, via AutoEq; {} headsets, {} headphones, one rig):",
+        outcome
+            .published
+            .kind_counts
+            .get("headset")
+            .copied()
+            .unwrap_or(0),
+        outcome
+            .published
+            .kind_counts
+            .get("headphones")
+            .copied()
+            .unwrap_or(0)
+    );
+    print_compare(&outcome.published_dir, &outcome.published);
+    println!(
+        "reports: {}/<device>/report/overview.png and summary.md; comparisons: {}/claims.md, {}/claims.md",
         c.out.display(),
-        outcome.compare_dir.display()
+        outcome.compare_dir.display(),
+        outcome.published_dir.display()
     );
     println!("done in {:.1} s", t0.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
@@ -250,7 +279,15 @@ fn print_compare(out: &Path, r: &CompareResult) {
         r.files.join(", ")
     );
     for cl in &r.claims {
-        println!("  {:>12}  {}", cl.verdict.as_str(), cl.statement);
+        println!(
+            "  {:>12}  {}{}",
+            cl.verdict.as_str(),
+            cl.statement,
+            cl.mark()
+        );
+    }
+    if r.claims.iter().any(|c| !c.mark().is_empty()) {
+        println!("  ({})", crate::compare::claims::SIMULATED_CAVEAT);
     }
 }
 
@@ -321,6 +358,7 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
     let outcome = r?;
     if let Some(a) = &outcome.analysis {
         print_analysis(&c.out.join("report"), a);
+        session::require_signal(a, &c.out.join("report"))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -334,6 +334,20 @@ impl Calibration {
             .collect()
     }
 
+    /// `apply` over the points of `freq_hz` that lie inside the calibration's own range
+    /// (beyond it the microphone's response is not known): those points and their gains.
+    pub fn apply_within(&self, freq_hz: &[f64], gain_db: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let (lo, hi) = (self.freq_hz[0], self.freq_hz[self.freq_hz.len() - 1]);
+        let (f, g): (Vec<f64>, Vec<f64>) = freq_hz
+            .iter()
+            .zip(gain_db)
+            .filter(|(f, _)| (lo..=hi).contains(*f))
+            .map(|(&f, &g)| (f, g))
+            .unzip();
+        let g = self.apply(&f, &g);
+        (f, g)
+    }
+
     /// What `analysis.json`/`compare.json` record about it.
     pub fn info(&self) -> CalibrationInfo {
         CalibrationInfo {

@@ -23,7 +23,7 @@ use crate::storage::session_file::{
     ANALYSIS_JSON, SESSION_JSON, prepare_output_dir, read_analysis,
 };
 
-use crate::kind::DeviceKind;
+use crate::kind::{DeviceKind, Provenance};
 use crate::metrics;
 pub use crate::metrics::{Metrics, Normalize};
 pub use claims::{
@@ -93,14 +93,22 @@ pub struct DeviceResult {
     pub source: String,
     /// "session" (analysed by this run), "analysis" or "curve" (a published curve file).
     pub source_type: String,
+    /// Where the numbers come from: a real capture, the simulated rig, or a published curve.
+    pub provenance: Provenance,
+    /// The sweep's level, dBFS, for measured and simulated devices (SNR and THD depend on
+    /// it); null for published curves.
+    pub sweep_level_dbfs: Option<f64>,
+    /// Faults of the capture (clipping, dropouts, glitches, an AGC, no signal): a device with
+    /// one is left out of every claim, named with the reason.
+    pub faults: Vec<String>,
     pub metrics: Metrics,
     /// True when `low_extension_hz` is the start of the measured band: the response never
     /// fell 6 dB below the reference inside it, so the true point is at or below it.
     pub low_extension_at_band_edge: bool,
     /// Likewise for `high_extension_hz` and the end of the band (true point at or above).
     pub high_extension_at_band_edge: bool,
-    /// First and last frequency of the response, Hz.
-    pub band_hz: [f64; 2],
+    /// First and last frequency of the response, Hz; null when nothing was measured.
+    pub band_hz: Option<[f64; 2]>,
     /// Whether a microphone calibration is removed from this response (`--calibration`, or
     /// one the analysis already applied).
     pub calibrated: bool,
@@ -144,6 +152,9 @@ pub struct CompareResult {
     pub claims_file: String,
     /// The files written (relative to the output folder).
     pub files: Vec<String>,
+    /// How many devices of each kind were compared.
+    #[serde(default)]
+    pub kind_counts: std::collections::BTreeMap<String, usize>,
     pub warnings: Vec<String>,
 }
 
@@ -161,6 +172,18 @@ impl claims::Subject for Device {
     }
     fn kind(&self) -> Option<DeviceKind> {
         self.result.kind
+    }
+    fn provenance(&self) -> Provenance {
+        self.result.provenance
+    }
+    fn excluded(&self) -> Option<String> {
+        (!self.result.faults.is_empty()).then(|| {
+            format!(
+                "{} is left out: its capture has faults ({})",
+                self.result.label,
+                self.result.faults.join("; ")
+            )
+        })
     }
     fn reading(&self, metric: &claims::Metric) -> claims::Reading {
         use claims::{Metric as M, Reading as R};
@@ -354,6 +377,14 @@ pub fn run(args: &CompareArgs, analyse: &mut AnalyseSession) -> Result<CompareRe
         .map(|c| claims::evaluate(c, &subjects))
         .collect();
 
+    let mut kind_counts = std::collections::BTreeMap::new();
+    for d in &devices {
+        if let Some(k) = d.result.kind {
+            *kind_counts.entry(k.to_string()).or_insert(0) += 1;
+        }
+    }
+    let mut warnings = warnings;
+    warnings.extend(comparability_warnings(&devices));
     let mut result = CompareResult {
         format: COMPARE_FORMAT.into(),
         version: COMPARE_VERSION,
@@ -366,6 +397,7 @@ pub fn run(args: &CompareArgs, analyse: &mut AnalyseSession) -> Result<CompareRe
         calibration: calibration.as_ref().map(|c| c.info()),
         claims_file,
         files: Vec::new(),
+        kind_counts,
         warnings,
     };
     if args.plots {
@@ -504,24 +536,31 @@ fn load_source(
         ),
     };
     // the response compared, and what else was measured on that channel
-    let (label, kind, mut freq_hz, mut gain_db, channel, already_calibrated) = match analysis {
+    let mut faults = Vec::new();
+    let (label, kind, mut freq_hz, mut gain_db, channel, already_calibrated) = match &analysis {
         Some(a) => {
             let n = a.channels.len();
-            let already = a.calibration.is_some();
-            let ch = a.channels.into_iter().next().ok_or_else(|| {
+            let ch = a.channels.first().cloned().ok_or_else(|| {
                 Error::bad_input(src, "the analysis holds no channels: nothing to compare")
             })?;
             if n > 1 {
                 warnings.push(format!("channel 0 of {n} compared"));
             }
             warnings.extend(ch.warnings.iter().cloned());
+            faults.extend(
+                ch.warnings
+                    .iter()
+                    .filter(|w| crate::results::is_fault(w))
+                    .cloned(),
+            );
+            let (f, g) = ch.response();
             (
-                label.or(a.label.filter(|l| !l.trim().is_empty())),
+                label.or(a.label.clone().filter(|l| !l.trim().is_empty())),
                 kind.or(a.kind),
-                ch.frequency_response.freq_hz.clone(),
-                ch.frequency_response.gain_db.clone(),
+                f.to_vec(),
+                g.to_vec(),
                 Some(ch),
-                already,
+                ch_calibrated(a),
             )
         }
         None => {
@@ -529,6 +568,11 @@ fn load_source(
             (label, kind, f, g, None, false)
         }
     };
+    let provenance = match &analysis {
+        Some(a) => a.provenance.unwrap_or(Provenance::Measured),
+        None => Provenance::Published,
+    };
+    let sweep_level_dbfs = analysis.as_ref().map(|a| a.sweep.level_dbfs);
     let mut calibrated = already_calibrated;
     if let Some(cal) = calibration {
         if source_type == "curve" {
@@ -558,11 +602,18 @@ fn load_source(
         m.metrics.thd_1k_percent = from_channel.thd_1k_percent;
     }
     let (xs, _) = metrics::clean(&freq_hz, &gain_db);
-    if xs.len() < 2 {
-        return Err(Error::bad_input(
-            src,
-            "the response holds fewer than two usable points: nothing to compare",
-        ));
+    let band_hz = (xs.len() >= 2).then(|| [xs[0], xs[xs.len() - 1]]);
+    match (band_hz, &channel) {
+        (Some(_), _) => {}
+        // an analysis whose channel holds no signal: compared with no figures (its warning
+        // says why), left out of every claim
+        (None, Some(ch)) if !ch.has_signal() => {}
+        _ => {
+            return Err(Error::bad_input(
+                src,
+                "the response holds fewer than two usable points: nothing to compare",
+            ));
+        }
     }
     // keep only what the metrics used
     (freq_hz, gain_db) = metrics::clean(&freq_hz, &gain_db);
@@ -572,10 +623,13 @@ fn load_source(
             kind,
             source: src.display().to_string(),
             source_type: source_type.into(),
+            provenance,
+            sweep_level_dbfs,
+            faults,
             metrics: m.metrics,
             low_extension_at_band_edge: m.low_at_band_edge,
             high_extension_at_band_edge: m.high_at_band_edge,
-            band_hz: [xs[0], xs[xs.len() - 1]],
+            band_hz,
             calibrated,
             analysis_dir: analysis_dir.map(|d| d.display().to_string()),
             normalization_offset_db: None,
@@ -586,6 +640,46 @@ fn load_source(
         freq_hz,
         gain_db,
     })
+}
+
+/// What makes the devices hard to compare: own measurements beside published curves (other
+/// rigs), and SNR or THD read at different sweep levels (both depend on the level).
+fn comparability_warnings(devices: &[Device]) -> Vec<String> {
+    let mut out = Vec::new();
+    let published = devices
+        .iter()
+        .filter(|d| d.result.provenance == Provenance::Published)
+        .count();
+    if published > 0 && published < devices.len() {
+        out.push(
+            "own measurements are compared with published curves: those come from other rigs (couplers, microphones, compensation), so their levels and shapes differ for reasons other than the devices".into(),
+        );
+    }
+    let levels: Vec<(String, f64)> = devices
+        .iter()
+        .filter(|d| d.result.metrics.snr_db.is_some() || d.result.metrics.thd_1k_percent.is_some())
+        .filter_map(|d| Some((d.result.label.clone(), d.result.sweep_level_dbfs?)))
+        .collect();
+    if let (Some(lo), Some(hi)) = (
+        levels.iter().map(|l| l.1).reduce(f64::min),
+        levels.iter().map(|l| l.1).reduce(f64::max),
+    ) && hi - lo > 0.5
+    {
+        out.push(format!(
+            "SNR and THD were measured at different sweep levels ({}): both depend on the level, so compare them at one level",
+            levels
+                .iter()
+                .map(|(l, v)| format!("{l} {}", crate::units::prose(*v, "dBFS")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    out
+}
+
+/// Whether the analysis's channel 0 response is calibrated (`analyze --calibration`).
+fn ch_calibrated(a: &Analysis) -> bool {
+    a.calibration.is_some() && a.channels.first().is_some_and(|c| c.calibrated.is_some())
 }
 
 /// Makes labels distinct ("X", "X (2)") so legends and claims name one device each.

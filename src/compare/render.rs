@@ -316,6 +316,15 @@ fn percent(v: Option<f64>) -> String {
     v.map_or(NA.into(), |v| format!("{} %", sig2(v)))
 }
 
+/// "measured, published" for claims.md.
+fn provenance_words(p: &[crate::kind::Provenance]) -> String {
+    if p.is_empty() {
+        return "no device".into();
+    }
+    let words: Vec<&str> = p.iter().map(|p| p.as_str()).collect();
+    format!("{} devices", words.join(" and "))
+}
+
 fn verdict_cell(v: Verdict) -> &'static str {
     match v {
         Verdict::Supported => "**supported**",
@@ -351,12 +360,12 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
     ));
 
     s.push_str("## Devices\n\n");
-    s.push_str("| # | Device | Kind | Source | Measured band | Mid level | Bass | Treble | −6 dB low | −6 dB high | THD 1 kHz | Noise | SNR |");
+    s.push_str("| # | Device | Kind | Provenance | Source | Measured band | Mid level | Bass | Treble | −6 dB low | −6 dB high | THD 1 kHz | Noise | SNR |");
     let with_target = r.target.is_some();
     if with_target {
         s.push_str(" RMS dev. from target |");
     }
-    s.push_str("\n|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    s.push_str("\n|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     if with_target {
         s.push_str("---:|");
     }
@@ -369,14 +378,19 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
             _ => format!("published curve `{}`", d.source.replace('`', "'")),
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {}{} | {}–{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             i + 1,
             md_escape(&d.label),
             d.kind.map_or("—".into(), |k| k.to_string()),
+            d.provenance,
             src,
             if d.calibrated { ", calibrated" } else { "" },
-            hz(d.band_hz[0]),
-            hz(d.band_hz[1]),
+            d.band_hz
+                .map_or("nothing measured".into(), |[a, b]| format!(
+                    "{}–{}",
+                    hz(a),
+                    hz(b)
+                )),
             db(m.reference_db),
             db_signed(m.bass_db),
             db_signed(m.treble_db),
@@ -392,6 +406,21 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
         s.push('\n');
     }
     s.push('\n');
+    if !r.kind_counts.is_empty() {
+        s.push_str(&format!(
+            "Devices per kind: {}.{}\n\n",
+            r.kind_counts
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if r.kind_counts.values().all(|&n| n <= 1) {
+                " With one device of a kind, a verdict describes that device, not the kind."
+            } else {
+                ""
+            }
+        ));
+    }
     let warned: Vec<&DeviceResult> = r
         .devices
         .iter()
@@ -527,9 +556,19 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
             ),
             None => format!("**{}**<br>`{}`", md_escape(&c.statement), c.id),
         };
+        let why = if c.caveats.is_empty() {
+            why
+        } else {
+            format!(
+                "{why}<br>*Rests on {}; {}*",
+                provenance_words(&c.provenance),
+                md_escape(&c.caveats.join("; "))
+            )
+        };
         s.push_str(&format!(
-            "| {statement} | {devices} | {numbers} | {} | {why} |\n",
-            verdict_cell(c.verdict)
+            "| {statement} | {devices} | {numbers} | {}{} | {why} |\n",
+            verdict_cell(c.verdict),
+            c.mark()
         ));
     }
     s.push_str("\n## Plots\n\n");

@@ -585,6 +585,7 @@ impl Analyzer {
                 fdw_cycles: FDW_CYCLES,
                 ir_noise_db: decay.noise_db,
             }),
+            calibrated: None,
             frequency_response: FrequencyResponse {
                 freq_hz: grid,
                 gain_db,

@@ -7,10 +7,13 @@ use super::AnalyzeOptions;
 use crate::dsp::analyze::{Analyzer, SweepLayout};
 use crate::dsp::sweep::{detect_sweep, max_end_hz};
 use crate::error::{Error, Result};
-use crate::results::{ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, Source, SweepInfo};
+use crate::kind::{DeviceKind, Provenance};
+use crate::results::{
+    ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, CalibratedResponse, Source, SweepInfo,
+};
 use crate::storage::session_file::{
-    CAPTURE_WAV, RESPONSE_CSV, SESSION_JSON, STIMULUS_WAV, prepare_output_dir, read_session,
-    write_analysis, write_response_csv,
+    CAPTURE_WAV, RESPONSE_CALIBRATED_CSV, RESPONSE_CSV, SESSION_JSON, STIMULUS_WAV,
+    prepare_output_dir, read_session, write_analysis, write_response_csv,
 };
 use crate::storage::wav::{WavData, read_wav};
 
@@ -157,6 +160,14 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         stimulus: Some(stim_path.display().to_string()),
         capture: Some(cap_path.display().to_string()),
     };
+    analysis.provenance = Some(
+        if session.capture.as_ref().is_some_and(|c| c.model.is_some()) {
+            Provenance::Simulated
+        } else {
+            Provenance::Measured
+        },
+    );
+    apply_calibration(&mut analysis, opts);
     write_outputs(out, &analysis, opts)?;
     Ok(analysis)
 }
@@ -237,8 +248,42 @@ pub fn analyze_external(
         stimulus: Some(stim_path.display().to_string()),
         capture: Some(cap_path.display().to_string()),
     };
+    analysis.provenance = Some(Provenance::Measured);
+    apply_calibration(&mut analysis, opts);
     write_outputs(out, &analysis, opts)?;
     Ok(analysis)
+}
+
+/// Removes the measurement microphone's calibration (`opts.calibration`) from every channel
+/// with signal, over the part of its band the calibration covers, and records it. A
+/// microphone under test is not measured through a measurement microphone: then nothing is
+/// applied and a note says so.
+fn apply_calibration(a: &mut Analysis, opts: &AnalyzeOptions) {
+    let Some(cal) = &opts.calibration else {
+        return;
+    };
+    if a.kind.is_some_and(DeviceKind::is_microphone) {
+        for ch in &mut a.channels {
+            ch.notes.push(format!(
+                "calibration {} not applied: a microphone under test is not measured through the measurement microphone",
+                cal.file.display()
+            ));
+        }
+        return;
+    }
+    for ch in a.channels.iter_mut().filter(|c| c.has_signal()) {
+        let fr = &ch.frequency_response;
+        let (freq_hz, gain_db) = cal.apply_within(&fr.freq_hz, &fr.gain_db);
+        if freq_hz.len() < fr.freq_hz.len() {
+            ch.notes.push(format!(
+                "the calibration covers {:.0} Hz–{:.0} Hz: the calibrated response leaves out the rest of the band",
+                cal.freq_hz[0],
+                cal.freq_hz[cal.freq_hz.len() - 1]
+            ));
+        }
+        ch.calibrated = (freq_hz.len() >= 2).then_some(CalibratedResponse { freq_hz, gain_db });
+    }
+    a.calibration = Some(cal.info());
 }
 
 /// Averages `repeats` back-to-back sweeps of `period` samples (played as one continuous
@@ -357,6 +402,7 @@ pub fn run_analysis(
         sweep,
         source: Source::default(),
         calibration: None,
+        provenance: None,
         channels,
     }
 }
@@ -373,6 +419,11 @@ pub fn write_outputs(out: &Path, a: &Analysis, opts: &AnalyzeOptions) -> Result<
             &ch.frequency_response.gain_db,
         )?;
         written.push(p);
+        if let Some(c) = &ch.calibrated {
+            let p = out.join(RESPONSE_CALIBRATED_CSV);
+            write_response_csv(&p, &c.freq_hz, &c.gain_db)?;
+            written.push(p);
+        }
     }
     if opts.plots {
         let ropts = crate::report::RenderOptions {

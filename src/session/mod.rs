@@ -16,6 +16,7 @@ pub mod analyze;
 pub mod compare;
 pub mod create;
 pub mod live;
+pub mod published;
 pub mod record;
 pub mod simulate;
 
@@ -37,10 +38,25 @@ pub struct AnalyzeOptions {
     /// Overrides for the device label and kind.
     pub label: Option<String>,
     pub kind: Option<DeviceKind>,
+    /// A measurement microphone's calibration to remove from the response.
+    pub calibration: Option<crate::compare::Calibration>,
     /// Set by Ctrl-C: the analysis then stops at its next step with [`Error::Interrupted`]
     /// (before analysing, before writing, before each plot), leaving every file it had
     /// written whole (the recording is never touched).
     pub stop: Option<&'static AtomicBool>,
+}
+
+/// `Err(NoSignal)` when no channel of `a` holds the sweep: what could be written is in `out`
+/// for inspection, but the run failed (exit 1).
+pub fn require_signal(a: &crate::results::Analysis, out: &Path) -> Result<()> {
+    if a.channels.iter().any(|c| c.has_signal()) {
+        Ok(())
+    } else {
+        Err(Error::NoSignal(format!(
+            "no channel holds the sweep (see the warnings); {} holds what could be written, for inspection",
+            out.display()
+        )))
+    }
 }
 
 impl AnalyzeOptions {
@@ -69,6 +85,7 @@ impl Default for AnalyzeOptions {
             size: (1600, 1000),
             label: None,
             kind: None,
+            calibration: None,
             stop: None,
         }
     }

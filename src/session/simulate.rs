@@ -90,12 +90,18 @@ pub const DEMO_SWEEP: SweepSpec = SweepSpec {
 /// What the demo measured and concluded.
 pub struct DemoOutcome {
     pub devices: Vec<Analysis>,
+    /// The simulated devices compared (verdicts marked as resting on simulated devices).
     pub compare_dir: PathBuf,
     pub compare: CompareResult,
+    /// Real products: published measurements compared with the same claims.
+    pub published_dir: PathBuf,
+    pub published: CompareResult,
 }
 
-/// Measures every built-in model into `out/<model>/` (analysis in `report/`), then compares
-/// them into `out/compare/`. `on_device` hears of each device as it is done.
+/// Measures every built-in model into `out/<model>/` (analysis in `report/`), compares them
+/// into `out/compare/`, and compares the published measurements of real products that ship
+/// with sweeplab into `out/compare-published/`. `on_device` hears of each device as it is
+/// done.
 pub fn demo(
     out: &Path,
     stop: &'static AtomicBool,
@@ -133,9 +139,14 @@ pub fn demo(
     let compare_dir = out.join("compare");
     let args = CompareArgs::new(dirs, compare_dir.clone());
     let compare = super::compare(&args, Some(stop))?;
+    let published_dir = out.join("compare-published");
+    let published =
+        super::published::compare_published(&out.join("published"), &published_dir, Some(stop))?;
     Ok(DemoOutcome {
         devices,
         compare_dir,
         compare,
+        published_dir,
+        published,
     })
 }

@@ -15,6 +15,8 @@ pub const STIMULUS_WAV: &str = "stimulus.wav";
 pub const CAPTURE_WAV: &str = "capture.wav";
 pub const ANALYSIS_JSON: &str = "analysis.json";
 pub const RESPONSE_CSV: &str = "response.csv";
+/// The response with a microphone calibration removed (`analyze --calibration`).
+pub const RESPONSE_CALIBRATED_CSV: &str = "response-calibrated.csv";
 /// A simulated session's exact truth (`sweeplab simulate`).
 pub const TRUTH_JSON: &str = "truth.json";
 

@@ -153,6 +153,7 @@ pub fn channel(
         latency_samples: Some(latency_s * sr as f64),
         measured_band_hz: None,
         window: None,
+        calibrated: None,
         frequency_response: FrequencyResponse {
             freq_hz: freq,
             gain_db: gain,
@@ -209,6 +210,7 @@ pub fn analysis(channels: usize) -> Analysis {
         },
         source: Source::default(),
         calibration: None,
+        provenance: None,
         channels: (0..channels)
             .map(|i| {
                 channel(

@@ -139,6 +139,16 @@ fn pair(a: &dyn Subject, b: Option<&dyn Subject>, c: &Condition) -> PairResult {
         verdict: Verdict::Inconclusive,
         evidence: String::new(),
     };
+    let excluded: Vec<String> = [Some(a), b]
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.excluded())
+        .collect();
+    if !excluded.is_empty() {
+        out.missing_value = true;
+        out.evidence = excluded.join("; ");
+        return out;
+    }
     let (Some(ia), Some(ib)) = (
         interval(ra, &c.metric, c.unit),
         interval(rb, &c.metric, c.unit),
@@ -171,6 +181,11 @@ fn pair(a: &dyn Subject, b: Option<&dyn Subject>, c: &Condition) -> PairResult {
         out.evidence = format!(
             "{numbers}: A − B = {} (needs {})",
             show_diff(diff.0, c.unit),
+            show_threshold(c)
+        );
+    } else if !diff.0.is_finite() && !diff.1.is_finite() {
+        out.evidence = format!(
+            "{numbers}: both lie beyond the edges of their bands, so their difference is not known (needs {})",
             show_threshold(c)
         );
     } else {
@@ -319,6 +334,8 @@ pub fn evaluate(claim: &Claim, devices: &[&dyn Subject]) -> ClaimResult {
         a_devices: Vec::new(),
         b_devices: Vec::new(),
         conditions: Vec::new(),
+        provenance: Vec::new(),
+        caveats: Vec::new(),
     };
     let (a_kind, b_kind, conditions) = match &claim.test {
         ClaimTest::NotMeasurable { reason } => {
@@ -370,6 +387,34 @@ pub fn evaluate(claim: &Claim, devices: &[&dyn Subject]) -> ClaimResult {
         .iter()
         .map(|c| condition_result(c, &a_devs, &b_devs, b_kind.is_none()))
         .collect();
+    // what the verdict rests on: the devices of the pairs that were judged
+    let used: Vec<&dyn Subject> = a_devs
+        .iter()
+        .chain(b_devs.iter())
+        .copied()
+        .filter(|d| d.excluded().is_none())
+        .collect();
+    let mut provenance: Vec<Provenance> = used.iter().map(|d| d.provenance()).collect();
+    provenance.sort_by_key(|p| p.as_str());
+    provenance.dedup();
+    if provenance.contains(&Provenance::Simulated) {
+        r.caveats.push(SIMULATED_CAVEAT.into());
+    }
+    if provenance.contains(&Provenance::Published)
+        && provenance.iter().any(|p| *p != Provenance::Published)
+    {
+        r.caveats.push(
+            "own measurements and published curves are compared: they come from different rigs (couplers, microphones, compensation), so their levels and shapes differ for reasons other than the devices".into(),
+        );
+    }
+    let count = |k: DeviceKind| used.iter().filter(|d| d.kind() == Some(k)).count();
+    let one_each = count(*a_kind) == 1 && b_kind.is_none_or(|b| count(b) == 1);
+    if one_each && !used.is_empty() {
+        r.caveats.push(
+            "one device of each kind: the verdict describes these devices, not the kinds".into(),
+        );
+    }
+    r.provenance = provenance;
     let verdicts: Vec<Verdict> = r.conditions.iter().map(|c| c.verdict).collect();
     r.verdict = if verdicts.iter().all(|v| *v == Verdict::Supported) {
         Verdict::Supported

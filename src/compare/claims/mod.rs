@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kind::DeviceKind;
+use crate::kind::{DeviceKind, Provenance};
 use crate::units::{hz, trim};
 
 mod judge;
@@ -250,6 +250,14 @@ pub trait Subject {
     fn label(&self) -> &str;
     fn kind(&self) -> Option<DeviceKind>;
     fn reading(&self, metric: &Metric) -> Reading;
+    /// Where its numbers come from.
+    fn provenance(&self) -> Provenance {
+        Provenance::Measured
+    }
+    /// Why it must be left out of every claim (faults of its capture), if it must.
+    fn excluded(&self) -> Option<String> {
+        None
+    }
 }
 
 /// One A–B pair of one condition.
@@ -306,4 +314,28 @@ pub struct ClaimResult {
     pub a_devices: Vec<String>,
     pub b_devices: Vec<String>,
     pub conditions: Vec<ConditionResult>,
+    /// Where the devices the verdict rests on come from (measured, simulated, published).
+    #[serde(default)]
+    pub provenance: Vec<Provenance>,
+    /// What the verdict does not show: it rests on simulated devices, on one device per
+    /// kind, on curves from other rigs.
+    #[serde(default)]
+    pub caveats: Vec<String>,
 }
+
+impl ClaimResult {
+    /// The mark a verdict carries when it rests on simulated devices: " (simulated
+    /// devices)"; nothing otherwise.
+    pub fn mark(&self) -> &'static str {
+        if self.verdict != Verdict::Inconclusive && self.provenance.contains(&Provenance::Simulated)
+        {
+            " (simulated devices)"
+        } else {
+            ""
+        }
+    }
+}
+
+/// What a verdict resting on simulated devices says about real products.
+pub const SIMULATED_CAVEAT: &str =
+    "simulated devices: this shows the method, not a fact about real products";
