@@ -383,7 +383,6 @@ pub fn run(args: &CompareArgs, analyse: &mut AnalyseSession) -> Result<CompareRe
             *kind_counts.entry(k.to_string()).or_insert(0) += 1;
         }
     }
-    let mut warnings = warnings;
     warnings.extend(comparability_warnings(&devices));
     let mut result = CompareResult {
         format: COMPARE_FORMAT.into(),
