@@ -13,7 +13,7 @@ use std::f64::consts::PI;
 use realfft::num_complex::Complex64;
 
 use super::deconv::Deconvolver;
-use super::distortion::{HarmonicBand, LINEAR_SHARE, distortion};
+use super::distortion::{HarmonicBand, LINEAR_SHARE, Leakage, distortion};
 use super::drift::estimate_drift;
 use super::faults::{find_faults, find_flat_tops, find_gain_step};
 use super::fft::FftCache;
@@ -96,6 +96,8 @@ pub struct Analyzer {
     deconv: Deconvolver,
     harmonics: usize,
     grid_hz: Vec<f64>,
+    /// The deconvolution's own floor in each harmonic window.
+    leakage: Leakage,
 }
 
 impl Analyzer {
@@ -133,12 +135,17 @@ impl Analyzer {
         if layout.end_hz / grid_hz[count] > 1.0 + 1e-9 {
             grid_hz.push(layout.end_hz);
         }
+        let leakage = {
+            let h_self = deconv.self_response(&mut fft);
+            Leakage::new(&h_self, lfs, harmonics.max(2), fs, &mut fft)
+        };
         Analyzer {
             layout,
             fft,
             deconv,
             harmonics,
             grid_hz,
+            leakage,
         }
     }
 
@@ -334,6 +341,7 @@ impl Analyzer {
                 &h1,
                 harm_band,
                 noise_stretch,
+                &self.leakage,
                 fs,
                 &mut self.fft,
             )

@@ -130,6 +130,18 @@ impl Deconvolver {
 }
 
 impl Deconvolver {
+    /// The stimulus deconvolved by its own inverse: the band-limited impulse (peak at index 0)
+    /// that a perfect device would give, with the deconvolution's own ringing.
+    pub fn self_response(&self, fft: &mut FftCache) -> Vec<f64> {
+        let y: Vec<Complex64> = self
+            .stimulus
+            .iter()
+            .zip(&self.inverse)
+            .map(|(x, i)| Complex64::new(f64::from(x.re), f64::from(x.im)) * i)
+            .collect();
+        fft.inverse_owned(y, self.n)
+    }
+
     /// The stimulus filtered by a response given as its spectrum on this FFT length
     /// (circular convolution of length `n`).
     pub fn predict(&self, response: &[Complex64], fft: &mut FftCache) -> Vec<f64> {

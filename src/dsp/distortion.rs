@@ -5,9 +5,9 @@
 //! with the sweep's fades left out (a harmonic landing in the fade-out is divided by a
 //! stimulus that is fading away, which is how band-edge THD spikes are made), the
 //! fundamental at full sweep level (past the fade-in), and its level at least 6 dB above the
-//! noise of its own window. The noise of a window is measured on a stretch of the impulse
-//! response that holds only noise, cut with the same window, and averaged over half an
-//! octave. THD sums the harmonics measured; where none is, THD is absent, and the floor
+//! noise of its own window (its power averaged over 1/6 octave against the noise power). The
+//! noise of a window is measured on a stretch of the impulse response that holds only noise,
+//! cut with the same window, and averaged over half an octave. THD sums the harmonics measured; where none is, THD is absent, and the floor
 //! under which no harmonic can be seen (the second harmonic's window noise) is reported.
 
 use realfft::num_complex::Complex64;
@@ -22,6 +22,14 @@ use crate::results::{HarmonicCurve, Thd, ThdFloor};
 pub const NOISE_GATE: f64 = 2.0;
 /// Smoothing of a window's noise spectrum, 1/n octave.
 const NOISE_SMOOTHING: f64 = 2.0;
+/// The leakage is estimated on a perfect device; a real one (its own delays and phase)
+/// shapes it a little differently, so it counts with a margin of 12 dB.
+const LEAK_MARGIN: f64 = 4.0;
+/// The smallest harmonic the method resolves, relative to the fundamental (−100 dB): below
+/// it, what a window holds is the deconvolution's numerical residue, even on a perfect device.
+const RESOLUTION: f64 = 1e-5;
+/// Smoothing of a harmonic's power before it is held against the noise, 1/n octave.
+const HARMONIC_SMOOTHING: f64 = 6.0;
 /// Share of the gap between the linear response and H2 given to the linear window's
 /// pre-peak side (its band-edge pre-ringing); H2 keeps the rest.
 pub const LINEAR_SHARE: f64 = 0.7;
@@ -35,10 +43,83 @@ pub struct HarmonicBand {
     pub harmonic_hi_hz: f64,
 }
 
+/// Where the window of harmonic `k` sits: its centre relative to the linear peak (−L·ln k,
+/// samples), its extent (offsets a < 0 < b from that centre), its tapers and its transform
+/// length.
+struct Geometry {
+    centre: f64,
+    a: isize,
+    b: isize,
+    taper: (usize, usize),
+    len: usize,
+}
+
+fn geometry(k: usize, lfs: f64) -> Geometry {
+    let offset = |k: usize| -lfs * (k as f64).ln(); // relative to the linear peak
+    let c = offset(k);
+    let left = 0.5 * (offset(k + 1) - c); // negative
+    let share = if k == 2 { 1.0 - LINEAR_SHARE } else { 0.5 };
+    let right = share * (offset(k - 1) - c);
+    let (a, b) = (left.ceil() as isize, right.floor() as isize);
+    Geometry {
+        centre: c,
+        a,
+        b,
+        taper: (((-a) / 4).max(1) as usize, (b / 4).max(1) as usize),
+        len: good_size(((b - a) as usize) * 2),
+    }
+}
+
+/// What the deconvolution itself leaves in each harmonic's window: the stimulus deconvolved
+/// by its own inverse is a band-limited impulse whose ringing (strongest at the band's low
+/// edge) reaches the windows before it. For a device of response H it reads as |L_k(f)|·|H(f)|
+/// in window k, a floor that no harmonic below it can be told from.
+pub struct Leakage {
+    /// Per order 2…kmax: the magnitude spectrum of window k over the self-deconvolution, and
+    /// its bin width.
+    spectra: Vec<(Vec<f64>, f64)>,
+}
+
+impl Leakage {
+    /// From the self-deconvolution `h_self` (peak at index 0).
+    pub fn new(
+        h_self: &[f64],
+        lfs: f64,
+        kmax: usize,
+        sample_rate: f64,
+        fft: &mut FftCache,
+    ) -> Self {
+        let spectra = (2..=kmax)
+            .map(|k| {
+                let g = geometry(k, lfs);
+                let centre = g.centre.round() as isize;
+                let win = extract_window(h_self, centre, g.a, g.b, g.taper.0, g.taper.1, g.len);
+                let spec = fft.forward_owned(win, g.len);
+                (
+                    spec.iter().map(|c| c.norm()).collect(),
+                    sample_rate / g.len as f64,
+                )
+            })
+            .collect();
+        Leakage { spectra }
+    }
+
+    /// |L_k(f)| for order `k`.
+    fn at(&self, k: usize, f: f64) -> f64 {
+        let Some((m, df)) = self.spectra.get(k - 2) else {
+            return 0.0;
+        };
+        let x = f / df;
+        let i = (x.floor() as usize).min(m.len() - 2);
+        let t = x - i as f64;
+        m[i] * (1.0 - t) + m[i + 1] * t
+    }
+}
+
 /// THD and the harmonics 2…`kmax` of the impulse response `h` (main peak at `peak_pos`),
 /// for the fundamentals in `grid_hz` within `band`. `h1(f)` is the linear response's
 /// magnitude; `lfs` the sweep rate L in samples; `noise` offsets from the peak (start, end)
-/// of a stretch holding only noise, if there is one.
+/// of a stretch holding only noise, if there is one; `leakage` the deconvolution's own floor.
 #[allow(clippy::too_many_arguments)]
 pub fn distortion(
     h: &[f64],
@@ -49,21 +130,21 @@ pub fn distortion(
     h1: &dyn Fn(f64) -> f64,
     band: HarmonicBand,
     noise: Option<(isize, isize)>,
+    leakage: &Leakage,
     sample_rate: f64,
     fft: &mut FftCache,
 ) -> Thd {
-    let offset = |k: usize| -lfs * (k as f64).ln(); // relative to the linear peak
     // per harmonic: its spectrum and its window's noise floor (magnitude), both per Hz bin
     let mut windows: Vec<HarmonicWindow> = Vec::new();
     for k in 2..=kmax {
-        let c = offset(k);
-        let left = 0.5 * (offset(k + 1) - c); // negative
-        let share = if k == 2 { 1.0 - LINEAR_SHARE } else { 0.5 };
-        let right = share * (offset(k - 1) - c);
+        let Geometry {
+            centre: c,
+            a,
+            b,
+            taper: (tl, tr),
+            len,
+        } = geometry(k, lfs);
         let centre = (peak_pos + c).round() as isize;
-        let (a, b) = (left.ceil() as isize, right.floor() as isize);
-        let len = good_size(((b - a) as usize) * 2);
-        let (tl, tr) = (((-a) / 4).max(1) as usize, (b / 4).max(1) as usize);
         let win = extract_window(h, centre, a, b, tl, tr, len);
         let spec = fft.forward_owned(win, len);
         let df = sample_rate / len as f64;
@@ -109,23 +190,64 @@ pub fn distortion(
         .copied()
         .filter(|&f| f >= band.fundamental_lo_hz * (1.0 - 1e-9) && 2.0 * f <= top)
         .collect();
-    // each window's noise floor at the harmonic frequencies of the fundamentals, smoothed
+    // each window's floor at the harmonic frequencies of the fundamentals: its noise
+    // (smoothed) and the deconvolution's own leakage through the device's response
     let floors: Vec<Option<Vec<f64>>> = windows
         .iter()
         .map(|w| {
-            w.floor.as_ref().map(|(fx, p)| {
+            let fk = |f: f64| w.order as f64 * f;
+            let leak: Vec<f64> = fundamentals
+                .iter()
+                .map(|&f| LEAK_MARGIN * leakage.at(w.order, fk(f)) * h1(fk(f).min(top)))
+                .collect();
+            let noise: Option<Vec<f64>> = w.floor.as_ref().map(|(fx, p)| {
                 let at: Vec<f64> = fundamentals
                     .iter()
-                    .map(|&f| (w.order as f64 * f).min(fx[fx.len() - 1]))
+                    .map(|&f| fk(f).min(fx[fx.len() - 1]))
                     .collect();
                 smooth_power(fx, p, &at, NOISE_SMOOTHING)
-                    .into_iter()
-                    .map(|v| v.max(0.0).sqrt())
-                    .collect()
-            })
+            });
+            Some(
+                leak.iter()
+                    .enumerate()
+                    .map(|(i, l)| (l * l + noise.as_ref().map_or(0.0, |n| n[i].max(0.0))).sqrt())
+                    .collect(),
+            )
         })
         .collect();
 
+    // each harmonic's magnitude at k·f, and its power smoothed over 1/6 octave: the gate
+    // compares the smoothed power with the (smoothed) noise, so that a single noise peak does
+    // not pass for a harmonic (a Rayleigh-distributed magnitude exceeds twice its RMS at one
+    // frequency in fifty; averaged over 1/6 octave it hardly ever does)
+    let raw: Vec<Vec<Option<f64>>> = windows
+        .iter()
+        .map(|w| {
+            fundamentals
+                .iter()
+                .map(|&f| {
+                    let fk = w.order as f64 * f;
+                    (fk <= top).then(|| mag(&w.spec, w.df, fk))
+                })
+                .collect()
+        })
+        .collect();
+    let smoothed: Vec<Vec<Option<f64>>> = raw
+        .iter()
+        .map(|r| {
+            let (fx, p): (Vec<f64>, Vec<f64>) = fundamentals
+                .iter()
+                .zip(r)
+                .filter_map(|(&f, v)| v.map(|v| (f, v * v)))
+                .unzip();
+            if fx.len() < 2 {
+                return r.iter().map(|v| v.map(|v| v * v)).collect();
+            }
+            let sm = smooth_power(&fx, &p, &fx, HARMONIC_SMOOTHING);
+            let mut it = sm.into_iter();
+            r.iter().map(|v| v.and_then(|_| it.next())).collect()
+        })
+        .collect();
     let mut freq_hz = Vec::new();
     let mut percent = Vec::new();
     let mut curves: Vec<Vec<Option<f64>>> = vec![Vec::new(); windows.len()];
@@ -140,14 +262,15 @@ pub fn distortion(
         let mut sum = 0.0;
         let mut any = false;
         let mut row = Vec::with_capacity(windows.len());
-        for (w, floor) in windows.iter().zip(&floors) {
-            let fk = w.order as f64 * f;
-            if fk > top {
+        for (j, floor) in floors.iter().enumerate() {
+            let (Some(hk), Some(hk_sm2)) = (raw[j][i], smoothed[j][i]) else {
                 row.push(None);
                 continue;
-            }
-            let hk = mag(&w.spec, w.df, fk);
-            let above = floor.as_ref().is_none_or(|fl| hk >= NOISE_GATE * fl[i]);
+            };
+            let above = floor
+                .as_ref()
+                .is_none_or(|fl| hk_sm2 >= (NOISE_GATE * fl[i]).powi(2))
+                && hk >= RESOLUTION * h1f;
             if above {
                 sum += hk * hk;
                 any = true;

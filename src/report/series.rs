@@ -105,15 +105,20 @@ pub fn response_series(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series>
     let n = smoothing_fraction(opts);
     let mut out = Vec::new();
     for (k, ch) in analysis.channels.iter().enumerate() {
-        let fr = &ch.frequency_response;
+        // with a calibration removed, that is the response to read
+        let (freq, gain) = ch.response();
         out.extend(raw_and_smoothed(
             &format!("ch{}", ch.index),
             ch.index,
             k,
-            &fr.freq_hz,
-            &fr.gain_db,
+            freq,
+            gain,
             n,
-            "raw",
+            if ch.calibrated.is_some() {
+                "calibrated"
+            } else {
+                "raw"
+            },
         ));
     }
     out
@@ -215,7 +220,20 @@ pub fn distortion_series(analysis: &Analysis) -> Vec<Series> {
     let mut out = Vec::new();
     for (k, ch) in analysis.channels.iter().enumerate() {
         let t = &ch.thd;
-        let (x, y) = take_pair(&t.freq_hz, &t.percent);
+        if let Some(fl) = &t.noise_floor {
+            let (x, y) = take_pair(&fl.freq_hz, &fl.percent);
+            out.push(Series {
+                name: format!("ch{} noise floor", ch.index),
+                channel: ch.index,
+                x,
+                y,
+                style: SeriesStyle::Faint,
+                dashed: k > 0,
+                color: Some(NOISE_FLOOR_COLOR),
+                panel: 0,
+            });
+        }
+        let (x, y) = with_gaps(&t.freq_hz, &t.percent);
         out.push(Series {
             name: format!("ch{} THD", ch.index),
             channel: ch.index,
@@ -234,14 +252,15 @@ pub fn distortion_series(analysis: &Analysis) -> Vec<Series> {
         hs.sort_by_key(|h| h.order);
         for h in hs {
             let n = t.freq_hz.len().min(h.relative_db.len());
-            let y = h.relative_db[..n]
+            let y: Vec<f64> = h.relative_db[..n]
                 .iter()
                 .map(|v| v.map(relative_db_to_percent).unwrap_or(f64::NAN))
                 .collect();
+            let (x, y) = with_gaps(&t.freq_hz[..n], &y);
             out.push(Series {
                 name: format!("ch{} H{}", ch.index, h.order),
                 channel: ch.index,
-                x: t.freq_hz[..n].to_vec(),
+                x,
                 y,
                 style: SeriesStyle::Normal,
                 dashed: k > 0,
@@ -251,6 +270,25 @@ pub fn distortion_series(analysis: &Analysis) -> Vec<Series> {
         }
     }
     out
+}
+
+/// Palette index of the THD noise floor (grey).
+const NOISE_FLOOR_COLOR: usize = 7;
+
+/// A curve with a break (NaN) wherever consecutive frequencies are more than 2 % apart: the
+/// points between were not measured, and no line may bridge them.
+fn with_gaps(x: &[f64], y: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut xs = Vec::with_capacity(x.len());
+    let mut ys = Vec::with_capacity(y.len());
+    for (i, (&a, &b)) in x.iter().zip(y).enumerate() {
+        if i > 0 && a > x[i - 1] * 1.02 {
+            xs.push((a * x[i - 1]).sqrt());
+            ys.push(f64::NAN);
+        }
+        xs.push(a);
+        ys.push(b);
+    }
+    (xs, ys)
 }
 
 /// The curves of `noise.png`: per channel with a measured noise floor, the PSD in dBFS/Hz

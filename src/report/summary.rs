@@ -133,6 +133,25 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
             .collect(),
     );
     row(
+        "Measured band",
+        chs.iter()
+            .map(|c| {
+                c.measured_band_hz.map_or(units::NA.into(), |[a, b]| {
+                    format!("{}–{}", units::hz3(a), units::hz3(b))
+                })
+            })
+            .collect(),
+    );
+    row(
+        "THD measured for",
+        chs.iter()
+            .map(|c| match (c.thd.freq_hz.first(), c.thd.freq_hz.last()) {
+                (Some(a), Some(b)) => format!("{}–{}", units::hz3(*a), units::hz3(*b)),
+                _ => "none (below the noise or out of band)".into(),
+            })
+            .collect(),
+    );
+    row(
         "Level at 1 kHz",
         chs.iter()
             .map(|c| units::db(c.level_1k_dbfs, "dBFS"))
@@ -238,15 +257,29 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
     );
     s.push('\n');
     s.push_str(
-        "Mid level: mean of the raw gain over 250 Hz–4 kHz, each octave weighted equally. \
-         Bass and treble: the same mean over their band (the part the sweep covered) minus the \
-         mid level. −3/−6 dB points: the lowest frequency below 1 kHz and the highest above \
-         1 kHz where the 1/3-octave smoothed response is within 3/6 dB of the mid level \
-         (\"band edge\": it never fell that far inside the swept band). THD is interpolated \
-         on the measured curve; n/a where it was not measured. Noise is measured on the \
-         silence before the sweep (AES17 dBFS).\n\n",
+        "Every figure is read inside the measured band: the band the capture holds (the \
+         sweep's, narrowed where the capture starts late or stops early). Mid level: mean of \
+         the gain (calibrated, when a calibration was removed) over 250 Hz–4 kHz, each octave \
+         weighted equally. Bass and treble: the same mean over their band (the part measured) \
+         minus the mid level. −3/−6 dB points: the lowest frequency below 1 kHz and the highest \
+         above 1 kHz where the 1/3-octave smoothed response is within 3/6 dB of the mid level \
+         (\"band edge\": it never fell that far inside the measured band). THD counts the \
+         harmonics inside the swept band (its fades left out) that stand 6 dB above the noise \
+         of their window; n/a where none does. Level at 1 kHz: the sweep level plus the \
+         1/3-octave smoothed gain at 1 kHz. Noise is measured on the silence before the sweep \
+         (AES17 dBFS), never on digital silence; SNR is the level at 1 kHz minus it.\n\n",
     );
 
+    let noted: Vec<&ChannelAnalysis> = chs.iter().filter(|c| !c.notes.is_empty()).collect();
+    if !noted.is_empty() {
+        s.push_str("## Notes\n\n");
+        for c in noted {
+            for n in &c.notes {
+                s.push_str(&format!("- ch{}: {}\n", c.index, units::md_escape(n)));
+            }
+        }
+        s.push('\n');
+    }
     let warned: Vec<&ChannelAnalysis> = chs.iter().filter(|c| !c.warnings.is_empty()).collect();
     if !warned.is_empty() {
         s.push_str("## Warnings\n\n");
