@@ -103,6 +103,7 @@ fn analyze_options(
             .as_deref()
             .map(crate::compare::read_calibration)
             .transpose()?,
+        window_s: o.window,
         stop: Some(stop_flag()),
     })
 }

@@ -108,6 +108,10 @@ pub struct AnalysisOptions {
     /// Skip the PNG plots (analysis.json, response.csv and summary.md only).
     #[arg(long)]
     pub no_plots: bool,
+    /// A fixed impulse-response window: ms after the peak, at every frequency (default: to
+    /// the measured decay, widened to 15 periods at low frequencies).
+    #[arg(long, value_name = "MS", value_parser = parse_window_ms)]
+    pub window: Option<f64>,
     /// Plot size in pixels, WxH.
     #[arg(long, default_value = "1600x1000", value_parser = parse_size)]
     pub size: Size,
@@ -307,6 +311,19 @@ pub fn parse_size(s: &str) -> Result<Size, String> {
         })
     } else {
         Err(bad())
+    }
+}
+
+/// A window length in ms: 1 … 60000 → seconds.
+pub fn parse_window_ms(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a length in ms"))?;
+    if (1.0..=60000.0).contains(&v) {
+        Ok(v / 1000.0)
+    } else {
+        Err(format!("{v} ms is outside 1–60000 ms"))
     }
 }
 

@@ -19,7 +19,6 @@ use super::faults::{find_faults, find_flat_tops, find_gain_step};
 use super::fft::FftCache;
 use super::ir::{extract_window, peak_position};
 use super::noise::{dbfs_from_power, digital_silence_share, welch_psd};
-use super::smoothing::smooth_power;
 use super::window::{FDW_CYCLES, find_decay, windowed_response};
 use crate::results::{
     ChannelAnalysis, FrequencyResponse, Impulse, Noise, NoiseSpectrum, ResponseWindow,
@@ -53,6 +52,9 @@ const MIN_NOISE_SAMPLES: usize = 1024;
 const SILENT_RUN: usize = 64;
 /// A pre-roll with this share of digital silence has no measurable noise floor.
 const SILENT_SHARE: f64 = 0.2;
+/// A response point counts when its power (1/6-octave average) is this many times the noise
+/// its window collects (6 dB).
+const RESPONSE_NOISE_GATE: f64 = 4.0;
 /// Margin, in octaves, kept inside a band edge where the capture cuts the sweep off.
 const CUT_MARGIN_OCT: f64 = 1.0 / 6.0;
 /// The fundamental is at full sweep level from this far above the start (the fade-in).
@@ -98,6 +100,9 @@ pub struct Analyzer {
     grid_hz: Vec<f64>,
     /// The deconvolution's own floor in each harmonic window.
     leakage: Leakage,
+    /// A fixed right side of the linear window, samples (`--window`): no decay search, no
+    /// frequency-dependent widening.
+    fixed_right: Option<usize>,
 }
 
 impl Analyzer {
@@ -146,7 +151,17 @@ impl Analyzer {
             harmonics,
             grid_hz,
             leakage,
+            fixed_right: None,
         }
+    }
+
+    /// Windows the linear response to `right_s` seconds after its peak at every frequency
+    /// (as REW's fixed IR window), instead of to its measured decay with a
+    /// frequency-dependent window.
+    pub fn with_fixed_window(mut self, right_s: f64) -> Self {
+        self.fixed_right =
+            Some((right_s * self.layout.sample_rate as f64).round().max(1.0) as usize);
+        self
     }
 
     pub fn grid_hz(&self) -> &[f64] {
@@ -268,23 +283,93 @@ impl Analyzer {
         // the linear response: windowed to its decay, wider at low frequencies
         let pre = (LINEAR_SHARE * gap2).min(nf / 4.0) as usize;
         let max_right = (tail.0.max(1)) as usize;
-        let decay = find_decay(&h, pi, tail, max_right, fs);
+        let mut decay = find_decay(&h, pi, tail, max_right, fs);
+        let cycles = match self.fixed_right {
+            Some(r) => {
+                if r > max_right {
+                    notes.push(format!(
+                        "the window was shortened to {:.0} ms: the impulse response holds no more before its harmonics",
+                        max_right as f64 / fs * 1e3
+                    ));
+                }
+                decay.right = r.min(max_right);
+                0.0
+            }
+            None => FDW_CYCLES,
+        };
+        // a stretch of the impulse response that holds only noise: past twice the decay, in
+        // the far half of what lies before the harmonics
+        let noise_stretch = {
+            let from = (2 * decay.right).max(tail.0 as usize) as isize;
+            (tail.1 - from > 64).then_some((from, tail.1))
+        };
         let resp = windowed_response(
             &h,
             pi,
             pre,
             decay.right,
             max_right,
+            cycles,
             &grid,
+            &STORED_SMOOTHING.map(f64::from),
+            noise_stretch,
             fs,
             &mut self.fft,
         );
+        // the response is measured where it stands 6 dB above the noise its window collects
+        // (both averaged over 1/6 octave); below, a point says more about the noise than the
+        // device, and is left out
+        let kept: Vec<bool> = match &resp.noise_power {
+            Some(noise) => resp.smoothed_power[1]
+                .iter()
+                .zip(noise)
+                .map(|(s, n)| *s >= RESPONSE_NOISE_GATE * n)
+                .collect(),
+            None => vec![true; grid.len()],
+        };
+        let dropped = kept.iter().filter(|k| !**k).count();
+        if dropped > 0 {
+            notes.push(format!(
+                "{dropped} of {} response points lie less than 6 dB above the noise and are left out",
+                grid.len()
+            ));
+        }
+        if dropped + 2 > kept.len() {
+            warnings.push(format!(
+                "the response of channel {index} lies below the noise at every frequency: no figure is reported for it"
+            ));
+            let mut c = ChannelAnalysis::without_signal(index, peak_dbfs, warnings);
+            c.notes = notes;
+            return c;
+        }
+        let full_grid = grid;
+        let grid: Vec<f64> = full_grid
+            .iter()
+            .zip(&kept)
+            .filter(|(_, k)| **k)
+            .map(|(f, _)| *f)
+            .collect();
+        let pick = |v: &[f64]| -> Vec<f64> {
+            v.iter()
+                .zip(&kept)
+                .filter(|(_, k)| **k)
+                .map(|(x, _)| *x)
+                .collect()
+        };
+        let values: Vec<Complex64> = resp
+            .values
+            .iter()
+            .zip(&kept)
+            .filter(|(_, k)| **k)
+            .map(|(v, _)| *v)
+            .collect();
+        let gds = pick(&resp.group_delay_s);
         let mut gain_db = Vec::with_capacity(grid.len());
         let mut phase_deg = Vec::with_capacity(grid.len());
         let mut phase_unwrapped = Vec::with_capacity(grid.len());
         let mut group_delay_s = Vec::with_capacity(grid.len());
         let mut last = 0.0f64;
-        for ((&f, v), gd) in grid.iter().zip(&resp.values).zip(&resp.group_delay_s) {
+        for ((&f, v), gd) in grid.iter().zip(&values).zip(&gds) {
             gain_db.push(20.0 * v.norm().max(1e-15).log10());
             // remove the fractional part of the latency from the phase
             let c = v * Complex64::from_polar(1.0, 2.0 * PI * f * frac / fs);
@@ -295,23 +380,24 @@ impl Analyzer {
             last = unwrapped;
             group_delay_s.push(gd + pi as f64 / fs);
         }
-        let power: Vec<f64> = resp.values.iter().map(|v| v.norm_sqr()).collect();
         let smoothed: Vec<SmoothedCurve> = STORED_SMOOTHING
             .iter()
-            .map(|&frac_n| SmoothedCurve {
+            .zip(&resp.smoothed_power)
+            .map(|(&frac_n, p)| SmoothedCurve {
                 fraction: frac_n,
-                gain_db: smooth_power(&grid, &power, &grid, frac_n as f64)
-                    .into_iter()
+                gain_db: pick(p)
+                    .iter()
                     .map(|p| 10.0 * p.max(1e-30).log10())
                     .collect(),
             })
             .collect();
         let h1 = |f: f64| -> f64 {
-            let i = grid.partition_point(|&g| g < f).min(grid.len() - 1);
-            if i == 0 || grid[i] == f {
+            let g = &full_grid;
+            let i = g.partition_point(|&x| x < f).min(g.len() - 1);
+            if i == 0 || g[i] == f {
                 return resp.values[i].norm();
             }
-            let (a, b) = (grid[i - 1], grid[i]);
+            let (a, b) = (g[i - 1], g[i]);
             let t = (f / a).ln() / (b / a).ln();
             resp.values[i - 1].norm() * (1.0 - t) + resp.values[i].norm() * t
         };
@@ -321,10 +407,6 @@ impl Analyzer {
         let harm_band = HarmonicBand {
             fundamental_lo_hz: band.0.max(lay.start_hz * 2f64.powf(FADE_IN_OCT)),
             harmonic_hi_hz: band.1.min(lay.end_hz / 2f64.powf(FADE_OUT_OCT)),
-        };
-        let noise_stretch = {
-            let from = (2 * decay.right).max(tail.0 as usize) as isize;
-            (tail.1 - from > 64).then_some((from, tail.1))
         };
         if noise_stretch.is_none() {
             notes.push(
@@ -503,8 +585,18 @@ impl Analyzer {
         // level at 1 kHz: the 1/3-octave smoothed response, where its whole band is measured
         let third = 2f64.powf(1.0 / 6.0);
         let level_1k = if band.0 <= 1000.0 / third && band.1 >= 1000.0 * third {
-            let p = smooth_power(&grid, &power, &[1000.0], 3.0)[0];
-            Some(lay.level_dbfs + 10.0 * p.max(1e-30).log10())
+            // the stored 1/3-octave curve at 1 kHz (interpolated in log f between grid points)
+            let s3 = &smoothed[0].gain_db;
+            let i = grid
+                .partition_point(|&g| g < 1000.0)
+                .clamp(1, grid.len() - 1);
+            // both neighbours measured (not a gap left by the noise)
+            (grid[i] / grid[i - 1] < 1.02 && grid[i - 1] <= 1000.0 && grid[i] >= 1000.0).then(
+                || {
+                    let t = (1000f64 / grid[i - 1]).ln() / (grid[i] / grid[i - 1]).ln();
+                    lay.level_dbfs + s3[i - 1] * (1.0 - t) + s3[i] * t
+                },
+            )
         } else {
             notes.push(
                 "no level at 1 kHz (nor SNR): the band measured does not cover 1 kHz ± 1/6 octave"
@@ -590,7 +682,7 @@ impl Analyzer {
             window: Some(ResponseWindow {
                 decay_ms: decay.right as f64 / fs * 1e3,
                 longest_ms: resp.longest as f64 / fs * 1e3,
-                fdw_cycles: FDW_CYCLES,
+                fdw_cycles: cycles,
                 ir_noise_db: decay.noise_db,
             }),
             calibrated: None,

@@ -194,7 +194,19 @@ fn phase_stays_put(freq_hz: &[f64], gain_db: &[f64], phase_rad: &[f64], i: usize
     let bump = |v: &dyn Fn(usize) -> f64| v(i) - 0.5 * (v(i - BUMP_HALF) + v(i + BUMP_HALF));
     let predicted = bump(&min_phase);
     let measured = bump(&|j| phase_rad[j]);
-    predicted.abs() > 0.2 && measured.abs() < predicted.abs() / 3.0
+    // how much the measured phase wanders on its own away from the step (reflections, a
+    // room): where it wanders as much as the bump it would need to show, it cannot tell a
+    // filter from a gain change, and no step is claimed
+    let wander = {
+        let dev: Vec<f64> = (i - BUMP_HALF + 8..=i + BUMP_HALF - 8)
+            .filter(|&j| j.abs_diff(i) >= 12)
+            .map(|j| phase_rad[j] - 0.5 * (phase_rad[j - 8] + phase_rad[j + 8]))
+            .collect();
+        (dev.iter().map(|d| d * d).sum::<f64>() / dev.len().max(1) as f64).sqrt()
+    };
+    predicted.abs() > 0.2
+        && measured.abs() < predicted.abs() / 3.0
+        && wander < predicted.abs() / 3.0
 }
 
 /// Clipping below full scale: flat tops. Where the capture is clipped before the converter
@@ -258,7 +270,8 @@ fn median(it: impl Iterator<Item = f64>) -> f64 {
 /// but not in phase: a physical (minimum-phase) step turns the phase by the amount Bode's
 /// gain–phase relation gives, while a gain that changes in time scales the signal by a real
 /// factor and leaves the phase alone. So a step counts only when its measured phase bump is
-/// less than a third of the minimum-phase bump its magnitude implies.
+/// less than a third of the minimum-phase bump its magnitude implies, and the phase around it
+/// is smooth enough (a room's phase wanders) for that to be told.
 ///
 /// `phase_rad` is the unwrapped phase on the same grid. Returns (frequency, step in dB) of
 /// the largest such step between `lo_hz` and `hi_hz`, if any.
@@ -282,8 +295,20 @@ pub fn find_gain_step(
             - s.iter().fold(f64::INFINITY, |a, &b| a.min(b))
     };
     let mut best: Option<(f64, f64)> = None;
+    // the grid has 96 points per octave where nothing was left out; a stretch that spans a
+    // gap (points below the noise) is not judged
+    let contiguous = |a: usize, b: usize| {
+        let (a, b) = (a.min(n - 1), b.min(n - 1));
+        freq_hz[b] / freq_hz[a] <= 2f64.powf((b - a) as f64 / 96.0) * 1.001
+    };
     for i in GAP + SPAN..n - GAP - SPAN {
         if freq_hz[i] < lo_hz || freq_hz[i] > hi_hz {
+            continue;
+        }
+        if !contiguous(
+            i.saturating_sub(BUMP_HALF.max(GAP + SPAN)),
+            i + BUMP_HALF.max(GAP + SPAN),
+        ) {
             continue;
         }
         let left = &gain_db[i - GAP - SPAN..i - GAP];

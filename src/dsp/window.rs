@@ -18,6 +18,7 @@ use realfft::num_complex::Complex64;
 
 use super::fft::{FftCache, good_size};
 use super::ir::extract_window;
+use super::smoothing::smooth_power;
 
 /// Periods of a frequency that the window spans at least (REW's default FDW width).
 pub const FDW_CYCLES: f64 = 15.0;
@@ -85,6 +86,14 @@ pub fn find_decay(
 pub struct WindowedResponse {
     /// Complex response at each grid frequency (the peak at time 0).
     pub values: Vec<Complex64>,
+    /// Per requested smoothing (1/n octave), the power averaged over [f·2^(−1/2n), f·2^(1/2n)]
+    /// at each grid frequency, from the fine bins of the windowed spectra (a log grid would
+    /// undersample a long window's fine structure).
+    pub smoothed_power: Vec<Vec<f64>>,
+    /// The noise power the same windows collect from a stretch of pure noise, averaged
+    /// like the last of `smoothed_power`, at each grid frequency; `None` without such a
+    /// stretch.
+    pub noise_power: Option<Vec<f64>>,
     /// Group delay relative to the peak at each grid frequency, s.
     pub group_delay_s: Vec<f64>,
     /// The longest right side used, samples.
@@ -92,8 +101,8 @@ pub struct WindowedResponse {
 }
 
 /// Evaluates the response of `h` windowed from `pre` samples before the peak at `peak` to a
-/// right side T(f) = max(decay_right, FDW_CYCLES / f) (at most `max_right`) at each `grid`
-/// frequency.
+/// right side T(f) = max(decay_right, cycles / f) (at most `max_right`) at each `grid`
+/// frequency; `cycles` = 0 gives a fixed window of `decay_right`.
 #[allow(clippy::too_many_arguments)]
 pub fn windowed_response(
     h: &[f64],
@@ -101,12 +110,15 @@ pub fn windowed_response(
     pre: usize,
     decay_right: usize,
     max_right: usize,
+    cycles: f64,
     grid_hz: &[f64],
+    smoothing: &[f64],
+    noise: Option<(isize, isize)>,
     sample_rate: f64,
     fft: &mut FftCache,
 ) -> WindowedResponse {
     let want = |f: f64| -> f64 {
-        (FDW_CYCLES / f * sample_rate)
+        (cycles / f * sample_rate)
             .max(decay_right as f64)
             .min(max_right.max(decay_right) as f64)
     };
@@ -121,23 +133,44 @@ pub fn windowed_response(
         let next = (lengths.last().expect("one at least") * 2).min(longest);
         lengths.push(next);
     }
+    let cut = |centre: isize, right: usize, len: usize| {
+        extract_window(
+            h,
+            centre,
+            -(pre as isize),
+            right as isize,
+            (pre / 4).max(1),
+            ((right as f64 * RIGHT_TAPER) as usize).max(1),
+            len,
+        )
+    };
     let spectra: Vec<(Vec<Complex64>, f64)> = lengths
         .iter()
         .map(|&right| {
             let len = good_size(PAD * (pre + right));
-            let win = extract_window(
-                h,
-                peak,
-                -(pre as isize),
-                right as isize,
-                (pre / 4).max(1),
-                ((right as f64 * RIGHT_TAPER) as usize).max(1),
-                len,
-            );
-            (fft.forward_owned(win, len), sample_rate / len as f64)
+            (
+                fft.forward_owned(cut(peak, right, len), len),
+                sample_rate / len as f64,
+            )
         })
         .collect();
-    let eval = |(spec, df): &(Vec<Complex64>, f64), f: f64| -> Complex64 {
+    // the same windows over a stretch of pure noise (narrower if the stretch is, its power
+    // scaled to the full width)
+    let noise_spectra: Option<Vec<Vec<Complex64>>> = noise.map(|(n0, n1)| {
+        lengths
+            .iter()
+            .map(|&right| {
+                let len = good_size(PAD * (pre + right));
+                let avail = ((n1 - n0).max(0) as usize).saturating_sub(pre).max(8);
+                let r = right.min(avail);
+                let scale = ((pre + right) as f64 / (pre + r) as f64).sqrt();
+                let mut s = fft.forward_owned(cut(peak + n0 + pre as isize, r, len), len);
+                s.iter_mut().for_each(|c| *c *= scale);
+                s
+            })
+            .collect()
+    });
+    let eval = |spec: &[Complex64], df: f64, f: f64| -> Complex64 {
         let x = f / df;
         let k = (x.floor() as usize).min(spec.len() - 2);
         let t = x - k as f64;
@@ -147,26 +180,94 @@ pub fn windowed_response(
         let k = ((f / df).round() as usize).clamp(1, spec.len() - 2);
         -(spec[k + 1] * spec[k - 1].conj()).arg() / (2.0 * std::f64::consts::PI * 2.0 * df)
     };
+    // where each grid frequency sits on the ladder: the two spectra and the weight
+    let place: Vec<(usize, Option<(usize, f64)>)> = grid_hz
+        .iter()
+        .map(|&f| {
+            let w = want(f);
+            // position in the ladder, in octaves of window length
+            let pos = (w / lengths[0] as f64).log2().max(0.0);
+            let j = (pos.floor() as usize).min(lengths.len() - 1);
+            if j + 1 < lengths.len() {
+                let (a, b) = (lengths[j] as f64, lengths[j + 1] as f64);
+                (
+                    j,
+                    Some((j + 1, ((w / a).ln() / (b / a).ln()).clamp(0.0, 1.0))),
+                )
+            } else {
+                (j, None)
+            }
+        })
+        .collect();
     let mut values = Vec::with_capacity(grid_hz.len());
     let mut group_delay_s = Vec::with_capacity(grid_hz.len());
-    for &f in grid_hz {
-        let w = want(f);
-        // position in the ladder, in octaves of window length
-        let pos = (w / lengths[0] as f64).log2().max(0.0);
-        let j = (pos.floor() as usize).min(lengths.len() - 1);
-        let (v, near) = if j + 1 < lengths.len() {
-            let (a, b) = (lengths[j] as f64, lengths[j + 1] as f64);
-            let t = ((w / a).ln() / (b / a).ln()).clamp(0.0, 1.0);
-            let v = eval(&spectra[j], f) * (1.0 - t) + eval(&spectra[j + 1], f) * t;
-            (v, if t < 0.5 { j } else { j + 1 })
-        } else {
-            (eval(&spectra[j], f), j)
+    for (&f, &(j, next)) in grid_hz.iter().zip(&place) {
+        let (v, near) = match next {
+            Some((k, t)) => (
+                eval(&spectra[j].0, spectra[j].1, f) * (1.0 - t)
+                    + eval(&spectra[k].0, spectra[k].1, f) * t,
+                if t < 0.5 { j } else { k },
+            ),
+            None => (eval(&spectra[j].0, spectra[j].1, f), j),
         };
         values.push(v);
         group_delay_s.push(group_delay(&spectra[near], f));
     }
+    // smoothed power from each spectrum's fine bins inside the grid's band (nothing outside
+    // the band measured is averaged in), blended along the ladder like the values
+    let (lo, hi) = (
+        grid_hz.first().copied().unwrap_or(0.0),
+        grid_hz.last().copied().unwrap_or(0.0),
+    );
+    let smooth_ladder = |spectra: &[(&[Complex64], f64)], n: f64| -> Vec<f64> {
+        let per_spectrum: Vec<Vec<f64>> = spectra
+            .iter()
+            .map(|&(spec, ref df)| {
+                let (a, b) = (
+                    ((lo / df).ceil() as usize).max(1),
+                    ((hi / df).floor() as usize).min(spec.len() - 1),
+                );
+                // the band's own edges, interpolated, then the bins between them
+                let mut bin_f = vec![lo];
+                let mut bin_p = vec![eval(spec, *df, lo).norm_sqr()];
+                for (k, c) in spec.iter().enumerate().take(b.max(a) + 1).skip(a) {
+                    let f = k as f64 * df;
+                    if f > lo && f < hi {
+                        bin_f.push(f);
+                        bin_p.push(c.norm_sqr());
+                    }
+                }
+                bin_f.push(hi);
+                bin_p.push(eval(spec, *df, hi).norm_sqr());
+                smooth_power(&bin_f, &bin_p, grid_hz, n)
+            })
+            .collect();
+        place
+            .iter()
+            .enumerate()
+            .map(|(i, &(j, next))| match next {
+                Some((k, t)) => per_spectrum[j][i] * (1.0 - t) + per_spectrum[k][i] * t,
+                None => per_spectrum[j][i],
+            })
+            .collect()
+    };
+    let signal: Vec<(&[Complex64], f64)> = spectra.iter().map(|(s, df)| (&s[..], *df)).collect();
+    let smoothed_power: Vec<Vec<f64>> = smoothing
+        .iter()
+        .map(|&n| smooth_ladder(&signal, n))
+        .collect();
+    let noise_power = noise_spectra.as_ref().map(|ns| {
+        let noise: Vec<(&[Complex64], f64)> = ns
+            .iter()
+            .zip(&spectra)
+            .map(|(s, (_, df))| (&s[..], *df))
+            .collect();
+        smooth_ladder(&noise, smoothing.last().copied().unwrap_or(6.0))
+    });
     WindowedResponse {
         values,
+        smoothed_power,
+        noise_power,
         group_delay_s,
         longest,
     }
@@ -232,10 +333,25 @@ mod tests {
         h[100] = 0.5;
         let grid: Vec<f64> = (0..40).map(|i| 20.0 * 2f64.powf(i as f64 / 4.0)).collect();
         let mut fft = FftCache::new();
-        let r = windowed_response(&h, 100, 200, 480, 20000, &grid, 48000.0, &mut fft);
+        let r = windowed_response(
+            &h,
+            100,
+            200,
+            480,
+            20000,
+            FDW_CYCLES,
+            &grid,
+            &[3.0],
+            None,
+            48000.0,
+            &mut fft,
+        );
         for (v, g) in r.values.iter().zip(&r.group_delay_s) {
             assert!((v.norm() - 0.5).abs() < 1e-9 && v.arg().abs() < 1e-9, "{v}");
             assert!(g.abs() < 1e-9, "{g}");
+        }
+        for p in &r.smoothed_power[0] {
+            assert!((p - 0.25).abs() < 1e-9, "{p}");
         }
         // 15 periods of 20 Hz, capped at the buffer
         assert_eq!(r.longest, 20000);

@@ -151,7 +151,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         out.display()
     );
     opts.check_stop(dir, &again)?;
-    let mut analysis = run_analysis(stimulus, &cap, layout, sw.clone(), &extra);
+    let mut analysis = run_analysis(stimulus, &cap, layout, sw.clone(), &extra, opts.window_s);
     opts.check_stop(dir, &again)?;
     analysis.label = opts.label.clone().or(session.label.clone());
     analysis.kind = opts.kind.or(session.kind);
@@ -235,7 +235,7 @@ pub fn analyze_external(
     };
     let again = "run the same `sweeplab analyze` again";
     opts.check_stop(cap_path, again)?;
-    let mut analysis = run_analysis(stimulus, &cap, layout, sweep, &[]);
+    let mut analysis = run_analysis(stimulus, &cap, layout, sweep, &[], opts.window_s);
     opts.check_stop(cap_path, again)?;
     analysis.label = opts.label.clone().or_else(|| {
         cap_path
@@ -378,8 +378,12 @@ pub fn run_analysis(
     layout: SweepLayout,
     sweep: SweepInfo,
     extra_warnings: &[String],
+    window_s: Option<f64>,
 ) -> Analysis {
     let mut analyzer = Analyzer::new(&stimulus, cap.frames(), layout);
+    if let Some(w) = window_s {
+        analyzer = analyzer.with_fixed_window(w);
+    }
     // only its spectrum is needed from here on
     drop(stimulus);
     let channels = cap

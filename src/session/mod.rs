@@ -40,6 +40,9 @@ pub struct AnalyzeOptions {
     pub kind: Option<DeviceKind>,
     /// A measurement microphone's calibration to remove from the response.
     pub calibration: Option<crate::compare::Calibration>,
+    /// A fixed right side of the impulse-response window, s (`--window`); `None`: the
+    /// measured decay with a frequency-dependent window.
+    pub window_s: Option<f64>,
     /// Set by Ctrl-C: the analysis then stops at its next step with [`Error::Interrupted`]
     /// (before analysing, before writing, before each plot), leaving every file it had
     /// written whole (the recording is never touched).
@@ -86,6 +89,7 @@ impl Default for AnalyzeOptions {
             label: None,
             kind: None,
             calibration: None,
+            window_s: None,
             stop: None,
         }
     }
