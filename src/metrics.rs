@@ -124,7 +124,8 @@ pub fn thd_at(freq: &[f64], percent: &[f64], f: f64) -> Option<f64> {
 /// The figures of a frequency-response curve alone (a channel's, or a published curve's).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResponseFigures {
-    /// Mean of the gain over 250 Hz–4 kHz (each octave weighted equally).
+    /// Mean of the gain over 250 Hz–4 kHz (each octave weighted equally); `None` unless the
+    /// whole of that band was measured.
     pub reference_db: Option<f64>,
     /// Mean over 20–250 Hz minus the reference.
     pub bass_db: Option<f64>,
@@ -138,10 +139,15 @@ pub struct ResponseFigures {
     pub high_6db_hz: Option<Extension>,
 }
 
-/// The figures of a response curve.
+/// The figures of a response curve. The reference (and every figure relative to it) needs
+/// the whole of 250 Hz–4 kHz measured: over a part of it, it would be another figure.
 pub fn response_figures(freq: &[f64], gain_db: &[f64]) -> ResponseFigures {
     let (lo, hi) = REFERENCE_BAND_HZ;
-    let reference = band_mean_db(freq, gain_db, lo, hi);
+    let (xs, _) = clean(freq, gain_db);
+    let covers = xs.len() >= 2
+        && xs[0] <= lo * 2f64.powf(1.0 / 24.0)
+        && xs[xs.len() - 1] >= hi / 2f64.powf(1.0 / 24.0);
+    let reference = band_mean_db(freq, gain_db, lo, hi).filter(|_| covers);
     let mut m = ResponseFigures {
         reference_db: reference,
         ..Default::default()

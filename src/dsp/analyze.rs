@@ -57,8 +57,9 @@ const SILENT_SHARE: f64 = 0.2;
 const RESPONSE_NOISE_GATE: f64 = 4.0;
 /// Margin, in octaves, kept inside a band edge where the capture cuts the sweep off.
 const CUT_MARGIN_OCT: f64 = 1.0 / 6.0;
-/// The fundamental is at full sweep level from this far above the start (the fade-in).
-const FADE_IN_OCT: f64 = 1.0 / 6.0;
+/// The fundamental is at full sweep level from this far above the start: the fade-in (1/6
+/// octave for sweeplab's sweeps) and the harmonic windows' own resolution (1/12 octave).
+const FADE_IN_OCT: f64 = 1.0 / 4.0;
 /// Harmonics are measured up to this far below the sweep's end (its fade-out, with margin).
 const FADE_OUT_OCT: f64 = 1.0 / 12.0;
 
@@ -192,7 +193,7 @@ impl Analyzer {
             raw.iter().sum::<f64>() / raw.len() as f64
         };
 
-        let h = self.deconv.impulse_response(raw, mean, &mut self.fft);
+        let mut h = self.deconv.impulse_response(raw, mean, &mut self.fft);
 
         // main peak: anywhere but the harmonic zone, unless the capture started so late that
         // the linear response itself sits there (then it stands far above everything else)
@@ -245,8 +246,29 @@ impl Analyzer {
         let sweep_len = (lay.sweep_end_sample - lay.sweep_first_sample) as f64;
         let margin = 2f64.powf(CUT_MARGIN_OCT);
         let mut band = (lay.start_hz, lay.end_hz);
-        if arrival < 0.0 {
-            let f_first = lay.frequency_at(-arrival / fs) * margin;
+        let captured_to = raw.len() as f64 - arrival;
+        // a capture that cuts the sweep off starts or ends abruptly, which rings through the
+        // response near the cut: its edge is faded over 1/6 octave of the sweep, and the
+        // impulse response computed again from the faded capture
+        let edge = (lay.rate_l_s * 2f64.ln() / 6.0 * fs).round() as usize;
+        let (cut_start, cut_end) = (arrival < 0.0, captured_to < sweep_len);
+        if (cut_start || cut_end) && raw.len() > 4 * edge {
+            let mut faded: Vec<f64> = raw.iter().map(|v| v - mean).collect();
+            for i in 0..edge {
+                let w = 0.5 - 0.5 * (PI * (i as f64 + 0.5) / edge as f64).cos();
+                if cut_start {
+                    faded[i] *= w;
+                }
+                if cut_end {
+                    let j = faded.len() - 1 - i;
+                    faded[j] *= w;
+                }
+            }
+            h = self.deconv.impulse_response(&faded, 0.0, &mut self.fft);
+        }
+        let fade = edge as f64;
+        if cut_start {
+            let f_first = lay.frequency_at((-arrival + fade) / fs) * margin;
             band.0 = band.0.max(f_first);
             warnings.push(format!(
                 "the capture starts {:.3} s after the sweep began: the response is measured from {:.0} Hz only",
@@ -254,9 +276,8 @@ impl Analyzer {
                 band.0
             ));
         }
-        let captured_to = raw.len() as f64 - arrival;
-        if captured_to < sweep_len {
-            let f_last = lay.frequency_at(captured_to.max(0.0) / fs) / margin;
+        if cut_end {
+            let f_last = lay.frequency_at((captured_to - fade).max(0.0) / fs) / margin;
             band.1 = band.1.min(f_last);
             warnings.push(format!(
                 "the capture ends {:.3} s before the sweep did: the response is measured up to {:.0} Hz only",
