@@ -4,7 +4,7 @@
 //! A harmonic is measured only where it is measured: its frequency k·f inside the swept band
 //! with the sweep's fades left out (a harmonic landing in the fade-out is divided by a
 //! stimulus that is fading away, which is how band-edge THD spikes are made), the
-//! fundamental at full sweep level (past the fade-in), and its level at least 6 dB above the
+//! fundamental at full sweep level (past the fade-in), and its level at least 10 dB above the
 //! noise of its own window (its power averaged over 1/6 octave against the noise power). The
 //! noise of a window is measured on a stretch of the impulse response that holds only noise,
 //! cut with the same window, and averaged over half an octave. THD sums the harmonics measured; where none is, THD is absent, and the floor
@@ -18,8 +18,8 @@ use super::smoothing::smooth_power;
 use crate::results::{HarmonicCurve, Thd, ThdFloor};
 
 /// A harmonic counts when it stands this many times (in amplitude) above its window's noise
-/// (6 dB).
-pub const NOISE_GATE: f64 = 2.0;
+/// (10 dB: the noise floor of a short high-order window is itself only an estimate).
+pub const NOISE_GATE: f64 = 3.16;
 /// Smoothing of a window's noise spectrum, 1/n octave.
 const NOISE_SMOOTHING: f64 = 2.0;
 /// The leakage is estimated on a perfect device; a real one (its own delays and phase)
@@ -28,6 +28,8 @@ const LEAK_MARGIN: f64 = 4.0;
 /// The smallest harmonic the method resolves, relative to the fundamental (−100 dB): below
 /// it, what a window holds is the deconvolution's numerical residue, even on a perfect device.
 const RESOLUTION: f64 = 1e-5;
+/// A harmonic counts over runs of at least this many consecutive grid points (1/12 octave).
+const MIN_RUN: usize = 8;
 /// Smoothing of a harmonic's power before it is held against the noise, 1/n octave.
 const HARMONIC_SMOOTHING: f64 = 6.0;
 /// Share of the gap between the linear response and H2 given to the linear window's
@@ -248,6 +250,29 @@ pub fn distortion(
             r.iter().map(|v| v.and_then(|_| it.next())).collect()
         })
         .collect();
+    // which harmonics stand above their floor at which fundamentals: each point on its own,
+    // then only runs of at least MIN_RUN points (1/12 octave), since a harmonic is a smooth
+    // curve and a noise peak that passed the gate is a lone point
+    let passes: Vec<Vec<bool>> = floors
+        .iter()
+        .enumerate()
+        .map(|(j, floor)| {
+            let each: Vec<bool> = fundamentals
+                .iter()
+                .enumerate()
+                .map(|(i, &f)| match (raw[j][i], smoothed[j][i]) {
+                    (Some(hk), Some(hk_sm2)) => {
+                        floor
+                            .as_ref()
+                            .is_none_or(|fl| hk_sm2 >= (NOISE_GATE * fl[i]).powi(2))
+                            && hk >= RESOLUTION * h1(f).max(1e-300)
+                    }
+                    _ => false,
+                })
+                .collect();
+            long_runs(&each, MIN_RUN)
+        })
+        .collect();
     let mut freq_hz = Vec::new();
     let mut percent = Vec::new();
     let mut curves: Vec<Vec<Option<f64>>> = vec![Vec::new(); windows.len()];
@@ -262,21 +287,15 @@ pub fn distortion(
         let mut sum = 0.0;
         let mut any = false;
         let mut row = Vec::with_capacity(windows.len());
-        for (j, floor) in floors.iter().enumerate() {
-            let (Some(hk), Some(hk_sm2)) = (raw[j][i], smoothed[j][i]) else {
+        for j in 0..floors.len() {
+            let Some(hk) = raw[j][i].filter(|_| passes[j][i]) else {
                 row.push(None);
                 continue;
             };
-            let above = floor
-                .as_ref()
-                .is_none_or(|fl| hk_sm2 >= (NOISE_GATE * fl[i]).powi(2))
-                && hk >= RESOLUTION * h1f;
-            if above {
+            {
                 sum += hk * hk;
                 any = true;
                 row.push(Some(20.0 * (hk / h1f).max(1e-15).log10()));
-            } else {
-                row.push(None);
             }
         }
         if any {
@@ -303,6 +322,26 @@ pub fn distortion(
             percent: floor_pct,
         }),
     }
+}
+
+/// `each` with every run of `true` shorter than `min` set to `false`.
+fn long_runs(each: &[bool], min: usize) -> Vec<bool> {
+    let mut out = vec![false; each.len()];
+    let mut i = 0;
+    while i < each.len() {
+        if !each[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < each.len() && each[i] {
+            i += 1;
+        }
+        if i - start >= min {
+            out[start..i].iter_mut().for_each(|v| *v = true);
+        }
+    }
+    out
 }
 
 struct HarmonicWindow {

@@ -264,7 +264,7 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
          minus the mid level. −3/−6 dB points: the lowest frequency below 1 kHz and the highest \
          above 1 kHz where the 1/3-octave smoothed response is within 3/6 dB of the mid level \
          (\"band edge\": it never fell that far inside the measured band). THD counts the \
-         harmonics inside the swept band (its fades left out) that stand 6 dB above the noise \
+         harmonics inside the swept band (its fades left out) that stand 10 dB above the noise \
          of their window; n/a where none does. Level at 1 kHz: the sweep level plus the \
          1/3-octave smoothed gain at 1 kHz. Noise is measured on the silence before the sweep \
          (AES17 dBFS), never on digital silence; SNR is the level at 1 kHz minus it.\n\n",
