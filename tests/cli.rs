@@ -432,3 +432,111 @@ fn devices_keeps_backend_chatter_off_the_terminal() {
     assert!(v["backend_messages"].is_array(), "{v}");
     assert!(!stderr(&o).contains("Cannot connect"));
 }
+
+/// A muted capture (all zeros): `analyze` writes what it can (analysis.json with the warning
+/// and no figures) and exits 1 saying no channel holds the sweep.
+#[test]
+fn a_muted_capture_is_exit_1_with_no_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = make_session(tmp.path(), "muted");
+    let r = hound::WavReader::open(dir.join("capture.wav")).unwrap();
+    let (spec, n) = (r.spec(), r.duration());
+    drop(r);
+    let mut w = hound::WavWriter::create(dir.join("capture.wav"), spec).unwrap();
+    for _ in 0..n {
+        w.write_sample(0.0f32).unwrap();
+    }
+    w.finalize().unwrap();
+    let out = tmp.path().join("out");
+    let o = sweeplab(&["analyze", p(&dir), "--out", p(&out), "--no-plots"]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("no channel holds the sweep"), "{e}");
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    let ch = &a["channels"][0];
+    assert!(ch["latency_s"].is_null() && ch["snr_db"].is_null() && ch["noise"].is_null());
+    assert_eq!(
+        ch["frequency_response"]["freq_hz"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert!(ch["warnings"][0].as_str().unwrap().starts_with("no signal"));
+}
+
+/// `analyze --calibration`: the calibrated response is the raw one minus the calibration
+/// (1e-9 dB) where the calibration covers it, recorded in analysis.json, summary.md and
+/// response-calibrated.csv; the raw frequency_response stays as measured; a missing file is
+/// exit 2 naming it.
+#[test]
+fn analyze_applies_a_calibration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = make_session(tmp.path(), "cal");
+    // a microphone 3 dB hot above 1 kHz, covering 30 Hz–15 kHz
+    let cal = tmp.path().join("mic.txt");
+    std::fs::write(
+        &cal,
+        "\"Sens Factor =-1.5dB\"\n30 0\n1000 0\n2000 3\n15000 3\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = sweeplab(&[
+        "analyze",
+        p(&dir),
+        "--out",
+        p(&out),
+        "--calibration",
+        p(&cal),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    assert_eq!(a["calibration"]["points"], 4);
+    let ch = &a["channels"][0];
+    let raw_f = ch["frequency_response"]["freq_hz"].as_array().unwrap();
+    let raw_g = ch["frequency_response"]["gain_db"].as_array().unwrap();
+    let cf = ch["calibrated"]["freq_hz"].as_array().unwrap();
+    let cg = ch["calibrated"]["gain_db"].as_array().unwrap();
+    assert!(cf.first().unwrap().as_f64().unwrap() >= 30.0);
+    assert!(cf.last().unwrap().as_f64().unwrap() <= 15000.0);
+    for (f, g) in cf.iter().zip(cg) {
+        let (f, g) = (f.as_f64().unwrap(), g.as_f64().unwrap());
+        let i = raw_f.iter().position(|x| x.as_f64().unwrap() == f).unwrap();
+        let raw = raw_g[i].as_f64().unwrap();
+        let want = if f <= 1000.0 {
+            0.0
+        } else if f >= 2000.0 {
+            3.0
+        } else {
+            3.0 * (f / 1000.0).log2()
+        };
+        assert!(
+            (raw - g - want).abs() < 1e-9,
+            "{f} Hz: {raw} − {g} ≠ {want}"
+        );
+    }
+    // the raw response is still the measured −6.02 dB
+    let i = raw_f
+        .iter()
+        .position(|x| x.as_f64().unwrap() >= 5000.0)
+        .unwrap();
+    assert!((raw_g[i].as_f64().unwrap() + 6.0206).abs() < 0.05);
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("mic.txt (4 points"), "{md}");
+    assert!(out.join("response-calibrated.csv").is_file());
+    // a calibration file that does not exist
+    let missing = tmp.path().join("nope.txt");
+    let o = sweeplab(&[
+        "analyze",
+        p(&dir),
+        "--out",
+        p(&tmp.path().join("out2")),
+        "--calibration",
+        p(&missing),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nope.txt"), "{}", stderr(&o));
+    assert!(!tmp.path().join("out2").join("analysis.json").exists());
+}

@@ -38,6 +38,54 @@ fn demo_writes_a_report_per_device() {
             assert!(out.join(m).join(f).is_file(), "{m}/{f}");
         }
     }
+    // the verdicts about simulated devices carry their mark, on the terminal and in the files
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let simulated = stdout
+        .split("published measurements of real products")
+        .next()
+        .unwrap();
+    let mut decided = 0;
+    for line in simulated.lines() {
+        let l = line.trim_start();
+        if l.starts_with("supported") || l.starts_with("contradicted") {
+            decided += 1;
+            assert!(
+                l.ends_with("(simulated devices)"),
+                "unmarked verdict: {line}"
+            );
+        }
+    }
+    assert!(decided > 0, "{stdout}");
+    let cmp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("compare/compare.json")).unwrap())
+            .unwrap();
+    for d in cmp["devices"].as_array().unwrap() {
+        assert_eq!(d["provenance"], "simulated", "{d}");
+    }
+    for c in cmp["claims"].as_array().unwrap() {
+        if c["verdict"] != "inconclusive" {
+            assert!(
+                c["caveats"]
+                    .to_string()
+                    .contains("not a fact about real products"),
+                "{c}"
+            );
+        }
+    }
+    // and real products are judged on published measurements, with their licence and source
+    let published: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("compare-published/compare.json")).unwrap(),
+    )
+    .unwrap();
+    let devs = published["devices"].as_array().unwrap();
+    assert_eq!(devs.len(), 8);
+    assert!(devs.iter().all(|d| d["provenance"] == "published"));
+    assert_eq!(published["kind_counts"]["headset"], 4);
+    assert!(out.join("published/LICENSE").is_file() && out.join("published/README.md").is_file());
+    assert!(
+        stdout.contains("published measurements of real products"),
+        "{stdout}"
+    );
     // a second run redoes its own simulated sessions
     let o = sweeplab(&["demo", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

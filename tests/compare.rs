@@ -929,3 +929,149 @@ fn bad_files_are_bad_input_naming_file_and_line() {
         assert_eq!(e.exit_code(), 2);
     }
 }
+
+/// Rewrites a device's analysis.json through `edit`.
+fn edit_analysis(dir: &Path, edit: impl FnOnce(&mut Analysis)) {
+    let mut a = sweeplab::storage::session_file::read_analysis(dir).unwrap();
+    edit(&mut a);
+    write_analysis(dir, &a).unwrap();
+}
+
+/// Verdicts say what they rest on: each device's provenance in compare.json and claims.md, a
+/// device whose capture has a fault (clipping) or no signal left out of every pair and named,
+/// a verdict resting on simulated devices marked, one device of a kind noted, published
+/// curves beside own measurements warned about, SNR read at different levels warned about.
+#[test]
+fn verdicts_say_what_they_rest_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hp = write_device(tmp.path(), &headphones());
+    let hs = write_device(tmp.path(), &headset());
+    let clipped = write_device(
+        tmp.path(),
+        &Spec {
+            label: "Clipped HS",
+            ..headset()
+        },
+    );
+    edit_analysis(&clipped, |a| {
+        a.channels[0].warnings =
+            vec!["clipping: 30 samples at full scale in channel 0; lower the output level".into()];
+    });
+    let muted = write_device(
+        tmp.path(),
+        &Spec {
+            label: "Muted HS",
+            ..headset()
+        },
+    );
+    edit_analysis(&muted, |a| {
+        a.channels[0] = sweeplab::results::ChannelAnalysis::without_signal(
+            0,
+            Some(-240.0),
+            vec!["no signal: the sweep was not found in channel 0".into()],
+        );
+    });
+    let a = CompareArgs::new(
+        vec![hp.clone(), hs.clone(), clipped.clone(), muted.clone()],
+        tmp.path().join("out"),
+    );
+    let r = run_compare(&a).unwrap();
+    let muted_dev = device(&r, "Muted HS");
+    assert!(muted_dev.band_hz.is_none() && muted_dev.metrics.bass_db.is_none());
+    assert_eq!(device(&r, "Clipped HS").faults.len(), 1);
+    assert_eq!(r.kind_counts.get("headset"), Some(&3));
+    let c = r
+        .claims
+        .iter()
+        .find(|c| c.id == "headphones-better-low-end")
+        .unwrap();
+    for k in &c.conditions {
+        assert!(
+            k.left_out
+                .iter()
+                .any(|l| l.contains("Clipped HS is left out")),
+            "{:?}",
+            k.left_out
+        );
+        assert!(k.pairs.iter().filter(|p| !p.missing_value).all(|p| {
+            p.a != "Clipped HS" && p.b != "Clipped HS" && p.a != "Muted HS" && p.b != "Muted HS"
+        }));
+    }
+    assert_eq!(c.provenance, vec![sweeplab::kind::Provenance::Measured]);
+    assert!(
+        c.caveats
+            .iter()
+            .any(|w| w.contains("one device of each kind")),
+        "{:?}",
+        c.caveats
+    );
+    let md = std::fs::read_to_string(tmp.path().join("out/claims.md")).unwrap();
+    assert!(md.contains("| measured |"), "{md}");
+    assert!(
+        md.contains("Devices per kind: headphones 1, headset 3."),
+        "{md}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("out/compare.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["devices"][0]["provenance"], "measured");
+
+    // simulated devices: the verdicts that rest on them are marked so
+    for d in [&hp, &hs] {
+        edit_analysis(d, |a| {
+            a.provenance = Some(sweeplab::kind::Provenance::Simulated)
+        });
+    }
+    let r = run_compare(&CompareArgs::new(
+        vec![hp.clone(), hs.clone()],
+        tmp.path().join("out-sim"),
+    ))
+    .unwrap();
+    let decided: Vec<_> = r
+        .claims
+        .iter()
+        .filter(|c| c.verdict != Verdict::Inconclusive)
+        .collect();
+    assert!(!decided.is_empty());
+    for c in decided {
+        assert_eq!(c.mark(), " (simulated devices)");
+        assert!(
+            c.caveats
+                .iter()
+                .any(|w| w.contains("not a fact about real products"))
+        );
+    }
+    let md = std::fs::read_to_string(tmp.path().join("out-sim/claims.md")).unwrap();
+    assert!(md.contains("(simulated devices)"), "{md}");
+
+    // a published curve beside own measurements, and SNR at two levels
+    edit_analysis(&hs, |a| a.sweep.level_dbfs = -20.0);
+    let csv = write_csv(tmp.path(), "pub.csv", &headphones());
+    let mut a = CompareArgs::new(vec![hp, hs, csv], tmp.path().join("out-mixed"));
+    a.kinds = vec![None, None, Some(DeviceKind::Headphones)];
+    let r = run_compare(&a).unwrap();
+    assert_eq!(
+        r.devices[2].provenance,
+        sweeplab::kind::Provenance::Published
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.contains("published curves")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("different sweep levels")),
+        "{:?}",
+        r.warnings
+    );
+    // and no such warnings when nothing is mixed
+    let r = run_compare(&CompareArgs::new(
+        fixture(tmp.path())[..2].to_vec(),
+        tmp.path().join("out-plain"),
+    ))
+    .unwrap();
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
