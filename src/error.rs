@@ -14,6 +14,9 @@ pub enum Error {
     /// The output exists and would be overwritten. Exit 2.
     #[error("{}: {msg}", path.display())]
     WouldOverwrite { path: PathBuf, msg: String },
+    /// Another sweeplab is writing into the same output folder right now. Exit 1.
+    #[error("{}: {msg}", path.display())]
+    Busy { path: PathBuf, msg: String },
     /// An I/O failure while writing or reading (disk full, permission). Exit 1.
     #[error("{}: {err}", path.display())]
     Io {

@@ -8,7 +8,7 @@
 //!   feature for cpal);
 //! - `metrics` (every derived figure), `storage` (the only code that touches WAV and session
 //!   files), `dsp` (pure signal processing);
-//! - `results`, `kind`, `units`, `error`: plain data and formatting.
+//! - `results`, `kind`, `units`, `text`, `bounds`, `error`: plain data, formatting, limits.
 
 pub mod bounds;
 pub mod cli;
@@ -25,6 +25,7 @@ pub mod sim;
 pub mod storage;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod text;
 pub mod units;
 
 pub use error::{Error, Result};

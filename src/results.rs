@@ -244,6 +244,16 @@ impl Analysis {
         if self.channels.is_empty() {
             return Err("\"channels\" is empty".into());
         }
+        if self.channels.len() > usize::from(crate::bounds::MAX_CHANNELS) {
+            return Err(format!(
+                "{} channels; at most {} are supported",
+                self.channels.len(),
+                crate::bounds::MAX_CHANNELS
+            ));
+        }
+        if let Some(l) = &self.label {
+            crate::bounds::check_label(l).map_err(|m| format!("\"label\": {m}"))?;
+        }
         for (i, ch) in self.channels.iter().enumerate() {
             ch.check().map_err(|m| format!("channels[{i}]: {m}"))?;
         }

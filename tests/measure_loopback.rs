@@ -487,3 +487,44 @@ fn ctrl_c_during_the_analysis_keeps_the_whole_session() {
     assert!(a["channels"][0]["latency_s"].as_f64().unwrap() > 0.0, "{a}");
     assert!(out.join("report").join("response.png").is_file());
 }
+
+/// `--input-channel 5` on the loopback's 2-channel source recorded silence and exited 0: it
+/// is refused before anything is played or written; channel 1 (its second) records the
+/// sweep. Legal flags needing more memory than the machine has are refused before the
+/// devices are opened.
+#[test]
+fn input_channels_and_memory_are_checked_before_the_sweep() {
+    let _g = lock();
+    let Some(lb) = loopback("input_channels_and_memory_are_checked_before_the_sweep", &[])
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("c5");
+    let o = lb.measure(&out, &["--input-channel", "5"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("--input-channel") && e.contains("2 input channel(s) of its own"),
+        "{e}"
+    );
+    assert!(!out.exists(), "a refused measurement wrote {}", out.display());
+    let out = tmp.path().join("c1");
+    ok(&lb.measure(&out, &["--input-channel", "1"]));
+    let (_, g, _) = response(&out);
+    assert!(!g.is_empty(), "channel 1 holds the sweep");
+
+    let out = tmp.path().join("big");
+    let o = Command::new("prlimit")
+        .arg("--as=2000000000")
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_sweeplab"))
+        .args(["measure", "--out", out.to_str().unwrap(), "--repeats", "100", "--duration", "600"])
+        .envs(lb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("MB of memory") && e.contains("--repeats"), "{e}");
+    assert!(!out.exists());
+}

@@ -76,7 +76,7 @@ pub struct SweepArgs {
 #[derive(Debug, Clone, Args)]
 pub struct LabelArgs {
     /// The device's name, shown on plots.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_label)]
     pub label: Option<String>,
     /// What kind of device is measured.
     #[arg(long, value_enum)]
@@ -151,7 +151,7 @@ pub struct CompareCmd {
     #[arg(long)]
     pub out: PathBuf,
     /// Labels for the sources, in order (overrides what a source says).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = parse_label)]
     pub label: Vec<String>,
     /// Kinds for the sources, in order (overrides what a source says).
     #[arg(long, value_delimiter = ',', value_enum)]
@@ -272,6 +272,10 @@ pub struct ReportCmd {
 pub struct Smoothing(pub Option<f64>);
 
 /// "1/6" → 1/6 octave, "3" → 1/3 octave, "none" (or "0") → unsmoothed; 1/1 … 1/48.
+pub fn parse_label(s: &str) -> Result<String, String> {
+    crate::bounds::check_label(s).map(|()| s.to_string())
+}
+
 pub fn parse_smoothing(s: &str) -> Result<Smoothing, String> {
     let t = s.trim();
     if t.eq_ignore_ascii_case("none") || t == "0" {

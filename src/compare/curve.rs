@@ -46,7 +46,8 @@ pub fn parse_curve(path: &Path, text: &str) -> Result<(Vec<f64>, Vec<f64>)> {
         .map(|(i, l)| (i, l.trim()));
     match first {
         Some((i, l))
-            if l.contains(',') && l.starts_with(|c: char| c.is_ascii_alphabetic() || c == '"') =>
+            if (l.contains(',') || l.contains(';'))
+                && l.starts_with(|c: char| c.is_ascii_alphabetic() || c == '"') =>
         {
             parse_csv(path, text, i, l)
         }
@@ -54,11 +55,91 @@ pub fn parse_curve(path: &Path, text: &str) -> Result<(Vec<f64>, Vec<f64>)> {
     }
 }
 
-/// Splits a data line into fields: blanks, tabs, commas and semicolons separate.
-fn fields(line: &str) -> Vec<&str> {
-    line.split(|c: char| c.is_whitespace() || c == ',' || c == ';')
-        .filter(|s| !s.is_empty())
-        .collect()
+/// How a file writes its numbers: with a decimal point (fields separated by blanks, tabs,
+/// commas or semicolons), or with a decimal comma (as REW and spreadsheets write in many
+/// locales: `20,000;75,370` or `20,000<TAB>75,370`; fields separated by semicolons or blanks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Decimal {
+    Point,
+    Comma,
+}
+
+/// Decides the decimal mark from every data line at once. A decimal comma is read where the
+/// separators make it unambiguous (semicolons or blanks between fields, no decimal points);
+/// a file where commas could be either (`20,000,75,370`) is refused with the line.
+fn decimal_mark(path: &Path, text: &str) -> Result<Decimal> {
+    let data: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| {
+            !is_comment(l)
+                && l.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.')
+        })
+        .collect();
+    let has_point = data.iter().any(|(_, l)| l.contains('.'));
+    let has_comma = data.iter().any(|(_, l)| l.contains(','));
+    if !has_comma {
+        return Ok(Decimal::Point);
+    }
+    // fields split by blanks and semicolons only
+    let split = |l: &str| -> usize {
+        l.split(|c: char| c.is_whitespace() || c == ';')
+            .filter(|s| !s.is_empty())
+            .count()
+    };
+    let comma_inside = data.iter().all(|(_, l)| {
+        split(l) >= 2
+            && !l
+                .split(|c: char| c.is_whitespace() || c == ';')
+                .any(|f| f.ends_with(','))
+    });
+    if comma_inside && !has_point {
+        return Ok(Decimal::Comma);
+    }
+    if !has_point {
+        // commas only: separators, unless a line has more fields than a curve has columns
+        if let Some((n, l)) = data.iter().find(|(_, l)| l.split(',').count() > 3) {
+            return Err(Error::bad_input(
+                path,
+                format!(
+                    "line {n}: {} could be numbers with decimal commas or {} comma-separated columns; separate the columns with semicolons or tabs, or write decimal points",
+                    crate::text::excerpt(l, 40),
+                    l.split(',').count()
+                ),
+            ));
+        }
+    }
+    if let Some((n, l)) = data
+        .iter()
+        .find(|(_, l)| l.contains(';') && l.contains(',') && l.contains('.'))
+    {
+        return Err(Error::bad_input(
+            path,
+            format!(
+                "line {n}: {} mixes decimal points and commas inside a number (a thousands separator?); write plain numbers",
+                crate::text::excerpt(l, 40)
+            ),
+        ));
+    }
+    Ok(Decimal::Point)
+}
+
+/// Splits a data line into fields: blanks, tabs, commas and semicolons separate; with a
+/// decimal comma, commas are decimal marks and only blanks and semicolons separate.
+fn fields(line: &str, decimal: Decimal) -> Vec<String> {
+    match decimal {
+        Decimal::Point => line
+            .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Decimal::Comma => line
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.replace(',', "."))
+            .collect(),
+    }
 }
 
 /// A finite number, or an error naming the line and the column.
@@ -66,7 +147,10 @@ fn number(path: &Path, line_no: usize, what: &str, s: &str) -> Result<f64> {
     let v: f64 = s.trim().trim_matches('"').parse().map_err(|_| {
         Error::bad_input(
             path,
-            format!("line {line_no}: {what} \"{s}\" is not a number"),
+            format!(
+                "line {line_no}: {what} {} is not a number",
+                crate::text::excerpt(s, 40)
+            ),
         )
     })?;
     if !v.is_finite() {
@@ -155,8 +239,11 @@ fn parse_csv(
     header_idx: usize,
     header: &str,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
+    // a semicolon-separated CSV (spreadsheets in decimal-comma locales) may write decimal
+    // commas; a comma-separated one cannot
+    let sep = if header.contains(';') { ';' } else { ',' };
     let names: Vec<String> = header
-        .split(',')
+        .split(sep)
         .map(|s| s.trim().trim_matches('"').to_ascii_lowercase())
         .collect();
     let hl = header_idx + 1;
@@ -196,7 +283,17 @@ fn parse_csv(
             continue;
         }
         let n = i + 1;
-        let cells: Vec<&str> = line.split(',').collect();
+        let cells: Vec<String> = line
+            .split(sep)
+            .map(|c| {
+                let c = c.trim();
+                if sep == ';' && !c.contains('.') {
+                    c.replace(',', ".")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
         let cell = |c: usize, what: &str| -> Result<f64> {
             let s = cells.get(c).map(|s| s.trim()).unwrap_or("");
             if s.is_empty() {
@@ -236,6 +333,7 @@ fn parse_columns(path: &Path, text: &str, calibration: bool) -> Result<Columns> 
         last_line: 0,
     };
     let mut sens = None;
+    let decimal = decimal_mark(path, text)?;
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         if is_comment(line) {
@@ -244,19 +342,27 @@ fn parse_columns(path: &Path, text: &str, calibration: bool) -> Result<Columns> 
         let t = line.trim();
         if pts.freq_hz.is_empty() && t.starts_with(|c: char| c.is_ascii_alphabetic() || c == '"') {
             if calibration && t.to_ascii_lowercase().contains("sens factor") {
-                sens = Some(sens_factor(path, n, t)?);
+                let t = if decimal == Decimal::Comma {
+                    t.replace(',', ".")
+                } else {
+                    t.to_string()
+                };
+                sens = Some(sens_factor(path, n, &t)?);
             }
             continue;
         }
-        let f = fields(t);
+        let f = fields(t, decimal);
         if f.len() < 2 {
             return Err(Error::bad_input(
                 path,
-                format!("line {n}: \"{t}\" has no level column; expected \"frequency dB [phase]\""),
+                format!(
+                    "line {n}: {} has no level column; expected \"frequency dB [phase]\"",
+                    crate::text::excerpt(t, 40)
+                ),
             ));
         }
-        let freq = number(path, n, "frequency", f[0])?;
-        let db = number(path, n, "level", f[1])?;
+        let freq = number(path, n, "frequency", &f[0])?;
+        let db = number(path, n, "level", &f[1])?;
         if let Some(p) = f.get(2) {
             number(path, n, "phase", p)?;
         }

@@ -240,7 +240,13 @@ pub type AnalyseSession<'a> =
 /// Runs `sweeplab compare`: loads and measures the sources (session sources through
 /// `analyse`, into `OUT/sources/<name>/`), judges the claims, writes `compare.json`,
 /// `claims.md` and the plots into `args.out`.
-pub fn run(args: &CompareArgs, analyse: &mut AnalyseSession) -> Result<CompareResult> {
+/// `stopped` says when Ctrl-C was pressed: the run stops between sources and before the
+/// plots, and says what it leaves behind.
+pub fn run(
+    args: &CompareArgs,
+    analyse: &mut AnalyseSession,
+    stopped: &dyn Fn() -> bool,
+) -> Result<CompareResult> {
     if args.sources.is_empty() {
         return Err(Error::bad_usage(
             "SOURCES",
@@ -248,15 +254,18 @@ pub fn run(args: &CompareArgs, analyse: &mut AnalyseSession) -> Result<CompareRe
         ));
     }
     for (flag, n) in [("--label", args.labels.len()), ("--kind", args.kinds.len())] {
-        if n > args.sources.len() {
+        if n != 0 && n != args.sources.len() {
             return Err(Error::bad_usage(
                 flag,
                 format!(
-                    "{n} values for {} sources; give at most one per source, in order",
+                    "{n} values for {} sources; give one per source, in order (an empty --label value keeps the source's own: `--label A,,C`)",
                     args.sources.len()
                 ),
             ));
         }
+    }
+    for l in &args.labels {
+        crate::bounds::check_label(l).map_err(|m| Error::bad_usage("--label", m))?;
     }
     let norm = args.normalize;
     if let Some(n) = args.smoothing
@@ -290,19 +299,31 @@ pub fn run(args: &CompareArgs, analyse: &mut AnalyseSession) -> Result<CompareRe
         }
         None => None,
     };
-    prepare_output_dir(&args.out)?;
+    let _out = prepare_output_dir(&args.out)?;
 
     let mut warnings = Vec::new();
     let mut devices = Vec::new();
     let mut used_names = Vec::new();
+    let again = "run the same `sweeplab compare` again";
+    let interrupted = |done: usize| {
+        Error::Interrupted(format!(
+            "stopped (Ctrl-C) after {done} of {} sources; nothing was compared and {} holds no compare.json ({} keeps the analyses finished so far): {again}",
+            args.sources.len(),
+            args.out.display(),
+            args.out.join("sources").display()
+        ))
+    };
     for (i, src) in args.sources.iter().enumerate() {
+        if stopped() {
+            return Err(interrupted(i));
+        }
         let label = args
             .labels
             .get(i)
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
         let kind = args.kinds.get(i).copied().flatten();
-        devices.push(load_source(
+        match load_source(
             src,
             label,
             kind,
@@ -310,7 +331,11 @@ pub fn run(args: &CompareArgs, analyse: &mut AnalyseSession) -> Result<CompareRe
             calibration.as_ref(),
             &mut used_names,
             analyse,
-        )?);
+        ) {
+            Ok(d) => devices.push(d),
+            Err(Error::Interrupted(_)) => return Err(interrupted(i)),
+            Err(e) => return Err(e),
+        }
     }
     unique_labels(&mut devices);
 
@@ -399,26 +424,57 @@ pub fn run(args: &CompareArgs, analyse: &mut AnalyseSession) -> Result<CompareRe
         kind_counts,
         warnings,
     };
+    if stopped() {
+        return Err(Error::Interrupted(format!(
+            "stopped (Ctrl-C) before writing the comparison; {} holds no compare.json: {again}",
+            args.out.display()
+        )));
+    }
+    // the comparison first, the plots after: a full disk or Ctrl-C during the plots leaves
+    // compare.json and claims.md whole, saying which plots exist
+    result.files = vec![CLAIMS_MD.into(), COMPARE_JSON.into()];
+    write_results(&args.out, &result)?;
     if args.plots {
-        result.files = render::write_plots(
+        if stopped() {
+            return Err(Error::Interrupted(format!(
+                "stopped (Ctrl-C) before the plots; {} holds compare.json and claims.md: {again} for the plots",
+                args.out.display()
+            )));
+        }
+        match render::write_plots(
             &args.out,
             &devices,
             target.as_ref(),
             norm,
             args.smoothing,
             &mut result.warnings,
-        )?;
+        ) {
+            Ok(plots) => {
+                result.files.splice(0..0, plots);
+                write_results(&args.out, &result)?;
+            }
+            Err(e) => {
+                return Err(Error::io(
+                    &args.out,
+                    std::io::Error::other(format!(
+                        "{e}; the plots were not all written, but compare.json and claims.md hold the whole comparison: {again} for the plots"
+                    )),
+                ));
+            }
+        }
     }
-    result.files.push(CLAIMS_MD.into());
-    result.files.push(COMPARE_JSON.into());
-    crate::storage::write_atomic(
-        &args.out.join(CLAIMS_MD),
-        render::claims_markdown(&result).as_bytes(),
-    )?;
-    let json = serde_json::to_string_pretty(&result)
-        .map_err(|e| Error::io(args.out.join(COMPARE_JSON), std::io::Error::other(e)))?;
-    crate::storage::write_atomic(&args.out.join(COMPARE_JSON), format!("{json}\n").as_bytes())?;
     Ok(result)
+}
+
+/// Writes claims.md and compare.json (each atomically).
+fn write_results(out: &Path, result: &CompareResult) -> Result<()> {
+    crate::storage::write_atomic(
+        &out.join(CLAIMS_MD),
+        render::claims_markdown(result).as_bytes(),
+    )?;
+    let json = serde_json::to_string_pretty(result)
+        .map_err(|e| Error::io(out.join(COMPARE_JSON), std::io::Error::other(e)))?;
+    crate::storage::write_atomic(&out.join(COMPARE_JSON), format!("{json}\n").as_bytes())
 }
 
 /// What a source path is.

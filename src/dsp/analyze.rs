@@ -568,8 +568,10 @@ impl Analyzer {
             ));
             None
         } else if silent_share > SILENT_SHARE {
-            warnings.push(format!(
-                "digital silence before the sweep in channel {index} ({:.0} % of it is runs of identical samples: a noise gate or a muted input): the noise floor cannot be measured there, so noise and SNR are not reported",
+            // a note, not a warning: nothing is wrong with the capture (a digital loopback
+            // is silent too); the figure is just not there to be measured
+            notes.push(format!(
+                "digital silence before the sweep in channel {index} ({:.0} % of it is runs of identical samples: a noise gate, a muted input or a digital loopback): the noise floor cannot be measured there, so noise and SNR are not reported",
                 100.0 * silent_share
             ));
             None

@@ -11,11 +11,12 @@ use crate::kind::{DeviceKind, Provenance};
 use crate::results::{
     ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, CalibratedResponse, Source, SweepInfo,
 };
+use crate::storage::output::OutputDir;
 use crate::storage::session_file::{
     CAPTURE_WAV, RESPONSE_CALIBRATED_CSV, RESPONSE_CSV, SESSION_JSON, STIMULUS_WAV,
     prepare_output_dir, read_session, write_analysis, write_response_csv,
 };
-use crate::storage::wav::{WavData, read_wav};
+use crate::storage::wav::{WavData, WavInfo, probe_wav, read_wav};
 
 /// Analyses several session folders in parallel (they are independent): one folder into `out`
 /// itself, several into `out/<basename of DIR>/` (their basenames must differ). Returns each
@@ -68,8 +69,9 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     let session = read_session(dir)?;
     let stim_path = dir.join(STIMULUS_WAV);
     let cap_path = dir.join(CAPTURE_WAV);
-    let mut stim = read_wav(&stim_path)?;
     if !cap_path.exists() {
+        // a read first, so that a missing stimulus is named before a missing capture
+        probe_wav(&stim_path)?;
         return Err(Error::bad_input(
             &cap_path,
             "missing: the session has no capture yet; record the stimulus into capture.wav (same rate), or run `sweeplab measure`",
@@ -78,7 +80,10 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     // only the sweeps and what follows them matter: a capture that ran on (an hour-long
     // recording) is read up to 5 s past the last sweep, so memory stays bounded
     let repeats = session.capture.as_ref().map_or(1, |c| c.repeats.max(1)) as usize;
-    let needed = stim.frames() * repeats + 5 * stim.sample_rate as usize;
+    let stim_info = probe_wav(&stim_path)?;
+    let needed = stim_info.frames * repeats + 5 * stim_info.sample_rate as usize;
+    check_memory(&stim_info, &cap_path, needed)?;
+    let mut stim = read_wav(&stim_path)?;
     let (cap, cap_total) = crate::storage::wav::read_wav_prefix(&cap_path, Some(needed))?;
     if stim.sample_rate != session.sample_rate {
         return Err(Error::bad_input(
@@ -108,6 +113,9 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         Some(s) => (s.rate_l_s, s.phase_start_hz),
         None => (sw.duration_s / (end_hz / sw.start_hz).ln(), sw.start_hz),
     };
+    if let Some(sync) = &session.sync {
+        check_own_stimulus(&stim_path, &stim.channels[0], &session, sync)?;
+    }
     let stimulus = dc_removed(std::mem::take(&mut stim.channels[0]));
     detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz)
         .map_err(|m| Error::bad_input(&stim_path, m))?;
@@ -150,6 +158,8 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         dir.display(),
         out.display()
     );
+    // the inputs hold together: lock the output folder before the work
+    let out = prepare_output_dir(out)?;
     opts.check_stop(dir, &again)?;
     let mut analysis = run_analysis(stimulus, &cap, layout, sw.clone(), &extra, opts.window_s);
     opts.check_stop(dir, &again)?;
@@ -168,7 +178,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         },
     );
     apply_calibration(&mut analysis, opts);
-    write_outputs(out, &analysis, opts)?;
+    write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
 }
 
@@ -194,8 +204,12 @@ pub fn analyze_external(
             format!("{end_hz} Hz must be at least an octave above --sweep-start ({start_hz} Hz)"),
         ));
     }
+    // read the same bounded way as a session's capture: up to 5 s past the stimulus
+    let stim_info = probe_wav(stim_path)?;
+    let needed = stim_info.frames + 5 * stim_info.sample_rate as usize;
+    check_memory(&stim_info, cap_path, needed)?;
     let mut stim = read_wav(stim_path)?;
-    let cap = read_wav(cap_path)?;
+    let (cap, _) = crate::storage::wav::read_wav_prefix(cap_path, Some(needed))?;
     check_pair(stim_path, &stim, cap_path, &cap)?;
     let fs = f64::from(stim.sample_rate);
     let nyq_end = max_end_hz(stim.sample_rate);
@@ -234,6 +248,7 @@ pub fn analyze_external(
         sweep_end_sample: det.end_sample,
     };
     let again = "run the same `sweeplab analyze` again";
+    let out = prepare_output_dir(out)?;
     opts.check_stop(cap_path, again)?;
     let mut analysis = run_analysis(stimulus, &cap, layout, sweep, &[], opts.window_s);
     opts.check_stop(cap_path, again)?;
@@ -250,7 +265,7 @@ pub fn analyze_external(
     };
     analysis.provenance = Some(Provenance::Measured);
     apply_calibration(&mut analysis, opts);
-    write_outputs(out, &analysis, opts)?;
+    write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
 }
 
@@ -322,6 +337,70 @@ fn average_repeats(
         channels,
         format: cap.format,
     }
+}
+
+/// A session made by sweeplab says exactly which sweep it played: its stimulus.wav must be
+/// that sweep (to within 16-bit rounding), or the analysis would measure one sweep against
+/// another and report nonsense as drift.
+fn check_own_stimulus(
+    stim_path: &Path,
+    stimulus: &[f64],
+    session: &crate::storage::session_file::SessionFile,
+    sync: &crate::storage::session_file::SweepSync,
+) -> Result<()> {
+    let sw = &session.sweep;
+    let spec = crate::dsp::sweep::SweepSpec {
+        sample_rate: session.sample_rate,
+        start_hz: sw.start_hz,
+        end_hz: sync.requested_end_hz,
+        duration_s: sw.duration_s,
+        level_dbfs: sw.level_dbfs,
+        pre_s: sw.pre_s,
+        post_s: sw.post_s,
+    };
+    let Ok(d) = crate::dsp::sweep::SweepDesign::new(&spec) else {
+        return Ok(()); // read_session has checked the numbers; nothing to compare against
+    };
+    let expected = d.generate();
+    let n = expected.len().min(stimulus.len());
+    let worst = expected[..n]
+        .iter()
+        .zip(&stimulus[..n])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f64, f64::max);
+    let tolerance = 0.01 * d.amplitude + 1e-4;
+    if worst > tolerance {
+        return Err(Error::bad_input(
+            stim_path,
+            format!(
+                "is not the sweep session.json describes ({} Hz–{} Hz, {} s at {} dBFS): they differ by up to {:.1} dB of the sweep's level; put back the session's own stimulus.wav, or analyse the pair with `sweeplab analyze --stimulus S.wav --capture C.wav --sweep-start HZ --sweep-end HZ`",
+                sw.start_hz,
+                sw.end_hz,
+                sw.duration_s,
+                sw.level_dbfs,
+                20.0 * (worst / d.amplitude).log10()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses, from the headers alone, an analysis bigger than this machine's memory.
+fn check_memory(stim: &WavInfo, cap_path: &Path, needed_frames: usize) -> Result<()> {
+    let cap = probe_wav(cap_path)?;
+    let frames = cap.frames.min(needed_frames) as u64;
+    let need = super::memory::analysis_bytes(stim.frames as u64, frames, cap.channels);
+    super::memory::check(need, |m| {
+        Error::bad_input(
+            cap_path,
+            format!(
+                "analysing {:.0} s of {} channel{} {m}; keep only the channels you need (e.g. `sox in.wav out.wav remix 1`), or analyse on a machine with more memory",
+                frames as f64 / f64::from(cap.sample_rate.max(1)),
+                cap.channels,
+                if cap.channels == 1 { "" } else { "s" }
+            ),
+        )
+    })
 }
 
 fn check_pair(stim_path: &Path, stim: &WavData, cap_path: &Path, cap: &WavData) -> Result<()> {
@@ -412,8 +491,12 @@ pub fn run_analysis(
 }
 
 /// Writes analysis.json, response.csv (channel 0) and, unless disabled, the plots.
-pub fn write_outputs(out: &Path, a: &Analysis, opts: &AnalyzeOptions) -> Result<Vec<PathBuf>> {
-    prepare_output_dir(out)?;
+pub fn write_outputs(
+    out_dir: &OutputDir,
+    a: &Analysis,
+    opts: &AnalyzeOptions,
+) -> Result<Vec<PathBuf>> {
+    let out = out_dir.path();
     let mut written = vec![write_analysis(out, a)?];
     if let Some(ch) = a.channels.first() {
         let p = out.join(RESPONSE_CSV);
@@ -458,7 +541,7 @@ pub fn rerender(
 ) -> Result<Vec<PathBuf>> {
     let a = crate::storage::session_file::read_analysis(analysis_dir)?;
     let out = out.unwrap_or(analysis_dir);
-    prepare_output_dir(out)?;
+    let _lock = prepare_output_dir(out)?;
     let ropts = crate::report::RenderOptions {
         width: opts.size.0,
         height: opts.size.1,

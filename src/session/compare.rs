@@ -10,14 +10,18 @@ pub fn compare(
     args: &CompareArgs,
     stop: Option<&'static std::sync::atomic::AtomicBool>,
 ) -> Result<CompareResult> {
-    crate::compare::run(args, &mut |src, dir, label, kind| {
-        let opts = AnalyzeOptions {
-            plots: false,
-            label,
-            kind,
-            stop,
-            ..AnalyzeOptions::default()
-        };
-        analyze_session(src, dir, &opts)
-    })
+    crate::compare::run(
+        args,
+        &mut |src, dir, label, kind| {
+            let opts = AnalyzeOptions {
+                plots: false,
+                label,
+                kind,
+                stop,
+                ..AnalyzeOptions::default()
+            };
+            analyze_session(src, dir, &opts)
+        },
+        &|| stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)),
+    )
 }

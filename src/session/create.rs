@@ -64,10 +64,25 @@ pub fn create_sweep_session(
     force: bool,
 ) -> Result<(SessionFile, SweepDesign)> {
     let d = design_sweep(spec)?;
-    prepare_session_dir(out, force)?;
+    let frames = d.total_samples() as u64;
+    super::memory::check(super::memory::sweep_bytes(frames), |m| too_big(&d, m))?;
+    let _out = prepare_session_dir(out, force)?;
     let stim: Vec<f32> = d.generate().iter().map(|&v| v as f32).collect();
     write_wav_f32(&out.join(STIMULUS_WAV), d.sample_rate, 1, &stim)?;
     let s = session_for(&d, spec.end_hz, label, kind);
     write_session(out, &s)?;
     Ok((s, d))
+}
+
+/// The refusal of a sweep too long for this machine's memory: names the flags that set its
+/// length.
+pub fn too_big(d: &SweepDesign, why: String) -> Error {
+    Error::bad_usage(
+        "--duration",
+        format!(
+            "a {:.0} s session at {} Hz {why}; use a shorter --duration (or --pre/--post), a lower --rate, or fewer --repeats",
+            d.pre_s + d.duration_s + d.post_s,
+            d.sample_rate
+        ),
+    )
 }

@@ -149,6 +149,20 @@ mod measure {
     ) -> Result<MeasureOutcome> {
         let design = super::super::design_sweep(&req.spec)?;
         super::super::record::check_repeats(req.repeats)?;
+        // the played signal holds every repeat: refuse what this machine cannot hold before
+        // any device is opened
+        let channels_guess = req
+            .input_channels
+            .as_ref()
+            .map_or(2, |c| c.len().max(1) as u16);
+        super::super::memory::check(
+            super::super::memory::record_bytes(
+                design.total_samples() as u64,
+                req.repeats,
+                channels_guess,
+            ),
+            |m| super::super::create::too_big(&design, m),
+        )?;
         if !req.force && req.out.join(SESSION_JSON).exists() {
             prepare_session_dir(&req.out, false)?;
         }
@@ -157,6 +171,7 @@ mod measure {
             req.input_device.as_deref(),
             req.spec.sample_rate,
         )?;
+        device.check_input_channels(&req.input_channels)?;
         say(&format!(
             "output: {}\ninput:  {}",
             device.output_name(),
@@ -214,7 +229,7 @@ mod measure {
             };
             let a = analyze_session(&req.out, &req.out.join("report"), &opts)?;
             if let (Some(ci), Some(ch)) = (session.capture.as_mut(), a.channels.first()) {
-                ci.ir_latency_s = Some(ch.latency_s);
+                ci.ir_latency_s = ch.latency_s;
                 write_session(&req.out, &session)?;
             }
             analysis = Some(a);

@@ -16,6 +16,7 @@ pub mod analyze;
 pub mod compare;
 pub mod create;
 pub mod live;
+pub mod memory;
 pub mod published;
 pub mod record;
 pub mod simulate;

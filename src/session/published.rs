@@ -69,7 +69,7 @@ pub fn compare_published(
     out: &Path,
     stop: Option<&'static std::sync::atomic::AtomicBool>,
 ) -> Result<CompareResult> {
-    prepare_output_dir(dir)?;
+    let _dir = prepare_output_dir(dir)?;
     let mut sources: Vec<PathBuf> = Vec::new();
     for c in &RTINGS {
         let p = dir.join(c.file);

@@ -71,7 +71,15 @@ pub fn record_session(
 ) -> Result<SessionFile> {
     check_repeats(req.repeats)?;
     let d = design_sweep(&req.spec)?;
-    prepare_session_dir(&req.out, req.force)?;
+    let channels_guess = req
+        .input_channels
+        .as_ref()
+        .map_or(2, |c| c.len().max(1) as u16);
+    super::memory::check(
+        super::memory::record_bytes(d.total_samples() as u64, req.repeats, channels_guess),
+        |m| super::create::too_big(&d, m),
+    )?;
+    let _out = prepare_session_dir(&req.out, req.force)?;
     let one: Vec<f32> = d.generate().iter().map(|&v| v as f32).collect();
     write_wav_f32(&req.out.join(STIMULUS_WAV), d.sample_rate, 1, &one)?;
     let mut session = session_for(&d, req.spec.end_hz, req.label.clone(), req.kind);
@@ -108,8 +116,14 @@ pub fn record_session(
         stop,
         progress,
     );
-    let frames = writer.frames();
+    let handed = writer.frames();
     let finalized = writer.finalize();
+    // what is on disk is what counts: after a write failure the header, session.json and the
+    // message all give the frames the file really holds
+    let frames = match (&result, &finalized) {
+        (Ok(_), Ok(n)) => *n,
+        _ => crate::storage::wav::repair_capture(&cap_path).unwrap_or(handed),
+    };
 
     let info = session.capture.as_mut().expect("set above");
     info.channels = channels;

@@ -107,7 +107,7 @@ pub fn demo(
     stop: &'static AtomicBool,
     on_device: &mut dyn FnMut(&Analysis),
 ) -> Result<DemoOutcome> {
-    prepare_output_dir(out)?;
+    let _out = prepare_output_dir(out)?;
     let mut devices = Vec::new();
     let mut dirs = Vec::new();
     for (name, model) in crate::sim::builtin_models() {

@@ -3,7 +3,7 @@
 //! reader. Must not import: `dsp`, `device`, `sim`, `report`, `compare`, `session`, `cli`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -20,29 +20,16 @@ pub fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_atomic_inner(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
-    let tmp = temp_path_for(path);
+    let mut tmp = output::temp_file_for(path)?;
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        tmp.write_all(bytes)?;
         if sync {
-            f.sync_all()?;
+            tmp.as_file().sync_all()?;
         }
-        std::fs::rename(&tmp, path)
+        Ok(())
     })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
-}
-
-/// The temporary name used while `path` is being written (`.name.partial`).
-pub fn temp_path_for(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.partial"))
+    result.map_err(|e| Error::io(path, e))?;
+    output::persist(tmp, path)
 }
 
 /// The largest text input read (session.json, analysis.json, curves, calibrations, claims,
@@ -125,5 +112,6 @@ pub fn check_regular_file(path: &Path) -> std::result::Result<std::fs::Metadata,
     Ok(meta)
 }
 
+pub mod output;
 pub mod session_file;
 pub mod wav;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::output::{OutputDir, lock_dir};
 use super::write_atomic;
 use crate::error::{Error, Result};
 use crate::results::{ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, SweepInfo};
@@ -204,6 +205,11 @@ pub fn read_session(dir: &Path) -> Result<SessionFile> {
             ));
         }
     }
+    if let Some(l) = &s.label
+        && let Err(m) = crate::bounds::check_label(l)
+    {
+        return bad(format!("\"label\": {m}"));
+    }
     if let Some(c) = &s.capture
         && !(1..=100).contains(&c.repeats)
     {
@@ -220,23 +226,19 @@ pub fn write_session(dir: &Path, s: &SessionFile) -> Result<()> {
     super::write_durable(&path, bytes.as_bytes()).or_else(|first| {
         // a full disk has no room for the temporary copy: rewrite the file in place (it keeps
         // its blocks), so that session.json still says what happened
-        std::fs::write(&path, bytes.as_bytes()).map_err(|_| first)
+        super::output::rewrite_in_place(&path, bytes.as_bytes()).map_err(|_| first)
     })
 }
 
-/// Prepares a folder for a new session: creates it, or refuses to touch an existing session
-/// unless `force`.
-pub fn prepare_session_dir(dir: &Path, force: bool) -> Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(Error::bad_input(
-            dir,
-            "exists and is not a folder; choose another --out",
-        ));
+/// Prepares a folder for a new session: creates and locks it, or refuses to touch an existing
+/// session unless `force`. A link where a session file goes is refused even with `force`.
+pub fn prepare_session_dir(dir: &Path, force: bool) -> Result<OutputDir> {
+    let out = lock_dir(dir)?;
+    let files = [SESSION_JSON, STIMULUS_WAV, CAPTURE_WAV];
+    for f in files {
+        super::output::refuse_link(&dir.join(f))?;
     }
-    let taken: Vec<&str> = [SESSION_JSON, STIMULUS_WAV, CAPTURE_WAV]
-        .into_iter()
-        .filter(|f| dir.join(f).exists())
-        .collect();
+    let taken: Vec<&str> = files.into_iter().filter(|f| dir.join(f).exists()).collect();
     if !taken.is_empty() && !force {
         return Err(Error::WouldOverwrite {
             path: dir.to_path_buf(),
@@ -246,29 +248,18 @@ pub fn prepare_session_dir(dir: &Path, force: bool) -> Result<()> {
             ),
         });
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     if force {
         for f in taken {
             std::fs::remove_file(dir.join(f)).map_err(|e| Error::io(dir.join(f), e))?;
         }
     }
-    Ok(())
+    Ok(out)
 }
 
-/// Creates an output folder for results (results may be rewritten: they derive from data).
-pub fn prepare_output_dir(dir: &Path) -> Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(Error::bad_input(
-            dir,
-            "exists and is not a folder; choose another --out",
-        ));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    // probe writability now rather than after a long analysis
-    let probe = dir.join(".sweeplab-write-test");
-    std::fs::write(&probe, b"").map_err(|e| Error::io(dir, e))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+/// Creates and locks an output folder for results (results may be rewritten: they derive
+/// from data). Creating the lock file also proves the folder writable before any work.
+pub fn prepare_output_dir(dir: &Path) -> Result<OutputDir> {
+    lock_dir(dir)
 }
 
 pub fn write_analysis(dir: &Path, a: &Analysis) -> Result<PathBuf> {

@@ -67,8 +67,20 @@ pub fn read_wav_prefix(path: &Path, max_frames: Option<usize>) -> Result<(WavDat
         other => other,
     };
     let bad = |m: String| Error::bad_input(path, m);
-    let h = parsed.map_err(bad)?;
+    let mut h = parsed.map_err(bad)?;
+    check_channels(path, h.channels)?;
     let available = file_len - h.data_offset;
+    // streaming recorders leave the data size at 0 or 0xFFFFFFFF until they finish: such a
+    // last chunk holds whatever follows it
+    let after = &head[h.data_offset.min(head.len())..];
+    let chunk_follows = after.len() >= 8
+        && after[..4]
+            .iter()
+            .all(|b| b.is_ascii_graphic() || *b == b' ')
+        && u32_at(after, 4) as usize <= available - 8;
+    if (h.data_len == u32::MAX as usize || (h.data_len == 0 && !chunk_follows)) && available > 0 {
+        h.data_len = available;
+    }
     if h.data_len > available {
         return Err(Error::bad_input(
             path,
@@ -91,6 +103,40 @@ pub fn read_wav_prefix(path: &Path, max_frames: Option<usize>) -> Result<(WavDat
         ..h
     };
     decode(path, &h, &bytes).map(|w| (w, total_frames))
+}
+
+/// Refuses more channels than [`crate::bounds::MAX_CHANNELS`], from the header, before any
+/// sample is read.
+fn check_channels(path: &Path, channels: u16) -> Result<()> {
+    let max = crate::bounds::MAX_CHANNELS;
+    if channels > max {
+        return Err(Error::bad_input(
+            path,
+            format!(
+                "has {channels} channels; sweeplab analyses at most {max}: keep the channels you need (e.g. `sox in.wav out.wav remix 1 2`)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What a WAV file's header says, read without its samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WavInfo {
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub frames: usize,
+}
+
+/// Reads only a WAV file's header (the same checks as [`read_wav`] except the samples'), so
+/// that limits can be checked before the samples are read.
+pub fn probe_wav(path: &Path) -> Result<WavInfo> {
+    let (w, frames) = read_wav_prefix(path, Some(0))?;
+    Ok(WavInfo {
+        sample_rate: w.sample_rate,
+        channels: w.channels.len() as u16,
+        frames,
+    })
 }
 
 /// Decodes the data chunk `bytes[h.data_offset..][..h.data_len]` described by `h`.
@@ -294,21 +340,17 @@ pub fn write_wav_f32(
     channels: u16,
     interleaved: &[f32],
 ) -> Result<()> {
-    let tmp = super::temp_path_for(path);
-    let result = (|| -> std::result::Result<(), hound::Error> {
-        let mut w = WavWriter::create(&tmp, float_spec(sample_rate, channels))?;
+    let mut tmp = super::output::temp_file_for(path)?;
+    (|| -> std::result::Result<(), hound::Error> {
+        let file = std::io::BufWriter::new(tmp.as_file_mut());
+        let mut w = WavWriter::new(file, float_spec(sample_rate, channels))?;
         for &s in interleaved {
             w.write_sample(s)?;
         }
         w.finalize()
-    })();
-    let result = result
-        .map_err(|e| hound_io(path, e))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    })()
+    .map_err(|e| hound_io(path, e))?;
+    super::output::persist(tmp, path)
 }
 
 fn float_spec(sample_rate: u32, channels: u16) -> WavSpec {
@@ -327,6 +369,40 @@ fn hound_io(path: &Path, e: hound::Error) -> Error {
     }
 }
 
+/// Makes a capture's header agree with what is on disk, after a capture that stopped on a
+/// write failure (a full disk) or a crash: the data chunk is set to the whole frames the file
+/// holds, a torn last frame is cut off. Returns that frame count, the one to report. Only
+/// overwrites bytes already on disk, so it works on a full disk.
+pub fn repair_capture(path: &Path) -> Result<u64> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut head = vec![0u8; len.min(4096) as usize];
+    f.read_exact(&mut head).map_err(|e| Error::io(path, e))?;
+    let h = parse_header(&head).map_err(|m| Error::bad_input(path, m))?;
+    let block = u64::from(h.block_align.max(1));
+    let on_disk = len.saturating_sub(h.data_offset as u64);
+    // a RIFF chunk size is 32 bits: a capture of more than 4 GiB keeps what the header can say
+    let max_data = u64::from(u32::MAX) - h.data_offset as u64;
+    let frames = on_disk.min(max_data) / block;
+    let data_len = frames * block;
+    let riff_len = h.data_offset as u64 - 8 + data_len;
+    let patch = |f: &mut std::fs::File, at: u64, v: u64| -> std::io::Result<()> {
+        f.seek(SeekFrom::Start(at))?;
+        f.write_all(&(v as u32).to_le_bytes())
+    };
+    patch(&mut f, 4, riff_len)
+        .and_then(|()| patch(&mut f, h.data_offset as u64 - 4, data_len))
+        .and_then(|()| f.set_len(h.data_offset as u64 + data_len))
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io(path, e))?;
+    Ok(frames)
+}
+
 /// Streams a capture to disk as it arrives. The header is brought up to date every
 /// `flush_every_frames`, so a crash or a killed process leaves a valid WAV of everything
 /// written up to the last flush (and `finalize` makes it exact).
@@ -341,7 +417,8 @@ pub struct CaptureWriter {
 
 impl CaptureWriter {
     pub fn create(path: &Path, sample_rate: u32, channels: u16) -> Result<Self> {
-        let writer = WavWriter::create(path, float_spec(sample_rate, channels))
+        let file = std::io::BufWriter::new(super::output::create_new(path)?);
+        let writer = WavWriter::new(file, float_spec(sample_rate, channels))
             .map_err(|e| hound_io(path, e))?;
         Ok(CaptureWriter {
             writer: Some(writer),

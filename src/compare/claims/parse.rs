@@ -104,13 +104,11 @@ impl CondToml {
     }
 }
 
-/// 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    1 + text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-}
+/// The most claims one file may hold, and the longest id and texts: far beyond any real
+/// claims file, and small enough that claims.md and compare.json stay readable.
+pub const MAX_CLAIMS: usize = 1000;
+const MAX_ID_CHARS: usize = 100;
+const MAX_TEXT_CHARS: usize = 2000;
 
 /// Reads a claims file.
 pub fn read_claims(path: &Path) -> Result<Vec<Claim>> {
@@ -120,13 +118,8 @@ pub fn read_claims(path: &Path) -> Result<Vec<Claim>> {
 
 /// Parses claims TOML; `path` names the file in errors.
 pub fn parse_claims(path: &Path, text: &str) -> Result<Vec<Claim>> {
-    let file: FileToml = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
-        Error::bad_input(
-            path,
-            format!("line {line}: {}", e.message().trim().replace('\n', " ")),
-        )
-    })?;
+    let file: FileToml = toml::from_str(text)
+        .map_err(|e| Error::bad_input(path, crate::text::toml_error(text, &e)))?;
     if let Some(f) = &file.format
         && f != CLAIMS_FORMAT
     {
@@ -149,19 +142,48 @@ pub fn parse_claims(path: &Path, text: &str) -> Result<Vec<Claim>> {
             "holds no [[claim]] tables; see fixtures/claims/default.toml for the format",
         ));
     }
+    if file.claim.len() > MAX_CLAIMS {
+        return Err(Error::bad_input(
+            path,
+            format!(
+                "holds {} claims; at most {MAX_CLAIMS} are judged in one run: split the file",
+                file.claim.len()
+            ),
+        ));
+    }
+    let lines = crate::text::Lines::new(text);
+    let mut ids = std::collections::HashSet::new();
     let mut out: Vec<Claim> = Vec::new();
     for c in file.claim {
-        let line = line_of(text, c.id.span().start);
+        let line = lines.line_of(c.id.span().start);
         let id = c.id.get_ref().clone();
         let bad = |m: String| Error::bad_input(path, format!("line {line}: claim \"{id}\": {m}"));
         if id.trim().is_empty() {
             return Err(bad("the id is empty".into()));
         }
-        if out.iter().any(|o| o.id == id) {
+        if id.chars().count() > MAX_ID_CHARS {
+            return Err(bad(format!(
+                "the id is longer than {MAX_ID_CHARS} characters"
+            )));
+        }
+        if !ids.insert(id.clone()) {
             return Err(bad("this id is used twice".into()));
         }
         if c.statement.trim().is_empty() {
             return Err(bad("the statement is empty".into()));
+        }
+        for (what, t) in [
+            ("statement", Some(&c.statement)),
+            ("note", c.note.as_ref()),
+            ("reason", c.reason.as_ref()),
+        ] {
+            if let Some(t) = t
+                && t.chars().count() > MAX_TEXT_CHARS
+            {
+                return Err(bad(format!(
+                    "the {what} is longer than {MAX_TEXT_CHARS} characters"
+                )));
+            }
         }
         let decidable = c.decidable.unwrap_or(true);
         let single = c.single();

@@ -193,7 +193,21 @@ impl CpalDuplex {
 
     /// The input configuration and the device channels delivered to the sink, in order.
     fn choose_input(&self, req: &RunRequest) -> Result<(Choice, Vec<usize>)> {
-        let needed = match &req.input_channels {
+        self.choose_input_channels(&req.input_channels)
+    }
+
+    /// Checks `--input-channel` against the input device before anything is played or
+    /// written: a channel it does not have is refused (exit 2).
+    pub fn check_input_channels(&self, input_channels: &Option<Vec<u16>>) -> Result<()> {
+        self.choose_input_channels(input_channels).map(|_| ())
+    }
+
+    fn choose_input_channels(
+        &self,
+        input_channels: &Option<Vec<u16>>,
+    ) -> Result<(Choice, Vec<usize>)> {
+        let req_channels = input_channels;
+        let needed = match req_channels {
             Some(list) if list.is_empty() => {
                 return Err(Error::bad_usage(
                     "--input-channel",
@@ -203,6 +217,20 @@ impl CpalDuplex {
             Some(list) => list.iter().map(|&c| c.saturating_add(1)).max().unwrap_or(1),
             None => 1,
         };
+        if let Some(own) = own_channels(&self.input)
+            && needed > own
+        {
+            return Err(Error::bad_usage(
+                "--input-channel",
+                format!(
+                    "the {} has {own} input channel(s) of its own (0..={}); it accepts up to {} by mixing in software, so channel {} would be a copy or silence, not a recording",
+                    self.input.label(),
+                    own.saturating_sub(1),
+                    max_channels(&self.input),
+                    needed - 1
+                ),
+            ));
+        }
         let prefer = [self.input.default_channels, Some(2)];
         let choice = choose(&self.input, needed, &prefer, self.sample_rate).ok_or_else(|| {
             let n = max_channels(&self.input);
@@ -217,7 +245,7 @@ impl CpalDuplex {
                 ),
             )
         })?;
-        let select = match &req.input_channels {
+        let select = match req_channels {
             Some(list) => list.iter().map(|&c| c as usize).collect(),
             None => (0..choice.channels as usize).collect(),
         };

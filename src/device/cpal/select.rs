@@ -110,6 +110,15 @@ pub(super) fn buffer_size(supported: &cpal::SupportedBufferSize, fs: u32) -> cpa
     }
 }
 
+/// The channels a device really has, when it converts channel counts in software (ALSA's
+/// `default`, `pulse` and `plug` PCMs accept any count from 1 to 32 and up- or down-mix):
+/// its default count. `None` for a device whose supported counts are its own (hardware).
+pub(super) fn own_channels(ep: &Endpoint) -> Option<u16> {
+    let counts: std::collections::BTreeSet<u16> = ep.ranges.iter().map(|r| r.channels()).collect();
+    let converts = (1..=8).all(|c| counts.contains(&c));
+    if converts { ep.default_channels } else { None }
+}
+
 pub(super) fn max_channels(ep: &Endpoint) -> u16 {
     ep.ranges.iter().map(|r| r.channels()).max().unwrap_or(0)
 }
