@@ -50,6 +50,9 @@ pub struct Analysis {
     #[serde(default)]
     pub provenance: Option<Provenance>,
     pub channels: Vec<ChannelAnalysis>,
+    /// The files this run wrote (not part of analysis.json: a fact about the run).
+    #[serde(skip)]
+    pub written: Vec<std::path::PathBuf>,
 }
 
 /// Warnings that are faults of the capture (not limits of what could be measured): a

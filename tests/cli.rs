@@ -540,3 +540,135 @@ fn analyze_applies_a_calibration() {
     assert!(stderr(&o).contains("nope.txt"), "{}", stderr(&o));
     assert!(!tmp.path().join("out2").join("analysis.json").exists());
 }
+
+/// For scripts: `--json` prints one JSON document on stdout (human lines on stderr), also on
+/// failure; `-q` prints nothing but errors; one spelling of the sweep band everywhere; every
+/// subcommand's help ends with examples.
+#[test]
+fn json_quiet_aliases_and_examples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = make_session(tmp.path(), "dev");
+    let out = tmp.path().join("a");
+    let o = sweeplab(&["analyze", p(&s), "--out", p(&out), "--json", "--no-plots"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is JSON");
+    assert_eq!(doc["format"], "sweeplab-analyze-summary");
+    assert_eq!(doc["ok"], true);
+    let a = &doc["analyses"][0];
+    assert_eq!(a["out"], p(&out));
+    assert_eq!(a["label"], "dev");
+    for f in a["files"].as_array().unwrap() {
+        assert!(out.join(f.as_str().unwrap()).is_file(), "{f}");
+    }
+    // the figures are analysis.json's
+    let full: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    assert_eq!(
+        a["channels"][0]["latency_samples"],
+        full["channels"][0]["latency_samples"]
+    );
+    assert!(a["metrics"]["reference_db"].as_f64().is_some());
+    assert!(stderr(&o).contains("analysis written to"));
+
+    // a failure still prints a document, with the error and its exit status
+    let o = sweeplab(&[
+        "analyze",
+        p(&tmp.path().join("nope")),
+        "--out",
+        p(&out),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is JSON");
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["analyses"][0]["error"]["exit_code"], 2);
+
+    // quiet: nothing on stdout, nothing but errors on stderr
+    let o = sweeplab(&["analyze", p(&s), "--out", p(&out), "-q", "--no-plots"]);
+    assert!(o.status.success());
+    assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", stderr(&o));
+
+    // compare --json
+    let cmp = tmp.path().join("c");
+    let o = sweeplab(&[
+        "compare",
+        p(&out),
+        p(&out),
+        "--out",
+        p(&cmp),
+        "--json",
+        "--no-plots",
+        "--kind",
+        "headset,headphones",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["format"], "sweeplab-compare-summary");
+    assert_eq!(doc["devices"].as_array().unwrap().len(), 2);
+    assert!(!doc["claims"].as_array().unwrap().is_empty());
+    for c in doc["claims"].as_array().unwrap() {
+        assert!(
+            ["supported", "contradicted", "inconclusive"].contains(&c["verdict"].as_str().unwrap())
+        );
+    }
+    // a --kind list shorter than the sources is refused, not padded
+    let o = sweeplab(&[
+        "compare",
+        p(&out),
+        p(&out),
+        "--out",
+        p(&cmp),
+        "--kind",
+        "headset",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--kind"), "{}", stderr(&o));
+
+    // --start/--end and --sweep-start/--sweep-end are one flag each, in every subcommand
+    let o = sweeplab(&[
+        "analyze",
+        "--stimulus",
+        p(&s.join("stimulus.wav")),
+        "--capture",
+        p(&s.join("capture.wav")),
+        "--start",
+        "20",
+        "--end",
+        "20000",
+        "--out",
+        p(&tmp.path().join("ext")),
+        "--no-plots",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sweeplab(&[
+        "sweep",
+        "--out",
+        p(&tmp.path().join("s2")),
+        "--sweep-start",
+        "30",
+        "--sweep-end",
+        "15000",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("s2/session.json")).unwrap())
+            .unwrap();
+    assert_eq!(j["sweep"]["start_hz"], 30.0);
+    assert_eq!(j["sweep"]["end_hz"], 15000.0);
+    // `sweep` says what comes next, and so does its session.json
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("next: no capture yet"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(j["next_step"].as_str().unwrap().contains("sweeplab analyze"));
+
+    for cmd in [
+        "sweep", "analyze", "compare", "measure", "devices", "simulate", "demo", "report",
+    ] {
+        let o = sweeplab(&[cmd, "--help"]);
+        let h = String::from_utf8_lossy(&o.stdout);
+        assert!(h.contains("Examples:\n  sweeplab "), "{cmd} --help:\n{h}");
+    }
+}

@@ -182,6 +182,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
         calibration: None,
         provenance: Some(sweeplab::kind::Provenance::Measured),
         channels: vec![ch],
+        written: Vec::new(),
     };
     write_analysis(&dir, &a).unwrap();
     dir

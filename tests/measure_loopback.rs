@@ -495,8 +495,10 @@ fn ctrl_c_during_the_analysis_keeps_the_whole_session() {
 #[test]
 fn input_channels_and_memory_are_checked_before_the_sweep() {
     let _g = lock();
-    let Some(lb) = loopback("input_channels_and_memory_are_checked_before_the_sweep", &[])
-    else {
+    let Some(lb) = loopback(
+        "input_channels_and_memory_are_checked_before_the_sweep",
+        &[],
+    ) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -508,7 +510,11 @@ fn input_channels_and_memory_are_checked_before_the_sweep() {
         e.contains("--input-channel") && e.contains("2 input channel(s) of its own"),
         "{e}"
     );
-    assert!(!out.exists(), "a refused measurement wrote {}", out.display());
+    assert!(
+        !out.exists(),
+        "a refused measurement wrote {}",
+        out.display()
+    );
     let out = tmp.path().join("c1");
     ok(&lb.measure(&out, &["--input-channel", "1"]));
     let (_, g, _) = response(&out);
@@ -519,7 +525,15 @@ fn input_channels_and_memory_are_checked_before_the_sweep() {
         .arg("--as=2000000000")
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_sweeplab"))
-        .args(["measure", "--out", out.to_str().unwrap(), "--repeats", "100", "--duration", "600"])
+        .args([
+            "measure",
+            "--out",
+            out.to_str().unwrap(),
+            "--repeats",
+            "100",
+            "--duration",
+            "600",
+        ])
         .envs(lb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output()
         .unwrap();

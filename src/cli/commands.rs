@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::output::{self, AnalysisSummary, AnalyzeSummary, CompareSummary, ErrorSummary, Printer};
 use super::progress::Reporter;
 use super::{
     AnalysisOptions, AnalyzeCmd, Cli, Command, CompareCmd, DemoCmd, DevicesCmd, MeasureCmd,
@@ -84,6 +85,9 @@ fn sweep(c: SweepCmd) -> anyhow::Result<ExitCode> {
             spec.end_hz, d.end_hz
         );
     }
+    if let Some(next) = &s.next_step {
+        println!("next: {next}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -123,46 +127,91 @@ fn report(c: ReportCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn analyze(c: AnalyzeCmd) -> anyhow::Result<ExitCode> {
+    let pr = Printer {
+        json: c.print.json,
+        quiet: c.print.quiet,
+    };
+    let mut summary = AnalyzeSummary {
+        format: output::ANALYZE_SUMMARY_FORMAT,
+        version: 1,
+        ok: true,
+        analyses: Vec::new(),
+        error: None,
+    };
+    let r = analyze_into(&c, &pr, &mut summary);
+    if let Err(e) = &r {
+        summary.ok = false;
+        if summary.analyses.is_empty() {
+            summary.error = Some(ErrorSummary::of(e));
+        }
+    }
+    pr.document(&summary);
+    r.map(|()| ExitCode::SUCCESS).map_err(Into::into)
+}
+
+/// Runs `analyze`, printing each analysis and adding it to `summary`; the first error is
+/// returned (the others are printed).
+fn analyze_into(c: &AnalyzeCmd, pr: &Printer, summary: &mut AnalyzeSummary) -> Result<(), Error> {
     let opts = analyze_options(&c.options, c.labels.label.clone(), c.labels.kind)?;
     if let Some(stim) = &c.stimulus {
         let (Some(cap), Some(start), Some(end)) = (&c.capture, c.sweep_start, c.sweep_end) else {
             return Err(Error::bad_usage(
                 "--stimulus",
                 "needs --capture, --sweep-start and --sweep-end",
-            )
-            .into());
+            ));
         };
         let a = session::analyze_external(stim, cap, start, end, &c.out, &opts)?;
-        print_analysis(&c.out, &a);
-        session::require_signal(&a, &c.out)?;
-        return Ok(ExitCode::SUCCESS);
+        print_analysis(pr, &c.out, &a);
+        summary.analyses.push(AnalysisSummary::of(cap, &c.out, &a));
+        return session::require_signal(&a, &c.out);
     }
     if c.dirs.is_empty() {
         return Err(Error::bad_usage(
             "DIR",
             "give one or more session folders, or --stimulus/--capture/--sweep-start/--sweep-end",
-        )
-        .into());
+        ));
     }
     let mut first_err = None;
-    for (out, r) in session::analyze_sessions(&c.dirs, &c.out, &opts)? {
-        match r.and_then(|a| {
-            print_analysis(&out, &a);
+    for (dir, (out, r)) in c
+        .dirs
+        .iter()
+        .zip(session::analyze_sessions(&c.dirs, &c.out, &opts)?)
+    {
+        let r = r.and_then(|a| {
+            print_analysis(pr, &out, &a);
+            summary.analyses.push(AnalysisSummary::of(dir, &out, &a));
             session::require_signal(&a, &out)
-        }) {
+        });
+        match r {
             Ok(()) => {}
-            Err(e) if first_err.is_none() => first_err = Some(e),
-            Err(e) => eprintln!("error: {e}"),
+            Err(e) => {
+                if summary
+                    .analyses
+                    .last()
+                    .is_none_or(|s| s.source != dir.display().to_string())
+                {
+                    summary
+                        .analyses
+                        .push(AnalysisSummary::failed(dir, &out, &e));
+                } else if let Some(last) = summary.analyses.last_mut() {
+                    last.error = Some(ErrorSummary::of(&e));
+                }
+                if first_err.is_none() {
+                    first_err = Some(e);
+                } else {
+                    eprintln!("error: {e}");
+                }
+            }
         }
     }
     match first_err {
-        Some(e) => Err(e.into()),
-        None => Ok(ExitCode::SUCCESS),
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
-fn print_analysis(out: &Path, a: &Analysis) {
-    println!("analysis written to {}", out.display());
+fn print_analysis(pr: &Printer, out: &Path, a: &Analysis) {
+    pr.say(&format!("analysis written to {}", out.display()));
     for ch in &a.channels {
         let f = |v: Option<f64>, unit: &str| {
             v.map_or(units::NA.to_string(), |v| format!("{v:.1} {unit}"))
@@ -171,15 +220,15 @@ fn print_analysis(out: &Path, a: &Analysis) {
             (Some(s), Some(n)) => format!("{:.3} ms ({n:.2} samples)", s * 1e3),
             _ => units::NA.into(),
         };
-        println!(
+        pr.say(&format!(
             "  ch{}: latency {latency}, level at 1 kHz {}, noise {}, SNR {}",
             ch.index,
             f(ch.level_1k_dbfs, "dBFS"),
             f(ch.noise.as_ref().map(|n| n.rms_dbfs), "dBFS"),
             f(ch.snr_db, "dB"),
-        );
+        ));
         for w in &ch.warnings {
-            println!("  warning: {w}");
+            pr.say(&format!("  warning: {w}"));
         }
     }
 }
@@ -200,7 +249,7 @@ fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
     let a = r?;
     println!("session written to {}", c.out.display());
     if let Some(a) = a {
-        print_analysis(&c.out.join("report"), &a);
+        print_analysis(&Printer::default(), &c.out.join("report"), &a);
         session::require_signal(&a, &c.out.join("report"))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -228,7 +277,7 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
         );
     })?;
     println!("simulated devices (the method at work, not facts about real products):");
-    print_compare(&outcome.compare_dir, &outcome.compare);
+    print_compare(&Printer::default(), &outcome.compare_dir, &outcome.compare);
     println!(
         "published measurements of real products (Rtings, via AutoEq; {} headsets, {} headphones, one rig):",
         outcome
@@ -244,7 +293,11 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
             .copied()
             .unwrap_or(0)
     );
-    print_compare(&outcome.published_dir, &outcome.published);
+    print_compare(
+        &Printer::default(),
+        &outcome.published_dir,
+        &outcome.published,
+    );
     println!(
         "reports: {}/<device>/report/overview.png and summary.md; comparisons: {}/claims.md, {}/claims.md",
         c.out.display(),
@@ -256,6 +309,10 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn compare(c: CompareCmd) -> anyhow::Result<ExitCode> {
+    let pr = Printer {
+        json: c.print.json,
+        quiet: c.print.quiet,
+    };
     let args = CompareArgs {
         sources: c.sources,
         out: c.out.clone(),
@@ -268,27 +325,35 @@ fn compare(c: CompareCmd) -> anyhow::Result<ExitCode> {
         calibration: c.calibration,
         plots: !c.no_plots,
     };
-    let r = session::compare(&args, Some(stop_flag()))?;
-    print_compare(&c.out, &r);
-    Ok(ExitCode::SUCCESS)
+    match session::compare(&args, Some(stop_flag())) {
+        Ok(r) => {
+            print_compare(&pr, &c.out, &r);
+            pr.document(&CompareSummary::of(&c.out, &r));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            pr.document(&CompareSummary::failed(&c.out, &e));
+            Err(e.into())
+        }
+    }
 }
 
-fn print_compare(out: &Path, r: &CompareResult) {
-    println!(
+fn print_compare(pr: &Printer, out: &Path, r: &CompareResult) {
+    pr.say(&format!(
         "comparison written to {} ({})",
         out.display(),
         r.files.join(", ")
-    );
+    ));
     for cl in &r.claims {
-        println!(
+        pr.say(&format!(
             "  {:>12}  {}{}",
             cl.verdict.as_str(),
             cl.statement,
             cl.mark()
-        );
+        ));
     }
     if r.claims.iter().any(|c| !c.mark().is_empty()) {
-        println!("  ({})", crate::compare::claims::SIMULATED_CAVEAT);
+        pr.say(&format!("  ({})", crate::compare::claims::SIMULATED_CAVEAT));
     }
 }
 
@@ -358,7 +423,7 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
     progress.finish();
     let outcome = r?;
     if let Some(a) = &outcome.analysis {
-        print_analysis(&c.out.join("report"), a);
+        print_analysis(&Printer::default(), &c.out.join("report"), a);
         session::require_signal(a, &c.out.join("report"))?;
     }
     Ok(ExitCode::SUCCESS)

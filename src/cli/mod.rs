@@ -3,6 +3,7 @@
 //! imports it; it only parses, calls the session layer and prints.
 
 pub mod commands;
+pub mod output;
 pub mod progress;
 
 pub use commands::{exit_code_of, run};
@@ -52,11 +53,11 @@ pub struct SweepArgs {
     /// Sample rate, Hz.
     #[arg(long, default_value_t = 48000)]
     pub rate: u32,
-    /// Sweep start frequency, Hz.
-    #[arg(long, default_value_t = 20.0)]
+    /// Sweep start frequency, Hz (also --sweep-start).
+    #[arg(long, visible_alias = "sweep-start", default_value_t = 20.0)]
     pub start: f64,
-    /// Sweep end frequency, Hz (clamped below Nyquist).
-    #[arg(long, default_value_t = 20000.0)]
+    /// Sweep end frequency, Hz, clamped below Nyquist (also --sweep-end).
+    #[arg(long, visible_alias = "sweep-end", default_value_t = 20000.0)]
     pub end: f64,
     /// Duration of the sweep itself, s.
     #[arg(long, default_value_t = 5.0)]
@@ -84,6 +85,9 @@ pub struct LabelArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sweeplab sweep --out s1 --duration 5 --level -12\n  (record s1/capture.wav at 48 kHz with any tool, then)\n  sweeplab analyze s1 --out s1/report"
+)]
 pub struct SweepCmd {
     /// Session folder to create.
     #[arg(long)]
@@ -118,6 +122,9 @@ pub struct AnalysisOptions {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sweeplab analyze s1 --out s1/report\n  sweeplab analyze --stimulus sweep.wav --capture rec.wav --start 20 --end 20000 --out r --json"
+)]
 pub struct AnalyzeCmd {
     /// Session folders (each with session.json, stimulus.wav, capture.wav).
     pub dirs: Vec<PathBuf>,
@@ -130,12 +137,14 @@ pub struct AnalyzeCmd {
     /// Capture WAV made by another tool.
     #[arg(long, requires = "stimulus")]
     pub capture: Option<PathBuf>,
-    /// Start frequency of the external sweep, Hz.
-    #[arg(long, requires = "stimulus")]
+    /// Start frequency of the external sweep, Hz (also --start).
+    #[arg(long, visible_alias = "start", requires = "stimulus")]
     pub sweep_start: Option<f64>,
-    /// End frequency of the external sweep, Hz.
-    #[arg(long, requires = "stimulus")]
+    /// End frequency of the external sweep, Hz (also --end).
+    #[arg(long, visible_alias = "end", requires = "stimulus")]
     pub sweep_end: Option<f64>,
+    #[command(flatten)]
+    pub print: PrintArgs,
     #[command(flatten)]
     pub labels: LabelArgs,
     #[command(flatten)]
@@ -143,6 +152,9 @@ pub struct AnalyzeCmd {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sweeplab compare headset/report headphones/report --out cmp\n  sweeplab compare a.csv b.csv --label \"Model A,Model B\" --kind headset,headphones --out cmp --json"
+)]
 pub struct CompareCmd {
     /// Session folders, analysis folders, or published curves (AutoEq CSV, REW text export).
     #[arg(required = true, num_args = 2..)]
@@ -174,6 +186,20 @@ pub struct CompareCmd {
     /// Skip the PNG plots (compare.json and claims.md only).
     #[arg(long)]
     pub no_plots: bool,
+    #[command(flatten)]
+    pub print: PrintArgs,
+}
+
+/// What `analyze` and `compare` print.
+#[derive(Debug, Clone, Args)]
+pub struct PrintArgs {
+    /// Print one JSON document on stdout summarizing what was written (paths, key figures,
+    /// warnings, verdicts); human messages go to stderr.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress and no summary lines (errors are still printed; --json still prints).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -184,6 +210,9 @@ pub enum OutputChannel {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sweeplab devices\n  sweeplab measure --out hp1 --output-device alsa:default --input-device alsa:default --kind headphones --label \"HD 600\""
+)]
 pub struct MeasureCmd {
     /// Session folder to create.
     #[arg(long)]
@@ -219,6 +248,7 @@ pub struct MeasureCmd {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  sweeplab devices\n  sweeplab devices --json")]
 pub struct DevicesCmd {
     /// Print JSON instead of text.
     #[arg(long)]
@@ -226,6 +256,9 @@ pub struct DevicesCmd {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sweeplab simulate --model gaming-headset-mic --out sim1\n  sweeplab simulate --model fixtures/models/example.toml --out sim2 --duration 10"
+)]
 pub struct SimulateCmd {
     /// Device model (TOML) or a built-in model name.
     #[arg(long)]
@@ -246,6 +279,7 @@ pub struct SimulateCmd {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  sweeplab demo\n  sweeplab demo --out /tmp/demo")]
 pub struct DemoCmd {
     /// Output folder.
     #[arg(long, default_value = "reports/demo")]
@@ -253,6 +287,9 @@ pub struct DemoCmd {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sweeplab report s1/report --smoothing 1/3\n  sweeplab report s1/report --size 2400x1500 --out s1/big"
+)]
 pub struct ReportCmd {
     /// Analysis folder (holding analysis.json).
     pub analysis_dir: PathBuf,

@@ -178,7 +178,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         },
     );
     apply_calibration(&mut analysis, opts);
-    write_outputs(&out, &analysis, opts)?;
+    analysis.written = write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
 }
 
@@ -265,7 +265,7 @@ pub fn analyze_external(
     };
     analysis.provenance = Some(Provenance::Measured);
     apply_calibration(&mut analysis, opts);
-    write_outputs(&out, &analysis, opts)?;
+    analysis.written = write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
 }
 
@@ -487,6 +487,7 @@ pub fn run_analysis(
         calibration: None,
         provenance: None,
         channels,
+        written: Vec::new(),
     }
 }
 

@@ -52,6 +52,7 @@ pub fn session_for(
         complete: true,
         capture: None,
         tool: Some(tool_name()),
+        next_step: None,
     }
 }
 
@@ -69,7 +70,8 @@ pub fn create_sweep_session(
     let _out = prepare_session_dir(out, force)?;
     let stim: Vec<f32> = d.generate().iter().map(|&v| v as f32).collect();
     write_wav_f32(&out.join(STIMULUS_WAV), d.sample_rate, 1, &stim)?;
-    let s = session_for(&d, spec.end_hz, label, kind);
+    let mut s = session_for(&d, spec.end_hz, label, kind);
+    s.next_step = Some(next_step(out, d.sample_rate));
     write_session(out, &s)?;
     Ok((s, d))
 }
@@ -84,5 +86,15 @@ pub fn too_big(d: &SweepDesign, why: String) -> Error {
             d.pre_s + d.duration_s + d.post_s,
             d.sample_rate
         ),
+    )
+}
+
+/// What a session written by `sweeplab sweep` needs next (in session.json and on the terminal).
+pub fn next_step(out: &Path, sample_rate: u32) -> String {
+    format!(
+        "no capture yet: play stimulus.wav and record {} at {sample_rate} Hz with any tool (start recording before playback), then `sweeplab analyze {} --out {}`",
+        out.join(crate::storage::session_file::CAPTURE_WAV).display(),
+        out.display(),
+        out.join("report").display()
     )
 }

@@ -92,6 +92,9 @@ pub struct SessionFile {
     pub capture: Option<CaptureInfo>,
     #[serde(default)]
     pub tool: Option<String>,
+    /// What to do next, in a session that `sweeplab sweep` wrote and no capture exists yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_step: Option<String>,
 }
 
 fn yes() -> bool {
