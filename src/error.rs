@@ -24,6 +24,9 @@ pub enum Error {
         // not a `source`: the message already says it, and `{:#}` would say it twice
         err: std::io::Error,
     },
+    /// The results database failed (unreachable, locked, written by a newer sweeplab). Exit 1.
+    #[error("results database: {0}")]
+    Database(String),
     /// An audio device failed. Exit 1.
     #[error("audio device: {0}")]
     Device(String),

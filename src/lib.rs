@@ -3,20 +3,22 @@
 //! Layers, top to bottom (a module imports only from layers below it):
 //! - `cli`: flags, dispatch, printing, the progress display;
 //! - `session`: where the rooms below meet (create, analyse, record, measure, simulate, compare);
-//! - `compare` (devices side by side, claims), `report` (the only code that draws), `sim` (the
+//! - `compare` (devices side by side, claims), `limits` (production limits and checks), `report` (the only code that draws), `sim` (the
 //!   simulated rig), `device` (the only code that talks to audio hardware, behind the `live`
 //!   feature for cpal);
-//! - `metrics` (every derived figure), `storage` (the only code that touches WAV and session
+//! - `db` (the results database: the only code that talks to one), `metrics` (every derived figure), `storage` (the only code that touches WAV and session
 //!   files), `dsp` (pure signal processing);
 //! - `results`, `kind`, `units`, `text`, `bounds`, `error`: plain data, formatting, limits.
 
 pub mod bounds;
 pub mod cli;
 pub mod compare;
+pub mod db;
 pub mod device;
 pub mod dsp;
 pub mod error;
 pub mod kind;
+pub mod limits;
 pub mod metrics;
 pub mod report;
 pub mod results;

@@ -662,7 +662,12 @@ fn json_quiet_aliases_and_examples() {
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
-    assert!(j["next_step"].as_str().unwrap().contains("sweeplab analyze"));
+    assert!(
+        j["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("sweeplab analyze")
+    );
 
     for cmd in [
         "sweep", "analyze", "compare", "measure", "devices", "simulate", "demo", "report",

@@ -20,6 +20,20 @@ fn demo_writes_a_report_per_device() {
     let out = tmp.path().join("demo");
     let o = sweeplab(&["demo", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // the production run: two faulty units fail for their fault, the rest pass
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "SN1001  PASS",
+        "SN1002  PASS",
+        "SN1003  FAIL: ch0 sensitivity (level at 1 kHz)",
+        "SN1004  FAIL: ch0 response upper",
+        "SN1005  PASS",
+        "5 units, yield 60 %",
+    ] {
+        assert!(stdout.contains(line), "{line} in {stdout}");
+    }
+    assert!(out.join("production/results.sqlite").is_file());
+    assert!(out.join("production/SN1004/report/check.png").is_file());
     for m in [
         "studio-headphones",
         "gaming-headset-speaker",

@@ -26,6 +26,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(c) => sweep(c),
         Command::Analyze(c) => analyze(c),
         Command::Report(c) => report(c),
+        Command::Limits(c) => super::production::limits(c),
+        Command::Check(c) => super::production::check(c),
+        Command::Results(c) => super::production::results(c),
         Command::Simulate(c) => simulate(c),
         Command::Demo(c) => demo(c),
         Command::Devices(c) => devices(c),
@@ -234,6 +237,7 @@ fn print_analysis(pr: &Printer, out: &Path, a: &Analysis) {
 }
 
 fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
+    super::production::preflight(&c.check)?;
     let req = SimulateRequest {
         model: crate::sim::resolve(&c.model)?,
         out: c.out.clone(),
@@ -250,6 +254,10 @@ fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
     println!("session written to {}", c.out.display());
     if let Some(a) = a {
         print_analysis(&Printer::default(), &c.out.join("report"), &a);
+        // with limits, a unit without signal is a failed unit (exit 3), not a failed run
+        if let Some(code) = super::production::check_after_run(&c.out, &c.check)? {
+            return Ok(code);
+        }
         session::require_signal(&a, &c.out.join("report"))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -297,6 +305,36 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
         &Printer::default(),
         &outcome.published_dir,
         &outcome.published,
+    );
+    let run = &outcome.production;
+    println!(
+        "a production run (simulated gaming headsets; limits from 3 golden units: {}):",
+        run.limits.display()
+    );
+    for (serial, o) in &run.units {
+        let failed: Vec<&str> = o.report.failed().map(|c| c.name.as_str()).collect();
+        println!(
+            "  {serial}  {}{}",
+            o.report.verdict.as_str().to_uppercase(),
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", failed.join(", "))
+            }
+        );
+    }
+    println!(
+        "  sweeplab results --db {}: {} units, yield {:.0} %{}",
+        run.db.display(),
+        run.summary.units,
+        run.summary.yield_percent,
+        run.summary
+            .failing
+            .first()
+            .map_or(String::new(), |f| format!(
+                ", most frequent failure: {}",
+                f.limit
+            ))
     );
     println!(
         "reports: {}/<device>/report/overview.png and summary.md; comparisons: {}/claims.md, {}/claims.md",
@@ -392,6 +430,7 @@ fn devices(c: DevicesCmd) -> anyhow::Result<ExitCode> {
 fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
     use crate::device::OutputRouting;
     use crate::session::live::{MeasureRequest, measure as run_measure};
+    super::production::preflight(&c.check)?;
     let req = MeasureRequest {
         out: c.out.clone(),
         output_device: c.output_device,
@@ -424,6 +463,10 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
     let outcome = r?;
     if let Some(a) = &outcome.analysis {
         print_analysis(&Printer::default(), &c.out.join("report"), a);
+        // with limits, a unit without signal is a failed unit (exit 3), not a failed run
+        if let Some(code) = super::production::check_after_run(&c.out, &c.check)? {
+            return Ok(code);
+        }
         session::require_signal(a, &c.out.join("report"))?;
     }
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod output;
+pub mod production;
 pub mod progress;
 
 pub use commands::{exit_code_of, run};
@@ -45,6 +46,12 @@ pub enum Command {
     Demo(DemoCmd),
     /// Re-render the plots and summary of an analysis folder from its analysis.json.
     Report(ReportCmd),
+    /// Build a limits file from golden units (production testing).
+    Limits(LimitsCmd),
+    /// Hold one unit against limits: PASS/FAIL per limit (exit 3 if one fails), result stored.
+    Check(CheckCmd),
+    /// Read the results database: yield, failing limits, Cpk, trend; or add a kept result.
+    Results(ResultsCmd),
 }
 
 /// Sweep flags shared by `sweep`, `measure`, `simulate` (CONTRACT.md defaults).
@@ -245,6 +252,8 @@ pub struct MeasureCmd {
     /// Skip the level check before the sweep.
     #[arg(long)]
     pub no_level_check: bool,
+    #[command(flatten)]
+    pub check: LimitsRunArgs,
 }
 
 #[derive(Debug, Args)]
@@ -276,6 +285,8 @@ pub struct SimulateCmd {
     /// Do not analyze after capturing.
     #[arg(long)]
     pub no_analyze: bool,
+    #[command(flatten)]
+    pub check: LimitsRunArgs,
 }
 
 #[derive(Debug, Args)]
@@ -413,4 +424,125 @@ mod tests {
         assert_eq!(parse_input_channel("3"), Ok(InputChannel::One(3)));
         assert!(parse_input_channel("left").is_err());
     }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sweeplab limits --from golden1 golden2 golden3 --out limits.toml --margin 1.5\n  sweeplab limits --from g1/report g2/report --out abs.toml --absolute"
+)]
+pub struct LimitsCmd {
+    /// Golden units: session folders or analysis folders.
+    #[arg(long, required = true, num_args = 1..)]
+    pub from: Vec<PathBuf>,
+    /// The limits file to write (TOML).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Margin added to the goldens' spread, dB.
+    #[arg(long, default_value_t = 1.5)]
+    pub margin: f64,
+    /// Smoothing of the response masks (1/1 … 1/48 octave).
+    #[arg(long, default_value = "1/6", value_parser = parse_smoothing)]
+    pub smoothing: Smoothing,
+    /// Absolute response masks (dB as measured) instead of relative ones (each unit
+    /// normalised over 250 Hz–4 kHz, so that a volume difference does not fail it).
+    #[arg(long)]
+    pub absolute: bool,
+    /// Replace an existing limits file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where results are stored.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Results database: a SQLite file, or a postgres:// URL.
+    #[arg(long, default_value = crate::db::DEFAULT_DB)]
+    pub db: String,
+}
+
+/// Who checked the unit, and where its result goes (`check`, and `measure`/`simulate
+/// --limits`).
+#[derive(Debug, Clone, Args)]
+pub struct UnitArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Do not store the result (check.json is still written).
+    #[arg(long)]
+    pub no_db: bool,
+    /// The unit's serial number.
+    #[arg(long, value_parser = parse_label)]
+    pub serial: Option<String>,
+    /// The test station.
+    #[arg(long, value_parser = parse_label)]
+    pub station: Option<String>,
+    /// The operator.
+    #[arg(long, value_parser = parse_label)]
+    pub operator: Option<String>,
+}
+
+/// `--limits` on `measure` and `simulate`: check the unit as soon as it is analysed.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsRunArgs {
+    /// Hold the measured unit against this limits file (as `sweeplab check` does; exit 3 if a
+    /// limit fails). The file is read before the sweep.
+    #[arg(long)]
+    pub limits: Option<PathBuf>,
+    #[command(flatten)]
+    pub unit: UnitArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sweeplab check unit17 --limits limits.toml --serial SN0017 --station line1 --operator ana\n  sweeplab check unit17/report --limits limits.toml --db postgres://qc@db/line --json"
+)]
+pub struct CheckCmd {
+    /// The unit: a session folder or an analysis folder.
+    pub src: PathBuf,
+    /// Limits file (from `sweeplab limits`).
+    #[arg(long)]
+    pub limits: PathBuf,
+    #[command(flatten)]
+    pub unit: UnitArgs,
+    #[command(flatten)]
+    pub print: PrintArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  sweeplab results\n  sweeplab results --json --csv results.csv --trend \"ch0 noise\" --trend-png noise.png\n  sweeplab results add unit17 --db postgres://qc@db/line"
+)]
+pub struct ResultsCmd {
+    #[command(subcommand)]
+    pub action: Option<ResultsAction>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Print the results and the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write every result as CSV (one row per unit) to this file.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Process capability (Cpk) of these limits only (default: every limit).
+    #[arg(long = "limit")]
+    pub limits: Vec<String>,
+    /// Draw the trend of one limit's figure over the units…
+    #[arg(long, requires = "trend_png")]
+    pub trend: Option<String>,
+    /// …into this PNG.
+    #[arg(long, requires = "trend")]
+    pub trend_png: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResultsAction {
+    /// Add the results kept in units' check.json (after a database failure, or to gather
+    /// stations' results), in one transaction; a result already stored is not added again.
+    Add {
+        /// The units' session or analysis folders.
+        #[arg(required = true, num_args = 1..)]
+        src: Vec<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }

@@ -140,6 +140,23 @@ pub fn render_overlay(
     crate::storage::write_atomic(path, &c)
 }
 
+/// A figure against a linear x (a metric over units, with its limits as flat lines).
+pub fn render_trend(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    curves: &[Series],
+    opts: &RenderOptions,
+) -> Result<()> {
+    check_size(opts)?;
+    let c = canvas::ensure_fonts()
+        .and_then(|_| pages::trend_image(title, x_label, y_label, curves, opts))
+        .and_then(|c| c.to_png())
+        .map_err(|m| plot_error(path, m))?;
+    crate::storage::write_atomic(path, &c)
+}
+
 /// A grouped bar chart: one group of bars per category, one bar (and colour) per group entry
 /// (e.g. per device); `None` is shown as "n/a".
 pub fn render_bars(

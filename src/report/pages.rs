@@ -226,6 +226,76 @@ pub(crate) fn overlay_image(
     Ok(c)
 }
 
+/// A figure against a linear x (e.g. a metric over units, `sweeplab results --trend`).
+pub(crate) fn trend_image(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    curves: &[Series],
+    opts: &RenderOptions,
+) -> R<Canvas> {
+    let (mut c, f) = new_canvas(opts);
+    let top = header(&mut c, &f, title, "", &[], 0)?;
+    let r = content_rect(&c, &f, top);
+    let finite = |v: &&f64| v.is_finite();
+    let xs: Vec<f64> = curves
+        .iter()
+        .flat_map(|s| s.x.iter())
+        .filter(finite)
+        .copied()
+        .collect();
+    let ys: Vec<f64> = curves
+        .iter()
+        .flat_map(|s| s.y.iter())
+        .filter(finite)
+        .copied()
+        .collect();
+    let (x0, x1) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    let (x0, x1) = if x1 > x0 {
+        (x0, x1)
+    } else {
+        (x0 - 1.0, x0 + 1.0)
+    };
+    let (y0, y1) = ys
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
+            (a.min(y), b.max(y))
+        });
+    let pad = ((y1 - y0) * 0.08).max(1e-3);
+    let (ylo, yhi) = nice_range(y0 - pad, y1 + pad, false);
+    let p = Panel {
+        title: None,
+        x: Axis {
+            scale: Scale::Lin { min: x0, max: x1 },
+            ticks: TickKind::Nice,
+            label: x_label.to_string(),
+        },
+        y: YRange::Fixed {
+            scale: Scale::Lin { min: ylo, max: yhi },
+            ticks: TickKind::Nice,
+        },
+        y_label: y_label.to_string(),
+        curves: curves
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Curve::from_series(s, i, &f))
+            .collect(),
+        extra: Vec::new(),
+        show_x_labels: true,
+        message: if ys.is_empty() {
+            vec!["nothing to plot".into()]
+        } else {
+            Vec::new()
+        },
+    };
+    paint_panel(&mut c, r, &p, &f)?;
+    Ok(c)
+}
+
 /// A bar value label: three significant digits, no trailing zeros.
 pub(super) fn fmt_bar(v: f64) -> String {
     let a = v.abs();

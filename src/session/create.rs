@@ -93,7 +93,8 @@ pub fn too_big(d: &SweepDesign, why: String) -> Error {
 pub fn next_step(out: &Path, sample_rate: u32) -> String {
     format!(
         "no capture yet: play stimulus.wav and record {} at {sample_rate} Hz with any tool (start recording before playback), then `sweeplab analyze {} --out {}`",
-        out.join(crate::storage::session_file::CAPTURE_WAV).display(),
+        out.join(crate::storage::session_file::CAPTURE_WAV)
+            .display(),
         out.display(),
         out.join("report").display()
     )

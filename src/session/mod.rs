@@ -17,6 +17,7 @@ pub mod compare;
 pub mod create;
 pub mod live;
 pub mod memory;
+pub mod production;
 pub mod published;
 pub mod record;
 pub mod simulate;

@@ -96,6 +96,120 @@ pub struct DemoOutcome {
     /// Real products: published measurements compared with the same claims.
     pub published_dir: PathBuf,
     pub published: CompareResult,
+    /// A short production run on simulated units.
+    pub production: ProductionRun,
+}
+
+/// The demo's production run: limits from three golden units of the gaming headset (its fit
+/// moves the bass ±1 dB), five units checked against them (two with faults), every result in
+/// a SQLite database.
+pub struct ProductionRun {
+    pub dir: PathBuf,
+    pub limits: PathBuf,
+    pub db: PathBuf,
+    /// Each unit's serial and its outcome.
+    pub units: Vec<(String, super::production::CheckOutcome)>,
+    pub summary: crate::db::stats::Summary,
+}
+
+/// A unit of the demo's production run: the gaming headset's driver with its fit (a low
+/// shelf at 120 Hz), its gain spread, and optional faults.
+fn demo_unit(base: &DeviceModel, gain_db: f64, fit_db: f64, resonance_db: f64) -> DeviceModel {
+    use crate::sim::model::{BiquadShape, Stage};
+    let mut m = base.clone();
+    m.gain_db += gain_db;
+    m.stages.push(Stage::Biquad {
+        shape: BiquadShape::LowShelf,
+        freq_hz: 120.0,
+        q: 0.707,
+        gain_db: fit_db,
+    });
+    if resonance_db != 0.0 {
+        m.stages.push(Stage::Biquad {
+            shape: BiquadShape::Peaking,
+            freq_hz: 6300.0,
+            q: 2.0,
+            gain_db: resonance_db,
+        });
+    }
+    m
+}
+
+/// Runs the demo's production run into `dir` (its database is the demo's own: made anew).
+fn production_run(dir: &Path, stop: &'static AtomicBool) -> Result<ProductionRun> {
+    use super::production as prod;
+    // a built-in model (embedded, parsed by the tests): always there
+    let base = crate::sim::builtin("gaming-headset-speaker").expect("built-in model");
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let run_one = |name: &str, model: DeviceModel| -> Result<PathBuf> {
+        let out = dir.join(name);
+        let own = read_session(&out)
+            .ok()
+            .and_then(|s| s.capture)
+            .is_some_and(|ci| ci.model.is_some());
+        let req = SimulateRequest {
+            model,
+            out: out.clone(),
+            spec: DEMO_SWEEP,
+            label: Some(format!("Gaming headset {name}")),
+            kind: None,
+            force: own,
+            analyze: true,
+        };
+        simulate(req, stop, &mut |_| {})?;
+        Ok(out)
+    };
+    let mut goldens = Vec::new();
+    for (i, (g, fit)) in [(-0.2, -1.0), (0.0, 0.0), (0.2, 1.0)]
+        .into_iter()
+        .enumerate()
+    {
+        goldens.push(run_one(
+            &format!("golden{}", i + 1),
+            demo_unit(&base, g, fit, 0.0),
+        )?);
+    }
+    let limits = dir.join("limits.toml");
+    let opts = crate::limits::BuildOptions::default();
+    prod::make_limits(&goldens, &limits, &opts, true, Some(stop))?;
+    let db = dir.join("results.sqlite");
+    for f in ["results.sqlite", "results.sqlite-wal", "results.sqlite-shm"] {
+        match std::fs::remove_file(dir.join(f)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(dir.join(f), e));
+            }
+            _ => {}
+        }
+    }
+    let spec = db.display().to_string();
+    let mut units = Vec::new();
+    for (serial, g, fit, res) in [
+        ("SN1001", 0.1, 0.4, 0.0),
+        ("SN1002", -0.15, -0.7, 0.0),
+        ("SN1003", -4.0, 0.0, 0.0), // a weak driver
+        ("SN1004", 0.0, 0.2, 6.0),  // a resonance at 6.3 kHz
+        ("SN1005", 0.05, -0.3, 0.0),
+    ] {
+        let unit = run_one(serial, demo_unit(&base, g, fit, res))?;
+        let ids = prod::CheckIds {
+            serial: Some(serial.into()),
+            station: Some("demo-line".into()),
+            operator: Some("demo".into()),
+        };
+        let o = prod::check(&unit, &limits, Some(&spec), &ids, Some(stop))?;
+        if let Some(e) = o.db_error {
+            return Err(e);
+        }
+        units.push((serial.to_string(), o));
+    }
+    let (_, summary) = prod::read_results(&spec, None)?;
+    Ok(ProductionRun {
+        dir: dir.to_path_buf(),
+        limits,
+        db,
+        units,
+        summary,
+    })
 }
 
 /// Measures every built-in model into `out/<model>/` (analysis in `report/`), compares them
@@ -142,11 +256,13 @@ pub fn demo(
     let published_dir = out.join("compare-published");
     let published =
         super::published::compare_published(&out.join("published"), &published_dir, Some(stop))?;
+    let production = production_run(&out.join("production"), stop)?;
     Ok(DemoOutcome {
         devices,
         compare_dir,
         compare,
         published_dir,
         published,
+        production,
     })
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod loopback;
+pub mod pg;
 
 use sweeplab::dsp::analyze::{Analyzer, SweepLayout};
 use sweeplab::dsp::filters::{Biquad, BiquadState};

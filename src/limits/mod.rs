@@ -1,0 +1,269 @@
+//! Production limits: the limits file (TOML, `fixtures/limits/example.toml` documents every
+//! field), limits built from golden units (`build`), and one unit held against them (`check`).
+//! Pure: analyses in, limits and verdicts out; the files are read and written by the session
+//! layer. Must not import: `session`, `cli`, `device`, `report`, `storage`, `db`.
+
+use serde::{Deserialize, Serialize};
+
+pub mod build;
+pub mod check;
+
+pub use build::{BuildOptions, build_limits};
+pub use check::{CheckReport, LimitCheck, Verdict, check_unit};
+
+pub const LIMITS_FORMAT: &str = "sweeplab-limits";
+pub const LIMITS_VERSION: u32 = 1;
+
+/// A limits file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub format: String,
+    pub version: u32,
+    #[serde(default)]
+    pub created: Option<String>,
+    /// The golden units the limits were built from (as given).
+    #[serde(default)]
+    pub golden: Vec<String>,
+    /// The margin added to the goldens' spread, dB.
+    #[serde(default)]
+    pub margin_db: f64,
+    /// A warning in any channel (no signal, clipping, a dropout, a gain step…) fails the unit.
+    #[serde(default = "yes")]
+    pub faults_fail: bool,
+    /// Per channel, in channel order.
+    #[serde(default)]
+    pub channel: Vec<ChannelLimits>,
+    /// Left/right balance and matching (units with two channels or more: channels 0 and 1).
+    #[serde(default)]
+    pub balance: Option<BalanceLimits>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The limits of one channel; each part is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelLimits {
+    pub index: usize,
+    #[serde(default)]
+    pub response: Option<ResponseMask>,
+    /// THD limits per band.
+    #[serde(default)]
+    pub thd: Vec<ThdLimit>,
+    /// Highest noise floor (band level), dBFS.
+    #[serde(default)]
+    pub noise_max_dbfs: Option<f64>,
+    /// Lowest SNR, dB.
+    #[serde(default)]
+    pub snr_min_db: Option<f64>,
+    /// Sensitivity window: the level at 1 kHz (1/3-octave), dBFS at the sweep's level.
+    #[serde(default)]
+    pub sensitivity_dbfs: Option<[f64; 2]>,
+    /// Latency window, ms.
+    #[serde(default)]
+    pub latency_ms: Option<[f64; 2]>,
+    /// The polarity every unit must have: "positive" or "negative".
+    #[serde(default)]
+    pub polarity: Option<Polarity>,
+}
+
+/// Upper and lower response curves over a frequency range, on the response smoothed to
+/// 1/`smoothing` octave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseMask {
+    /// `relative`: the unit's response is first shifted so that its level over
+    /// `normalize_band_hz` (each octave weighted equally) is 0 dB, as production limits are
+    /// usually set, so that a volume difference does not fail a unit (the sensitivity
+    /// window checks the level). `absolute`: dBFS/dB as measured.
+    pub mode: MaskMode,
+    #[serde(default = "default_band")]
+    pub normalize_band_hz: [f64; 2],
+    /// n of the 1/n-octave smoothing the mask applies to.
+    #[serde(default = "six")]
+    pub smoothing: f64,
+    pub freq_hz: Vec<f64>,
+    pub upper_db: Vec<f64>,
+    pub lower_db: Vec<f64>,
+}
+
+fn default_band() -> [f64; 2] {
+    [250.0, 4000.0]
+}
+fn six() -> f64 {
+    6.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaskMode {
+    Relative,
+    Absolute,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Polarity {
+    Positive,
+    Negative,
+}
+
+impl Polarity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Polarity::Positive => "positive",
+            Polarity::Negative => "negative",
+        }
+    }
+}
+
+/// THD at most `max_percent` over fundamentals `band_hz`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThdLimit {
+    pub band_hz: [f64; 2],
+    pub max_percent: f64,
+}
+
+/// Left/right (channels 0 and 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceLimits {
+    /// Largest level difference at 1 kHz, dB.
+    pub max_level_difference_db: f64,
+    /// Largest difference of the 1/3-octave responses (each normalised over 250 Hz–4 kHz)
+    /// over `matching_band_hz`, dB.
+    pub max_matching_db: f64,
+    #[serde(default = "matching_band")]
+    pub matching_band_hz: [f64; 2],
+}
+
+fn matching_band() -> [f64; 2] {
+    [100.0, 10000.0]
+}
+
+impl Limits {
+    /// Parses and validates a limits file; errors say what is wrong (with the line).
+    pub fn parse(text: &str) -> Result<Limits, String> {
+        let l: Limits = toml::from_str(text).map_err(|e| crate::text::toml_error(text, &e))?;
+        if l.format != LIMITS_FORMAT {
+            return Err(format!(
+                "\"format\" is {}, expected \"{LIMITS_FORMAT}\"",
+                crate::text::excerpt(&l.format, 40)
+            ));
+        }
+        if l.version != LIMITS_VERSION {
+            return Err(format!(
+                "version {} is not supported (expected {LIMITS_VERSION})",
+                l.version
+            ));
+        }
+        l.validate()?;
+        Ok(l)
+    }
+
+    /// The limits as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("limits serialize")
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.channel.is_empty() {
+            return Err("holds no [[channel]] limits".into());
+        }
+        if self.channel.len() > usize::from(crate::bounds::MAX_CHANNELS) {
+            return Err(format!(
+                "{} channels; at most {} are supported",
+                self.channel.len(),
+                crate::bounds::MAX_CHANNELS
+            ));
+        }
+        if !(self.margin_db.is_finite() && (0.0..=60.0).contains(&self.margin_db)) {
+            return Err(format!("margin_db {} is outside 0–60 dB", self.margin_db));
+        }
+        for (i, c) in self.channel.iter().enumerate() {
+            let w = format!("[[channel]] #{} (index {})", i + 1, c.index);
+            if self.channel[..i].iter().any(|o| o.index == c.index) {
+                return Err(format!("{w}: channel {} has limits twice", c.index));
+            }
+            if let Some(m) = &c.response {
+                let n = m.freq_hz.len();
+                if n < 2 || m.upper_db.len() != n || m.lower_db.len() != n {
+                    return Err(format!(
+                        "{w}: response: freq_hz, upper_db and lower_db need the same length, at least 2 ({n}, {}, {})",
+                        m.upper_db.len(),
+                        m.lower_db.len()
+                    ));
+                }
+                if n > 10_000 {
+                    return Err(format!("{w}: response: {n} points; at most 10000"));
+                }
+                if !m.freq_hz.windows(2).all(|p| p[0] < p[1]) || m.freq_hz[0] <= 0.0 {
+                    return Err(format!(
+                        "{w}: response: freq_hz must be positive and strictly rising"
+                    ));
+                }
+                for (k, (u, l)) in m.upper_db.iter().zip(&m.lower_db).enumerate() {
+                    if !(u.is_finite() && l.is_finite() && l <= u) {
+                        return Err(format!(
+                            "{w}: response at {} Hz: lower {l} dB must be finite and not above upper {u} dB",
+                            m.freq_hz[k]
+                        ));
+                    }
+                }
+                check_band(&w, "response normalize_band_hz", m.normalize_band_hz)?;
+                if !(m.smoothing.is_finite() && (1.0..=48.0).contains(&m.smoothing)) {
+                    return Err(format!("{w}: response smoothing must be 1–48 (1/n octave)"));
+                }
+            }
+            for t in &c.thd {
+                check_band(&w, "thd band_hz", t.band_hz)?;
+                if !(t.max_percent.is_finite() && t.max_percent > 0.0) {
+                    return Err(format!("{w}: thd max_percent must be positive"));
+                }
+            }
+            for (name, v) in [
+                ("noise_max_dbfs", c.noise_max_dbfs),
+                ("snr_min_db", c.snr_min_db),
+            ] {
+                if v.is_some_and(|v| !v.is_finite()) {
+                    return Err(format!("{w}: {name} must be a finite number"));
+                }
+            }
+            for (name, v) in [
+                ("sensitivity_dbfs", c.sensitivity_dbfs),
+                ("latency_ms", c.latency_ms),
+            ] {
+                if let Some([a, b]) = v
+                    && !(a.is_finite() && b.is_finite() && a <= b)
+                {
+                    return Err(format!("{w}: {name} must be [low, high], low ≤ high"));
+                }
+            }
+        }
+        if let Some(b) = &self.balance {
+            check_band("[balance]", "matching_band_hz", b.matching_band_hz)?;
+            if !(b.max_level_difference_db.is_finite()
+                && b.max_level_difference_db >= 0.0
+                && b.max_matching_db.is_finite()
+                && b.max_matching_db >= 0.0)
+            {
+                return Err("[balance]: limits must be finite and not negative".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_band(w: &str, name: &str, [lo, hi]: [f64; 2]) -> Result<(), String> {
+    if lo.is_finite() && hi.is_finite() && lo > 0.0 && hi > lo {
+        Ok(())
+    } else {
+        Err(format!(
+            "{w}: {name} must be [low, high] in Hz, 0 < low < high"
+        ))
+    }
+}
