@@ -542,3 +542,78 @@ fn input_channels_and_memory_are_checked_before_the_sweep() {
     assert!(e.contains("MB of memory") && e.contains("--repeats"), "{e}");
     assert!(!out.exists());
 }
+
+#[test]
+fn measure_with_limits_checks_the_unit_it_measured() {
+    let _g = lock();
+    let Some(lb) = loopback("measure_with_limits_checks_the_unit_it_measured", &[]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let golden = tmp.path().join("golden");
+    ok(&lb.measure(&golden, &[]));
+    let limits = tmp.path().join("limits.toml");
+    let o = Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+        .args([
+            "limits",
+            "--from",
+            golden.to_str().unwrap(),
+            "--out",
+            limits.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    ok(&o);
+    // PulseAudio's latency differs from one stream to the next by more than the ±1 ms a
+    // golden's window allows: this test holds the unit to everything else
+    let text: String = std::fs::read_to_string(&limits)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("latency_ms"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&limits, text).unwrap();
+    // a limits file that is not one: exit 2 before the sweep, no session
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "format = \"nope\"\n").unwrap();
+    let refused = tmp.path().join("refused");
+    let o = lb.measure(&refused, &["--limits", bad.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!refused.exists());
+    // the unit: measured, analysed, checked, stored
+    let unit = tmp.path().join("unit");
+    let db = tmp.path().join("r.sqlite");
+    let o = lb.measure(
+        &unit,
+        &[
+            "--limits",
+            limits.to_str().unwrap(),
+            "--serial",
+            "LB1",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+    );
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("LB1: PASS"), "{out}");
+    let r = json(&unit.join("report/check.json"));
+    assert_eq!(r["serial"], "LB1");
+    assert!(
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "ch0 response upper")
+    );
+    assert!(db.is_file());
+}

@@ -41,6 +41,8 @@ const MASK_POINTS_PER_OCTAVE: f64 = 12.0;
 /// Extra room above the worst golden for noise and SNR, dB, and for THD (a factor of 2).
 const LEVEL_ROOM_DB: f64 = 3.0;
 const THD_ROOM_DB: f64 = 6.0;
+/// The lowest THD limit built, percent (−100 dB).
+const MIN_THD_PERCENT: f64 = 0.001;
 /// Latency window beyond the goldens', ms.
 const LATENCY_ROOM_MS: f64 = 1.0;
 
@@ -176,6 +178,8 @@ fn channel_limits(
     let thd_hi = hi / 2.0;
     let mut thd = Vec::new();
     for band in [[thd_lo, 1000.0], [1000.0, thd_hi]] {
+        // the band as the file will say it, so that a check reads the same points
+        let band = band.map(f64::round);
         if band[1] <= band[0] * 1.5 {
             continue;
         }
@@ -188,10 +192,12 @@ fn channel_limits(
             .filter_map(|(_, c)| floor_in_band(c, band))
             .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))));
         if let Some(base) = worst.or(floor) {
-            let limit = base * 10f64.powf((THD_ROOM_DB + m) / 20.0);
+            // a digital loopback has neither harmonics nor noise (a floor of 0): the limit is
+            // then MIN_THD_PERCENT, and limits are rounded up, never to 0
+            let limit = (base * 10f64.powf((THD_ROOM_DB + m) / 20.0)).max(MIN_THD_PERCENT);
             thd.push(ThdLimit {
-                band_hz: [band[0].round(), band[1].round()],
-                max_percent: (limit * 1e4).round() / 1e4,
+                band_hz: band,
+                max_percent: (limit * 1e4).ceil() / 1e4,
             });
         }
     }

@@ -295,7 +295,8 @@ fn check_channel(ch: &ChannelAnalysis, cl: &ChannelLimits, checks: &mut Vec<Limi
                 Some(floor) if floor <= t.max_percent => checks.push(LimitCheck {
                     name,
                     verdict: Verdict::Pass,
-                    margin: Some(20.0 * (t.max_percent / floor).log10()),
+                    // a floor of 0 (a digital path: no noise at all) gives no finite margin
+                    margin: (floor > 0.0).then(|| 20.0 * (t.max_percent / floor).log10()),
                     unit: "dB".into(),
                     at_hz: None,
                     value: None,

@@ -267,3 +267,59 @@ fn check_band(w: &str, name: &str, [lo, hi]: [f64; 2]) -> Result<(), String> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::ThdFloor;
+    use crate::testkit::example;
+
+    /// A unit built into limits from itself passes them; THD limits are twice (6 dB above)
+    /// its worst THD times the margin; a digital path with neither harmonics nor noise gets a
+    /// THD limit of 0.001 % (not 0, which the parser refuses) and passes it.
+    #[test]
+    fn a_golden_passes_its_own_limits_and_a_digital_path_gets_a_usable_thd_limit() {
+        let a = example::analysis(2);
+        let o = BuildOptions::default();
+        let l = build_limits(&[("g".into(), &a)], &o).unwrap();
+        let l = Limits::parse(&l.to_toml()).expect("the built limits read back");
+        let r = check_unit(&a, &l);
+        assert_eq!(
+            r.verdict,
+            Verdict::Pass,
+            "{:#?}",
+            r.failed().collect::<Vec<_>>()
+        );
+        // THD: worst in the band × 10^((6 + 1.5)/20), rounded up to 1e-4 %
+        let ch = &a.channels[0];
+        let t = &l.channel[0].thd[0];
+        let (worst, _) = build::thd_in_band(ch, t.band_hz).unwrap();
+        let want = worst * 10f64.powf(7.5 / 20.0);
+        assert!(
+            t.max_percent >= want && t.max_percent - want < 1e-4,
+            "{} vs {want}",
+            t.max_percent
+        );
+
+        let mut digital = a.clone();
+        for c in &mut digital.channels {
+            c.thd.freq_hz.clear();
+            c.thd.percent.clear();
+            let f: Vec<f64> = (0..100).map(|i| 30.0 * 1.06f64.powi(i)).collect();
+            c.thd.noise_floor = Some(ThdFloor {
+                percent: vec![0.0; f.len()],
+                freq_hz: f,
+            });
+        }
+        let l = build_limits(&[("g".into(), &digital)], &o).unwrap();
+        let l = Limits::parse(&l.to_toml()).expect("parses: no THD limit of 0");
+        assert!(l.channel[0].thd.iter().all(|t| t.max_percent == 0.001));
+        let r = check_unit(&digital, &l);
+        let thd: Vec<_> = r.checks.iter().filter(|c| c.name.contains("THD")).collect();
+        assert!(!thd.is_empty());
+        assert!(
+            thd.iter()
+                .all(|c| c.verdict == Verdict::Pass && c.margin.is_none())
+        );
+    }
+}
