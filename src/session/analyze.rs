@@ -513,6 +513,7 @@ pub fn write_outputs(
             written.push(p);
         }
     }
+    written.extend(crate::storage::export::write_exports(out, a)?);
     if opts.plots {
         let ropts = crate::report::RenderOptions {
             width: opts.size.0,
@@ -548,5 +549,7 @@ pub fn rerender(
         height: opts.size.1,
         smoothing: opts.smoothing,
     };
-    crate::report::render_analysis(&a, out, &ropts)
+    let mut written = crate::storage::export::write_exports(out, &a)?;
+    written.extend(crate::report::render_analysis(&a, out, &ropts)?);
+    Ok(written)
 }

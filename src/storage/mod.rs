@@ -112,6 +112,7 @@ pub fn check_regular_file(path: &Path) -> std::result::Result<std::fs::Metadata,
     Ok(meta)
 }
 
+pub mod export;
 pub mod output;
 pub mod session_file;
 pub mod wav;

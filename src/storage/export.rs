@@ -1,0 +1,153 @@
+//! Exports of an analysis in the formats other tools read, one set per channel (`chN` in the
+//! names), each written atomically beside analysis.json:
+//!
+//! - `impulse-chN.wav`: the linear impulse response as analysed (32-bit float, the analysis's
+//!   rate, gain preserved: a sample is the response's own value, not normalised), as REW and
+//!   convolution tools read it. Its first sample is at `impulse.start_s` after the stimulus
+//!   started (in the `*.txt` header of the REW export and in analysis.json).
+//! - `response-chN-rew.txt`: REW's text export layout ("* " comment lines, then
+//!   `Freq(Hz) SPL(dB) Phase(degrees)` rows), which REW's "Import frequency response" reads.
+//! - `response-chN.frd`: FRD (frequency, dB, degrees; `*` comments only at the top), as
+//!   crossover and speaker design tools read it.
+//! - `thd-chN.csv`: THD and each harmonic (dB relative to the fundamental) per fundamental.
+//! - `noise-chN.csv`: the noise spectrum (AES17 dBFS per Hz).
+//!
+//! Only measured points are written: the response over the measured band, THD and harmonics
+//! where they rose above the noise (a harmonic not seen is an empty CSV cell, never a number).
+//! Phase is the analysis's: the latency (the impulse peak) removed, wrapped to ±180°.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::results::{Analysis, ChannelAnalysis};
+
+/// Writes every export of `a` into `dir`; returns the files written.
+pub fn write_exports(dir: &Path, a: &Analysis) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for ch in &a.channels {
+        if !ch.has_signal() {
+            continue; // nothing was measured: no file that would look like a measurement
+        }
+        let c = ch.index;
+        let imp = &ch.impulse;
+        if imp.sample_rate > 0 && !imp.samples.is_empty() {
+            let p = dir.join(format!("impulse-ch{c}.wav"));
+            super::wav::write_wav_f32(&p, imp.sample_rate, 1, &imp.samples)?;
+            written.push(p);
+        }
+        let p = dir.join(format!("response-ch{c}-rew.txt"));
+        super::write_atomic(&p, rew_text(a, ch).as_bytes())?;
+        written.push(p);
+        let p = dir.join(format!("response-ch{c}.frd"));
+        super::write_atomic(&p, frd(a, ch).as_bytes())?;
+        written.push(p);
+        if !ch.thd.freq_hz.is_empty() {
+            let p = dir.join(format!("thd-ch{c}.csv"));
+            super::write_atomic(&p, thd_csv(ch).as_bytes())?;
+            written.push(p);
+        }
+        if let Some(n) = &ch.noise {
+            let p = dir.join(format!("noise-ch{c}.csv"));
+            let mut s = String::from("frequency_hz,dbfs_per_hz\n");
+            for (f, v) in n.spectrum.freq_hz.iter().zip(&n.spectrum.dbfs_per_hz) {
+                let _ = writeln!(s, "{f:.6},{v:.6}");
+            }
+            super::write_atomic(&p, s.as_bytes())?;
+            written.push(p);
+        }
+    }
+    Ok(written)
+}
+
+/// The name a header gives the measurement.
+fn name(a: &Analysis, ch: &ChannelAnalysis) -> String {
+    let label = a
+        .label
+        .clone()
+        .unwrap_or_else(|| "sweeplab measurement".into());
+    // one line: a label holds no line break that could end the comment
+    format!("{} ch{}", label.replace(['\r', '\n'], " "), ch.index)
+}
+
+/// Response rows: frequency, dB, and degrees where the analysis has phase.
+fn rows(ch: &ChannelAnalysis, out: &mut String) {
+    let fr = &ch.frequency_response;
+    let phase = fr.phase_deg.len() == fr.freq_hz.len();
+    for (i, (f, g)) in fr.freq_hz.iter().zip(&fr.gain_db).enumerate() {
+        if phase {
+            let _ = writeln!(out, "{f:.6} {g:.4} {:.4}", fr.phase_deg[i]);
+        } else {
+            let _ = writeln!(out, "{f:.6} {g:.4}");
+        }
+    }
+}
+
+/// REW's text export layout.
+fn rew_text(a: &Analysis, ch: &ChannelAnalysis) -> String {
+    let fr = &ch.frequency_response;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "* Measurement data measured by sweeplab {}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(s, "* Source: exponential sine sweep, {} Hz", a.sample_rate);
+    let _ = writeln!(s, "* Format: logarithmic frequency points");
+    let _ = writeln!(s, "* Dated: {}", a.created.as_deref().unwrap_or("unknown"));
+    let _ = writeln!(s, "* Measurement: {}", name(a, ch));
+    let _ = writeln!(s, "* Smoothing: None");
+    let _ = writeln!(
+        s,
+        "* Units: dB re full scale (dBFS at the sweep's level), phase with the latency ({}) removed",
+        ch.latency_s
+            .map_or("not measured".into(), |l| format!("{:.4} ms", l * 1e3))
+    );
+    let _ = writeln!(
+        s,
+        "* Start Frequency: {:.3} Hz",
+        fr.freq_hz.first().copied().unwrap_or(0.0)
+    );
+    let _ = writeln!(s, "*");
+    if fr.phase_deg.len() == fr.freq_hz.len() {
+        let _ = writeln!(s, "* Freq(Hz) SPL(dB) Phase(degrees)");
+    } else {
+        let _ = writeln!(s, "* Freq(Hz) SPL(dB)");
+    }
+    rows(ch, &mut s);
+    s
+}
+
+/// FRD: comments at the top, then frequency, dB, degrees.
+fn frd(a: &Analysis, ch: &ChannelAnalysis) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "* {}", name(a, ch));
+    let _ = writeln!(
+        s,
+        "* sweeplab {}: frequency (Hz), magnitude (dBFS at the sweep's level), phase (degrees, latency removed)",
+        env!("CARGO_PKG_VERSION")
+    );
+    rows(ch, &mut s);
+    s
+}
+
+/// THD and each harmonic per fundamental.
+fn thd_csv(ch: &ChannelAnalysis) -> String {
+    let t = &ch.thd;
+    let mut s = String::from("frequency_hz,thd_percent");
+    for h in &t.harmonics {
+        let _ = write!(s, ",h{}_db", h.order);
+    }
+    s.push('\n');
+    for (i, (f, p)) in t.freq_hz.iter().zip(&t.percent).enumerate() {
+        let _ = write!(s, "{f:.6},{p:.6}");
+        for h in &t.harmonics {
+            s.push(',');
+            if let Some(Some(v)) = h.relative_db.get(i) {
+                let _ = write!(s, "{v:.4}");
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
