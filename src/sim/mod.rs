@@ -5,12 +5,13 @@
 //!
 //! Must not import: `session`, `report`, `compare`, `cli` (it sits below them), nor cpal.
 
+pub mod builtin;
 pub mod duplex;
 pub mod model;
 pub mod parse;
 pub mod truth;
 
+pub use builtin::{BUILTIN_NAMES, builtin, builtin_models, resolve};
 pub use duplex::SimDuplex;
 pub use model::{DeviceModel, DropoutMode, Fault};
-pub use parse::{BUILTIN_NAMES, builtin, builtin_models, resolve};
 pub use truth::Truth;

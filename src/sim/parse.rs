@@ -1,14 +1,19 @@
 //! Reading device models: the TOML file format (documented in full by
 //! `fixtures/models/example.toml`), its validation with messages that name the file and the
-//! field, FIR coefficient files, and the built-in models.
+//! field; FIR coefficient files are read by `fir.rs`, the built-in models are in `builtin.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
+use super::builtin::BUILTIN_NAMES;
 use super::model::*;
 use crate::error::{Error, Result};
 use crate::kind::DeviceKind;
+
+#[path = "fir.rs"]
+mod fir;
+use fir::load_fir;
 
 // ---------------------------------------------------------------------------------------
 // parsing
@@ -387,128 +392,6 @@ fn parse_stage(cx: &Ctx, i: usize, s: &RawStage) -> Result<Stage> {
     })
 }
 
-/// `file` as written in the model, for messages: escaped, and cut short.
-fn quoted(file: &str) -> String {
-    crate::text::excerpt(file, 80)
-}
-
-/// The FIR file a model names, which must lie inside the model's own folder (after symbolic
-/// links are resolved): a model cannot make sweeplab read `/etc/passwd`.
-fn fir_path(cx: &Ctx, w: &str, file: &str) -> Result<PathBuf> {
-    let base = match cx.origin.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let path = base.join(file);
-    let inside = |resolved: &Path| base.canonicalize().is_ok_and(|b| resolved.starts_with(&b));
-    match path.canonicalize() {
-        Ok(resolved) if inside(&resolved) => Ok(path),
-        Ok(_) => Err(cx.err(format!(
-            "{w}: `file` = {} is outside the model's folder; an FIR file must sit in the model's folder ({}) or below it",
-            quoted(file),
-            base.display()
-        ))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(cx.err(format!(
-            "{w}: `file` = {}: no such file in the model's folder ({})",
-            quoted(file),
-            base.display()
-        ))),
-        Err(e) => Err(cx.err(format!(
-            "{w}: `file` = {} cannot be read: {e}",
-            quoted(file)
-        ))),
-    }
-}
-
-fn load_fir(cx: &Ctx, w: &str, file: &str) -> Result<Stage> {
-    let path = fir_path(cx, w, file)?;
-    let is_wav = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
-    let too_many = |n: String| {
-        cx.err(format!(
-            "{w}: `file` = {} holds {n} coefficients; at most {MAX_FIR_TAPS} are supported",
-            quoted(file)
-        ))
-    };
-    let (taps, sample_rate) = if is_wav {
-        let cannot = |e: Error| {
-            cx.err(format!(
-                "{w}: `file` = {} cannot be used: {e}",
-                quoted(file)
-            ))
-        };
-        // the header first: a huge file is refused before its samples are read
-        let info = crate::storage::wav::probe_wav(&path).map_err(cannot)?;
-        if info.channels != 1 {
-            return Err(cx.err(format!(
-                "{w}: `file` = {} has {} channels; FIR coefficients must be a mono WAV",
-                quoted(file),
-                info.channels
-            )));
-        }
-        if info.frames > MAX_FIR_TAPS {
-            return Err(too_many(info.frames.to_string()));
-        }
-        let wav = crate::storage::wav::read_wav(&path).map_err(cannot)?;
-        (
-            wav.channels.into_iter().next().unwrap_or_default(),
-            Some(wav.sample_rate),
-        )
-    } else {
-        let text = crate::storage::read_text(&path).map_err(|e| {
-            cx.err(format!(
-                "{w}: `file` = {} cannot be read: {e}",
-                quoted(file)
-            ))
-        })?;
-        let mut taps = Vec::new();
-        for (ln, line) in text.lines().enumerate() {
-            let t = line.split('#').next().unwrap_or("").trim();
-            if t.is_empty() {
-                continue;
-            }
-            // the coefficient file's text is never quoted: only where it is wrong
-            let v: f64 = t.parse().map_err(|_| {
-                cx.err(format!(
-                    "{w}: `file` = {}, line {}: not a number (one coefficient per line; # starts a comment)",
-                    quoted(file),
-                    ln + 1
-                ))
-            })?;
-            if !v.is_finite() {
-                return Err(cx.err(format!(
-                    "{w}: `file` = {}, line {}: the coefficient is not finite",
-                    quoted(file),
-                    ln + 1
-                )));
-            }
-            if taps.len() == MAX_FIR_TAPS {
-                return Err(too_many(format!("more than {MAX_FIR_TAPS}")));
-            }
-            taps.push(v);
-        }
-        (taps, None)
-    };
-    if taps.is_empty() {
-        return Err(cx.err(format!(
-            "{w}: `file` = {} holds no coefficients",
-            quoted(file)
-        )));
-    }
-    if taps.iter().all(|&v| v == 0.0) {
-        return Err(cx.err(format!(
-            "{w}: `file` = {}: all coefficients are zero (the device would pass nothing)",
-            quoted(file)
-        )));
-    }
-    Ok(Stage::Fir {
-        taps,
-        file: path,
-        sample_rate,
-    })
-}
-
 fn parse_nonlinearity(cx: &Ctx, n: &RawNonlinearity) -> Result<Nonlinearity> {
     let w = "[nonlinearity]";
     match n.kind.as_deref() {
@@ -706,67 +589,6 @@ fn parse_fault(cx: &Ctx, i: usize, f: &RawFault) -> Result<Fault> {
         }
     };
     Ok(fault)
-}
-
-// ---------------------------------------------------------------------------------------
-// built-in models
-
-/// Names of the built-in models, in demo order.
-pub const BUILTIN_NAMES: [&str; 5] = [
-    "studio-headphones",
-    "gaming-headset-speaker",
-    "gaming-headset-mic",
-    "usb-mic",
-    "loopback",
-];
-
-fn builtin_text(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "studio-headphones" => include_str!("../../fixtures/models/studio-headphones.toml"),
-        "gaming-headset-speaker" => {
-            include_str!("../../fixtures/models/gaming-headset-speaker.toml")
-        }
-        "gaming-headset-mic" => include_str!("../../fixtures/models/gaming-headset-mic.toml"),
-        "usb-mic" => include_str!("../../fixtures/models/usb-mic.toml"),
-        "loopback" => include_str!("../../fixtures/models/loopback.toml"),
-        _ => return None,
-    })
-}
-
-/// A built-in model by name (`fixtures/models/<name>.toml`, embedded at build time).
-pub fn builtin(name: &str) -> Option<DeviceModel> {
-    let text = builtin_text(name)?;
-    let origin = PathBuf::from(format!("builtin:{name}"));
-    // the embedded files are parsed by the tests; a failure here is a build defect
-    Some(
-        DeviceModel::from_toml_str(text, &origin)
-            .unwrap_or_else(|e| panic!("built-in model {name} is invalid: {e}")),
-    )
-}
-
-/// All built-in models, in demo order.
-pub fn builtin_models() -> Vec<(&'static str, DeviceModel)> {
-    BUILTIN_NAMES
-        .iter()
-        .filter_map(|&n| builtin(n).map(|m| (n, m)))
-        .collect()
-}
-
-/// A model from a `--model` argument: a built-in name, or a path to a TOML file.
-pub fn resolve(spec: &str) -> Result<DeviceModel> {
-    let path = Path::new(spec);
-    if path.exists() || spec.ends_with(".toml") || spec.contains(std::path::MAIN_SEPARATOR) {
-        return DeviceModel::load(path);
-    }
-    builtin(spec).ok_or_else(|| {
-        Error::bad_usage(
-            "--model",
-            format!(
-                "{spec:?} is neither a model file nor a built-in model ({})",
-                BUILTIN_NAMES.join(", ")
-            ),
-        )
-    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Tests of the module beside it (kept apart so that the module reads in one sitting).
 
 use super::*;
+use crate::sim::{builtin, builtin_models, resolve};
 use std::f64::consts::PI;
 
 fn parse(text: &str) -> Result<DeviceModel> {
