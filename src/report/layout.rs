@@ -236,22 +236,20 @@ pub(super) fn paint_panel(c: &mut Canvas, rect: Rect, p: &Panel, f: &Fonts) -> R
 }
 
 /// Two panels stacked with aligned plot areas (same left and right edges).
-pub(super) fn paint_stacked(
-    c: &mut Canvas,
-    top: (Rect, &Panel),
-    bottom: (Rect, &Panel),
-    f: &Fonts,
-) -> R<()> {
-    let a = prepare(c, top.0, top.1, f, None);
-    let b = prepare(c, bottom.0, bottom.1, f, None);
-    let lr = (
-        a.frame.plot.x0.max(b.frame.plot.x0),
-        a.frame.plot.x1.min(b.frame.plot.x1),
-    );
-    let a = prepare(c, top.0, top.1, f, Some(lr));
-    let b = prepare(c, bottom.0, bottom.1, f, Some(lr));
-    draw_prepared(c, &a, top.1)?;
-    draw_prepared(c, &b, bottom.1)
+pub(super) fn paint_stacked(c: &mut Canvas, panels: &[(Rect, &Panel)], f: &Fonts) -> R<()> {
+    // one plot area width for all, so that their x axes line up
+    let first: Vec<_> = panels
+        .iter()
+        .map(|(r, p)| prepare(c, *r, p, f, None))
+        .collect();
+    let lr = first.iter().fold((f64::MIN, f64::MAX), |(l, r), p| {
+        (l.max(p.frame.plot.x0), r.min(p.frame.plot.x1))
+    });
+    for (r, p) in panels {
+        let prepared = prepare(c, *r, p, f, Some(lr));
+        draw_prepared(c, &prepared, p)?;
+    }
+    Ok(())
 }
 
 /// The frequency axis over the sweep band (or the data, or 20 Hz–20 kHz).

@@ -49,39 +49,35 @@ pub(super) fn paint_response(
             Vec::new()
         },
     };
-    let phase = if compact { Vec::new() } else { phase_series(a) };
-    if phase.is_empty() {
-        return paint_panel(c, rect, &main, f);
-    }
-    let is_phase = phase[0].name.ends_with("phase");
-    let pc: Vec<Curve> = phase
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut cv = Curve::from_series(s, i, f);
-            cv.legend = None;
-            cv.stroke.width = (1.5 * f.line).max(1.0);
-            if is_phase {
-                cv.break_jump = Some(180.0);
-            }
-            cv
-        })
-        .collect();
-    let y = if is_phase {
-        YRange::Fixed {
-            scale: Scale::Lin {
-                min: -180.0,
-                max: 180.0,
-            },
-            ticks: TickKind::Step(90.0),
-        }
+    // below the magnitude: the phase (unwrapped, latency removed) and the group delay
+    // (latency removed), each where the analysis has it
+    let (phase, delay) = if compact {
+        (Vec::new(), Vec::new())
     } else {
-        let refs: Vec<&Series> = phase.iter().collect();
+        (phase_series(a), group_delay_series(a))
+    };
+    let mut lower = Vec::new();
+    for (series, label) in [(&phase, "Phase (°)"), (&delay, "Delay (ms)")] {
+        if series.is_empty() {
+            continue;
+        }
+        let pc: Vec<Curve> = series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut cv = Curve::from_series(s, i, f);
+                cv.legend = None;
+                cv.stroke.width = (1.5 * f.line).max(1.0);
+                cv
+            })
+            .collect();
+        let refs: Vec<&Series> = series.iter().collect();
         let mut v: Vec<f64> = y_in_band(&refs, &x)
             .into_iter()
             .filter(|v| v.is_finite())
             .collect();
         v.sort_by(|a, b| a.total_cmp(b));
+        // 2nd to 98th percentile: a group delay spike at a band edge does not flatten the rest
         let (lo, hi) = if v.is_empty() {
             (0.0, 1.0)
         } else {
@@ -91,28 +87,39 @@ pub(super) fn paint_response(
             )
         };
         let (min, max) = nice_range(lo, hi, false);
-        YRange::Fixed {
-            scale: Scale::Lin { min, max },
-            ticks: TickKind::Nice,
-        }
-    };
+        lower.push(Panel {
+            title: None,
+            x: x.clone(),
+            y: YRange::Fixed {
+                scale: Scale::Lin { min, max },
+                ticks: TickKind::Nice,
+            },
+            y_label: label.into(),
+            curves: pc,
+            extra: Vec::new(),
+            show_x_labels: false,
+            message: Vec::new(),
+        });
+    }
+    if lower.is_empty() {
+        return paint_panel(c, rect, &main, f);
+    }
     main.show_x_labels = false;
-    let lower = Panel {
-        title: None,
-        x,
-        y,
-        y_label: if is_phase {
-            "Phase (°)".into()
-        } else {
-            "Group delay (ms)".into()
-        },
-        curves: pc,
-        extra: Vec::new(),
-        show_x_labels: true,
-        message: Vec::new(),
-    };
-    let (top, bottom) = rect.split_v(0.68, f.tick * 0.6);
-    paint_stacked(c, (top, &main), (bottom, &lower), f)
+    if let Some(last) = lower.last_mut() {
+        last.show_x_labels = true;
+    }
+    let gap = f.tick * 0.6;
+    let (top, rest) = rect.split_v(if lower.len() == 2 { 0.56 } else { 0.68 }, gap);
+    let mut rects = vec![top];
+    if lower.len() == 2 {
+        let (m, b) = rest.split_v(0.5, gap);
+        rects.extend([m, b]);
+    } else {
+        rects.push(rest);
+    }
+    let mut panels = vec![(rects[0], &main)];
+    panels.extend(rects[1..].iter().copied().zip(lower.iter()));
+    paint_stacked(c, &panels, f)
 }
 
 pub(super) fn paint_distortion(
@@ -499,5 +506,5 @@ pub(super) fn paint_impulse(
         message: Vec::new(),
     };
     let (top, bottom) = rect.split_v(0.5, f.tick * 0.8);
-    paint_stacked(c, (top, &ir), (bottom, &etc), f)
+    paint_stacked(c, &[(top, &ir), (bottom, &etc)], f)
 }

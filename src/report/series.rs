@@ -31,7 +31,8 @@ pub struct Series {
     pub dashed: bool,
     /// Palette index; `None` lets `render_overlay` pick one per curve.
     pub color: Option<usize>,
-    /// Which panel of the plot it goes to (0 = main/upper, 1 = lower: phase, energy-time).
+    /// Which panel of the plot it goes to (0 = main/upper, 1 = lower: phase, energy-time;
+    /// 2 = group delay, below the phase).
     pub panel: usize,
 }
 
@@ -174,31 +175,83 @@ fn raw_and_smoothed(
 /// has it, otherwise group delay in milliseconds; empty when it has neither.
 pub fn phase_series(analysis: &Analysis) -> Vec<Series> {
     let mut out = Vec::new();
-    let all_phase = analysis.channels.iter().all(|c| {
-        !c.frequency_response.phase_deg.is_empty()
-            && c.frequency_response.phase_deg.len() == c.frequency_response.freq_hz.len()
-    });
     for (k, ch) in analysis.channels.iter().enumerate() {
         let fr = &ch.frequency_response;
-        let (name, x, y) = if all_phase {
-            let (x, y) = take_pair(&fr.freq_hz, &fr.phase_deg);
-            (format!("ch{} phase", ch.index), x, y)
-        } else if !fr.group_delay_s.is_empty() && fr.group_delay_s.len() == fr.freq_hz.len() {
-            let y = fr.group_delay_s.iter().map(|s| s * 1000.0).collect();
-            (format!("ch{} group delay", ch.index), fr.freq_hz.clone(), y)
-        } else {
+        if fr.phase_deg.is_empty() || fr.phase_deg.len() != fr.freq_hz.len() {
             continue;
-        };
+        }
+        let (x, y) = take_pair(&fr.freq_hz, &fr.phase_deg);
+        let y = unwrap_deg(&x, &y);
         out.push(Series {
-            name,
-            channel: ch.index,
-            x,
-            y,
-            style: SeriesStyle::Normal,
-            dashed: false,
             color: Some(k),
+            channel: ch.index,
             panel: 1,
+            style: SeriesStyle::Normal,
+            ..Series::new(format!("ch{} phase", ch.index), x, y)
         });
+    }
+    out
+}
+
+/// Each channel's group delay less its latency (the impulse peak), ms: what the device adds
+/// beyond its delay, as the phase shows it.
+pub fn group_delay_series(analysis: &Analysis) -> Vec<Series> {
+    let mut out = Vec::new();
+    for (k, ch) in analysis.channels.iter().enumerate() {
+        let fr = &ch.frequency_response;
+        if fr.group_delay_s.is_empty() || fr.group_delay_s.len() != fr.freq_hz.len() {
+            continue;
+        }
+        let latency = ch.latency_s.unwrap_or(0.0);
+        let y = fr
+            .group_delay_s
+            .iter()
+            .map(|s| (s - latency) * 1000.0)
+            .collect();
+        out.push(Series {
+            color: Some(k),
+            channel: ch.index,
+            panel: 2,
+            style: SeriesStyle::Normal,
+            ..Series::new(format!("ch{} group delay", ch.index), fr.freq_hz.clone(), y)
+        });
+    }
+    out
+}
+
+/// Unwraps a phase (degrees, wrapped to ±180°) along frequency: each step larger than 180°
+/// is taken as a wrap. Anchored so that the point nearest 1 kHz keeps its wrapped value
+/// (the phase is then read there as the analysis gives it). A gap in frequency of more than
+/// 1/6 octave starts afresh (the phase across a gap is unknown).
+pub fn unwrap_deg(freq_hz: &[f64], deg: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(deg.len());
+    let mut offset = 0.0;
+    for (i, &d) in deg.iter().enumerate() {
+        if i > 0 && d.is_finite() && deg[i - 1].is_finite() {
+            if freq_hz[i] / freq_hz[i - 1] > 2f64.powf(1.0 / 6.0) {
+                offset = 0.0;
+            } else {
+                let step = d - deg[i - 1];
+                offset -= 360.0 * (step / 360.0).round();
+            }
+        }
+        out.push(d + offset);
+    }
+    if let Some(k) = freq_hz
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| out[*i].is_finite())
+        .min_by(|a, b| {
+            (a.1.ln() - 1000f64.ln())
+                .abs()
+                .total_cmp(&(b.1.ln() - 1000f64.ln()).abs())
+        })
+        .map(|(i, _)| i)
+    {
+        let shift = out[k] - deg[k];
+        for v in &mut out {
+            *v -= shift;
+        }
     }
     out
 }

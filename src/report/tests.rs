@@ -669,3 +669,41 @@ fn summary_never_invents_numbers() {
     }
     assert!(md.contains("- ch0: no signal \\| check the cable"), "{md}");
 }
+
+/// Unwrapping a wrapped pure delay gives back the straight line −360·f·τ (anchored at the
+/// point nearest 1 kHz, where the wrapped value is kept), to rounding (1e-9°); a gap of more
+/// than 1/6 octave starts afresh.
+#[test]
+fn phase_unwraps_to_the_delay_line() {
+    let f = example::log_grid(20.0, 20000.0, 48.0);
+    let tau = 0.37e-3;
+    let line: Vec<f64> = f.iter().map(|f| -360.0 * f * tau).collect();
+    let wrap = |d: f64| d - 360.0 * ((d + 180.0) / 360.0).floor();
+    let wrapped: Vec<f64> = line.iter().map(|&d| wrap(d)).collect();
+    let u = super::series::unwrap_deg(&f, &wrapped);
+    let k = f
+        .iter()
+        .enumerate()
+        .min_by(|a, b| {
+            (a.1 / 1000.0)
+                .ln()
+                .abs()
+                .total_cmp(&(b.1 / 1000.0).ln().abs())
+        })
+        .unwrap()
+        .0;
+    let shift = line[k] - wrapped[k];
+    for i in 0..f.len() {
+        assert!(
+            (u[i] - (line[i] - shift)).abs() < 1e-9,
+            "{} Hz: {} vs {}",
+            f[i],
+            u[i],
+            line[i] - shift
+        );
+    }
+    assert!(
+        u.iter().zip(&wrapped).any(|(a, b)| (a - b).abs() > 300.0),
+        "it did unwrap"
+    );
+}
