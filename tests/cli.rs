@@ -677,3 +677,69 @@ fn json_quiet_aliases_and_examples() {
         assert!(h.contains("Examples:\n  sweeplab "), "{cmd} --help:\n{h}");
     }
 }
+
+/// `analyze` of several sessions and `compare` show a progress bar on a terminal (run under
+/// `script`, which gives the command a pseudo-terminal) and nothing when their output is
+/// piped, as in every other test.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_sweeplab");
+    let mut dirs = Vec::new();
+    for m in ["usb-mic", "loopback"] {
+        let d = tmp.path().join(m);
+        let o = Command::new(bin)
+            .args([
+                "simulate",
+                "--model",
+                m,
+                "--out",
+                d.to_str().unwrap(),
+                "--no-analyze",
+                "--duration",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        dirs.push(d.display().to_string());
+    }
+    let analyze = |out: &str| {
+        format!(
+            "{bin} analyze {} {} --out {}",
+            dirs[0],
+            dirs[1],
+            tmp.path().join(out).display()
+        )
+    };
+    let compare = |out: &str| {
+        format!(
+            "{bin} compare {} {} --out {} --no-plots",
+            dirs[0],
+            dirs[1],
+            tmp.path().join(format!("cmp-{out}")).display()
+        )
+    };
+    for (cmd, what) in [
+        (&analyze as &dyn Fn(&str) -> String, "analysing ["),
+        (&compare, "comparing ["),
+    ] {
+        let piped = Command::new("sh")
+            .args(["-c", &cmd("piped")])
+            .output()
+            .unwrap();
+        assert!(
+            piped.status.success(),
+            "{}",
+            String::from_utf8_lossy(&piped.stderr)
+        );
+        assert!(!String::from_utf8_lossy(&piped.stderr).contains(what));
+        let tty = Command::new("script")
+            .args(["-qec", &cmd("tty"), "/dev/null"])
+            .output()
+            .expect("script (util-linux/bsdutils) gives a pseudo-terminal");
+        let text = String::from_utf8_lossy(&tty.stdout);
+        assert!(tty.status.success(), "{text}");
+        assert!(text.contains(what) && text.contains("/2"), "{text}");
+    }
+}

@@ -12,7 +12,7 @@ use sweeplab::kind::DeviceKind;
 
 /// `sweeplab compare` as the CLI runs it (session sources analysed by the session layer).
 fn run_compare(a: &CompareArgs) -> sweeplab::Result<CompareResult> {
-    sweeplab::session::compare(a, None)
+    sweeplab::session::compare(a, None, &mut |_, _| {})
 }
 use sweeplab::metrics::Normalize;
 use sweeplab::results::{

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::output::{self, AnalysisSummary, AnalyzeSummary, CompareSummary, ErrorSummary, Printer};
-use super::progress::Reporter;
+use super::progress::{Reporter, Steps};
 use super::{
     AnalysisOptions, AnalyzeCmd, Cli, Command, CompareCmd, DemoCmd, DevicesCmd, MeasureCmd,
     ReportCmd, SimulateCmd, SweepArgs, SweepCmd,
@@ -175,11 +175,12 @@ fn analyze_into(c: &AnalyzeCmd, pr: &Printer, summary: &mut AnalyzeSummary) -> R
         ));
     }
     let mut first_err = None;
-    for (dir, (out, r)) in c
-        .dirs
-        .iter()
-        .zip(session::analyze_sessions(&c.dirs, &c.out, &opts)?)
-    {
+    let steps = Steps::new("analysing", c.dirs.len(), pr.quiet || pr.json);
+    let results = session::analyze_sessions(&c.dirs, &c.out, &opts, &|dir| {
+        steps.done(&dir.display().to_string())
+    });
+    steps.finish();
+    for (dir, (out, r)) in c.dirs.iter().zip(results?) {
         let r = r.and_then(|a| {
             print_analysis(pr, &out, &a);
             summary.analyses.push(AnalysisSummary::of(dir, &out, &a));
@@ -363,7 +364,15 @@ fn compare(c: CompareCmd) -> anyhow::Result<ExitCode> {
         calibration: c.calibration,
         plots: !c.no_plots,
     };
-    match session::compare(&args, Some(stop_flag())) {
+    let steps = Steps::new("comparing", args.sources.len(), pr.quiet || pr.json);
+    let r = session::compare(&args, Some(stop_flag()), &mut |i, src| {
+        if i > 0 {
+            steps.done("");
+        }
+        steps.working_on(&src.display().to_string());
+    });
+    steps.finish();
+    match r {
         Ok(r) => {
             print_compare(&pr, &c.out, &r);
             pr.document(&CompareSummary::of(&c.out, &r));

@@ -117,3 +117,55 @@ fn level_meter(dbfs: f64) -> String {
     let filled = (((dbfs + 60.0) / 60.0).clamp(0.0, 1.0) * 20.0).round() as usize;
     format!("|{}{}|", "#".repeat(filled), "-".repeat(20 - filled))
 }
+
+/// Progress over steps (sessions analysed, sources compared): a bar on stderr while both
+/// stdout and stderr are terminals and there is more than one step; nothing otherwise (a
+/// pipe, a script, `--json`, `--quiet`).
+#[derive(Clone)]
+pub struct Steps {
+    bar: Option<ProgressBar>,
+}
+
+impl Steps {
+    pub fn new(what: &str, total: usize, quiet: bool) -> Steps {
+        let show = !quiet
+            && total > 1
+            && std::io::stdout().is_terminal()
+            && std::io::stderr().is_terminal();
+        let bar = show.then(|| {
+            let b = ProgressBar::new(total as u64);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len}  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b.set_prefix(what.to_string());
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        Steps { bar }
+    }
+
+    /// One step done; `msg` says which.
+    pub fn done(&self, msg: &str) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            b.set_message(msg.to_string());
+        }
+    }
+
+    /// Now working on `msg`.
+    pub fn working_on(&self, msg: &str) {
+        if let Some(b) = &self.bar {
+            b.set_message(msg.to_string());
+        }
+    }
+
+    /// Clears the bar (before the results are printed).
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -244,11 +244,13 @@ pub type AnalyseSession<'a> =
 /// `analyse`, into `OUT/sources/<name>/`), judges the claims, writes `compare.json`,
 /// `claims.md` and the plots into `args.out`.
 /// `stopped` says when Ctrl-C was pressed: the run stops between sources and before the
-/// plots, and says what it leaves behind.
+/// plots, and says what it leaves behind. `on_source` hears of each source (its position and
+/// path) as its loading starts (a progress display).
 pub fn run(
     args: &CompareArgs,
     analyse: &mut AnalyseSession,
     stopped: &dyn Fn() -> bool,
+    on_source: &mut dyn FnMut(usize, &Path),
 ) -> Result<CompareResult> {
     if args.sources.is_empty() {
         return Err(Error::bad_usage(
@@ -320,6 +322,7 @@ pub fn run(
         if stopped() {
             return Err(interrupted(i));
         }
+        on_source(i, src);
         let label = args
             .labels
             .get(i)

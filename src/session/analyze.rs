@@ -21,17 +21,23 @@ use crate::storage::wav::{WavData, WavInfo, probe_wav, read_wav};
 /// Analyses several session folders in parallel (they are independent): one folder into `out`
 /// itself, several into `out/<basename of DIR>/` (their basenames must differ). Returns each
 /// output folder with its result, in the order given.
+/// `on_done` hears of each folder as its analysis ends (from the worker threads).
 pub fn analyze_sessions(
     dirs: &[PathBuf],
     out: &Path,
     opts: &AnalyzeOptions,
+    on_done: &(dyn Fn(&Path) + Sync),
 ) -> Result<Vec<(PathBuf, Result<Analysis>)>> {
     use rayon::prelude::*;
     let outs = output_dirs(dirs, out)?;
     let results: Vec<Result<Analysis>> = dirs
         .par_iter()
         .zip(outs.par_iter())
-        .map(|(dir, out)| analyze_session(dir, out, opts))
+        .map(|(dir, out)| {
+            let r = analyze_session(dir, out, opts);
+            on_done(dir);
+            r
+        })
         .collect();
     Ok(outs.into_iter().zip(results).collect())
 }

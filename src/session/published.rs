@@ -81,5 +81,5 @@ pub fn compare_published(
     let mut args = CompareArgs::new(sources, out);
     args.labels = RTINGS.iter().map(|c| c.label.to_string()).collect();
     args.kinds = RTINGS.iter().map(|c| Some(c.kind)).collect();
-    super::compare(&args, stop)
+    super::compare(&args, stop, &mut |_, _| {})
 }

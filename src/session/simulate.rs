@@ -252,7 +252,7 @@ pub fn demo(
     }
     let compare_dir = out.join("compare");
     let args = CompareArgs::new(dirs, compare_dir.clone());
-    let compare = super::compare(&args, Some(stop))?;
+    let compare = super::compare(&args, Some(stop), &mut |_, _| {})?;
     let published_dir = out.join("compare-published");
     let published =
         super::published::compare_published(&out.join("published"), &published_dir, Some(stop))?;

@@ -260,7 +260,7 @@ pub fn analysis_json(data: &[u8]) -> bool {
     check(&r, &[ANALYSIS_JSON], &out);
     let _ = std::fs::remove_dir_all(&out);
     let args = compare_args(vec![src, dir.join("a")], &out);
-    let compared = run_compare_session(&args, None);
+    let compared = run_compare_session(&args, None, &mut |_, _| {});
     r.is_ok() & check_compare(&compared, &[ANALYSIS_JSON, "fuzzed"], &out)
 }
 
@@ -280,7 +280,7 @@ pub fn curve(data: &[u8]) -> bool {
         1 => args.target = Some(fuzzed.clone()),
         _ => args.calibration = Some(fuzzed.clone()),
     }
-    let r = run_compare_session(&args, None);
+    let r = run_compare_session(&args, None, &mut |_, _| {});
     if let Ok(c) = crate::compare::read_calibration(&fuzzed) {
         let f: Vec<f64> = (0..50).map(|i| 10.0 * 1.2f64.powi(i)).collect();
         let g = c.apply(&f, &vec![0.0; f.len()]);
@@ -301,7 +301,7 @@ pub fn claims_toml(data: &[u8]) -> bool {
     stage(data, &fuzzed, &out);
     let mut args = compare_args(vec![dir.join("a"), dir.join("b")], &out);
     args.claims = Some(fuzzed);
-    let r = run_compare_session(&args, None);
+    let r = run_compare_session(&args, None, &mut |_, _| {});
     check_compare(&r, &["fuzzed.toml"], &out)
 }
 
