@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use sweeplab::dsp::smoothing::interp_linear;
+use sweeplab::limits::{BuildOptions, Limits, Verdict, build_limits, check_unit};
 use sweeplab::results::{Analysis, is_fault};
 use sweeplab::session::{AnalyzeOptions, analyze_external};
 
@@ -188,6 +189,37 @@ fn impulcifer_headphones_and_crosstalk() {
     let (l, r) = (&a.channels[0], &a.channels[1]);
     let diff = l.level_1k_dbfs.unwrap() - r.level_1k_dbfs.unwrap();
     assert!((35.0..55.0).contains(&diff), "crosstalk {diff} dB");
+
+    // production limits built from this real capture: the right ear hears the left driver
+    // only as crosstalk, so channels 0 and 1 are not two sides and no balance limit is built;
+    // where its noise hides THD (above 10 %) no THD limit is built; the capture passes the
+    // limits built from itself (no false failure on a real recording)
+    let limits = build_limits(&[("impulcifer".into(), &a)], &BuildOptions::default()).unwrap();
+    assert!(limits.balance.is_none());
+    assert!(
+        limits
+            .notes
+            .iter()
+            .any(|n| n.starts_with("no balance limits")),
+        "{:?}",
+        limits.notes
+    );
+    for c in &limits.channel {
+        assert!(
+            c.thd
+                .iter()
+                .all(|t| t.max_percent < 10.0 * 10f64.powf(7.5 / 20.0)),
+            "{:?}",
+            c.thd
+        );
+    }
+    let r = check_unit(&a, &Limits::parse(&limits.to_toml()).unwrap());
+    assert_eq!(
+        r.verdict,
+        Verdict::Pass,
+        "{:#?}",
+        r.failed().collect::<Vec<_>>()
+    );
 }
 
 /// Impulcifer's room measurement: a loudspeaker in a room, 32-bit integer PCM, a 13-octave

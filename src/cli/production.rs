@@ -42,6 +42,9 @@ pub fn limits(c: LimitsCmd) -> anyhow::Result<ExitCode> {
         c.from.len(),
         c.margin
     );
+    for n in &l.notes {
+        println!("  note: {n}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

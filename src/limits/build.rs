@@ -41,6 +41,10 @@ const MASK_POINTS_PER_OCTAVE: f64 = 12.0;
 /// Extra room above the worst golden for noise and SNR, dB, and for THD (a factor of 2).
 const LEVEL_ROOM_DB: f64 = 3.0;
 const THD_ROOM_DB: f64 = 6.0;
+/// Above this level difference (dB at 1 kHz) channels 0 and 1 are not two sides of one unit.
+const MAX_PAIR_DIFFERENCE_DB: f64 = 12.0;
+/// A noise floor above this (percent) leaves THD unmeasurable: no THD limit is built on it.
+const MAX_FLOOR_PERCENT: f64 = 10.0;
 /// The lowest THD limit built, percent (−100 dB).
 const MIN_THD_PERCENT: f64 = 0.001;
 /// Latency window beyond the goldens', ms.
@@ -80,12 +84,13 @@ pub fn build_limits(goldens: &[(String, &Analysis)], o: &BuildOptions) -> Result
         }
     }
     let mut channel = Vec::new();
+    let mut notes = Vec::new();
     for c in 0..n_ch {
         let chs: Vec<(&str, &ChannelAnalysis)> = goldens
             .iter()
             .map(|(n, a)| (n.as_str(), &a.channels[c]))
             .collect();
-        channel.push(channel_limits(c, &chs, o)?);
+        channel.push(channel_limits(c, &chs, o, &mut notes)?);
     }
     let balance = if n_ch >= 2 {
         let mut level = 0.0f64;
@@ -98,11 +103,20 @@ pub fn build_limits(goldens: &[(String, &Analysis)], o: &BuildOptions) -> Result
             level = level.max(b.level_difference_db.abs());
             matching = matching.max(b.matching_db);
         }
-        Some(BalanceLimits {
-            max_level_difference_db: round2(level + o.margin_db),
-            max_matching_db: round2(matching + o.margin_db),
-            matching_band_hz: matching_band(),
-        })
+        // two sides of one unit differ by a few dB; far more means channel 1 is not the other
+        // side (the undriven ear of a one-sided capture, a second mic): no balance limit
+        if level > MAX_PAIR_DIFFERENCE_DB {
+            notes.push(format!(
+                "no balance limits: channels 0 and 1 of the goldens differ by up to {level:.1} dB at 1 kHz, more than the {MAX_PAIR_DIFFERENCE_DB} dB of two sides of one unit"
+            ));
+            None
+        } else {
+            Some(BalanceLimits {
+                max_level_difference_db: round2(level + o.margin_db),
+                max_matching_db: round2(matching + o.margin_db),
+                matching_band_hz: matching_band(),
+            })
+        }
     } else {
         None
     };
@@ -115,6 +129,7 @@ pub fn build_limits(goldens: &[(String, &Analysis)], o: &BuildOptions) -> Result
         faults_fail: true,
         channel,
         balance,
+        notes,
     })
 }
 
@@ -126,6 +141,7 @@ fn channel_limits(
     index: usize,
     chs: &[(&str, &ChannelAnalysis)],
     o: &BuildOptions,
+    notes: &mut Vec<String>,
 ) -> Result<ChannelLimits, String> {
     let m = o.margin_db;
     // the band every golden measured
@@ -191,6 +207,19 @@ fn channel_limits(
             .iter()
             .filter_map(|(_, c)| floor_in_band(c, band))
             .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))));
+        // where no golden showed a harmonic and their noise hides THD below MAX_FLOOR_PERCENT,
+        // THD is not measurable in the band: no limit (a limit of hundreds of % tests nothing)
+        if worst.is_none()
+            && let Some(fl) = floor
+            && fl > MAX_FLOOR_PERCENT
+        {
+            notes.push(format!(
+                "channel {index}: no THD limit over {}–{}: the goldens' noise hides THD below {fl:.1} % there",
+                crate::units::hz3(band[0]),
+                crate::units::hz3(band[1])
+            ));
+            continue;
+        }
         if let Some(base) = worst.or(floor) {
             // a digital loopback has neither harmonics nor noise (a floor of 0): the limit is
             // then MIN_THD_PERCENT, and limits are rounded up, never to 0

@@ -37,6 +37,9 @@ pub struct Limits {
     /// Left/right balance and matching (units with two channels or more: channels 0 and 1).
     #[serde(default)]
     pub balance: Option<BalanceLimits>,
+    /// What the builder left out and why (informational).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 fn yes() -> bool {
