@@ -49,10 +49,27 @@ pub struct Analysis {
     /// written before sweeplab recorded it.
     #[serde(default)]
     pub provenance: Option<Provenance>,
+    /// The measurement microphone's sensitivity (`analyze --sensitivity`, from `sweeplab
+    /// calibrate`): dB SPL = dBFS + `offset_db`. Null without one: levels are dBFS only.
+    #[serde(default)]
+    pub spl: Option<SplInfo>,
     pub channels: Vec<ChannelAnalysis>,
     /// The files this run wrote (not part of analysis.json: a fact about the run).
     #[serde(skip)]
     pub written: Vec<std::path::PathBuf>,
+}
+
+/// A measurement microphone's sensitivity, as `sweeplab calibrate` measured it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplInfo {
+    /// The sensitivity file.
+    pub file: String,
+    /// The calibrator's level, dB SPL (94 or 114).
+    pub calibrator_db_spl: f64,
+    /// Its tone as recorded, dBFS (AES17).
+    pub calibrator_dbfs: f64,
+    /// dB SPL = dBFS + offset_db.
+    pub offset_db: f64,
 }
 
 /// Warnings that are faults of the capture (not limits of what could be measured): a

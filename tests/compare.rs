@@ -181,6 +181,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
         source: Source::default(),
         calibration: None,
         provenance: Some(sweeplab::kind::Provenance::Measured),
+        spl: None,
         channels: vec![ch],
         written: Vec::new(),
     };

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::output::{self, AnalysisSummary, AnalyzeSummary, CompareSummary, ErrorSummary, Printer};
 use super::progress::{Reporter, Steps};
 use super::{
-    AnalysisOptions, AnalyzeCmd, Cli, Command, CompareCmd, DemoCmd, DevicesCmd, MeasureCmd,
-    ReportCmd, SimulateCmd, SweepArgs, SweepCmd,
+    AnalysisOptions, AnalyzeCmd, CalibrateCmd, Cli, Command, CompareCmd, DemoCmd, DevicesCmd,
+    MeasureCmd, ReportCmd, SimulateCmd, SweepArgs, SweepCmd,
 };
 use crate::compare::{CompareArgs, CompareResult};
 use crate::dsp::sweep::SweepSpec;
@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(c) => sweep(c),
         Command::Analyze(c) => analyze(c),
         Command::Report(c) => report(c),
+        Command::Calibrate(c) => calibrate(c),
         Command::Limits(c) => super::production::limits(c),
         Command::Check(c) => super::production::check(c),
         Command::Results(c) => super::production::results(c),
@@ -110,9 +111,28 @@ fn analyze_options(
             .as_deref()
             .map(crate::compare::read_calibration)
             .transpose()?,
+        sensitivity: o
+            .sensitivity
+            .as_deref()
+            .map(session::calibrate::read_sensitivity)
+            .transpose()?,
         window_s: o.window,
         stop: Some(stop_flag()),
     })
+}
+
+fn calibrate(c: CalibrateCmd) -> anyhow::Result<ExitCode> {
+    let s = session::calibrate::calibrate(&c.recording, c.channel, c.spl, &c.out, c.force)?;
+    println!(
+        "wrote {}: the {} dB SPL tone ({:.1} Hz) reads {:.2} dBFS; dB SPL = dBFS + {:.2} dB (the microphone and input read {:.2} dBFS at 94 dB SPL)",
+        c.out.display(),
+        s.calibrator_db_spl,
+        s.freq_hz,
+        s.calibrator_dbfs,
+        s.offset_db,
+        s.dbfs_at_94_db_spl
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report(c: ReportCmd) -> anyhow::Result<ExitCode> {
@@ -231,6 +251,17 @@ fn print_analysis(pr: &Printer, out: &Path, a: &Analysis) {
             f(ch.noise.as_ref().map(|n| n.rms_dbfs), "dBFS"),
             f(ch.snr_db, "dB"),
         ));
+        if let Some(spl) = &a.spl {
+            pr.say(&format!(
+                "  ch{}: level at 1 kHz {}, noise {}",
+                ch.index,
+                f(ch.level_1k_dbfs.map(|v| v + spl.offset_db), "dB SPL"),
+                f(
+                    ch.noise.as_ref().map(|n| n.a_weighted_dbfs + spl.offset_db),
+                    "dB(A) SPL"
+                ),
+            ));
+        }
         for w in &ch.warnings {
             pr.say(&format!("  warning: {w}"));
         }

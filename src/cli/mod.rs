@@ -46,6 +46,8 @@ pub enum Command {
     Demo(DemoCmd),
     /// Re-render the plots and summary of an analysis folder from its analysis.json.
     Report(ReportCmd),
+    /// A measurement microphone's sensitivity from a recording of an acoustic calibrator.
+    Calibrate(CalibrateCmd),
     /// Build a limits file from golden units (production testing).
     Limits(LimitsCmd),
     /// Hold one unit against limits: PASS/FAIL per limit (exit 3 if one fails), result stored.
@@ -116,7 +118,11 @@ pub struct AnalysisOptions {
     /// Microphone calibration file (REW/miniDSP: optional "Sens Factor =…dB", then freq dB).
     #[arg(long)]
     pub calibration: Option<PathBuf>,
-    /// Skip the PNG plots (analysis.json, response.csv and summary.md only).
+    /// A measurement microphone's sensitivity (from `sweeplab calibrate`): levels at 1 kHz
+    /// and noise also in dB SPL.
+    #[arg(long)]
+    pub sensitivity: Option<PathBuf>,
+    /// Skip the PNG plots and summary.md (analysis.json, response.csv and the exports only).
     #[arg(long)]
     pub no_plots: bool,
     /// A fixed impulse-response window: ms after the peak, at every frequency (default: to
@@ -458,6 +464,28 @@ pub struct DbArgs {
     /// Results database: a SQLite file, or a postgres:// URL.
     #[arg(long, default_value = crate::db::DEFAULT_DB)]
     pub db: String,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sweeplab calibrate umik-94db.wav --out umik.json\n  sweeplab calibrate cal.wav --spl 114 --channel 1 --out mic.json\n  sweeplab analyze s1 --out s1/report --sensitivity umik.json"
+)]
+pub struct CalibrateCmd {
+    /// A WAV recording of the calibrator's tone through the measurement microphone, at the
+    /// input gain the measurements will use (2 s or more; the middle 80 % is measured).
+    pub recording: PathBuf,
+    /// The calibrator's level, dB SPL.
+    #[arg(long, default_value_t = 94.0)]
+    pub spl: f64,
+    /// The channel of the recording that holds the microphone (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub channel: usize,
+    /// The sensitivity file to write (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Who checked the unit, and where its result goes (`check`, and `measure`/`simulate

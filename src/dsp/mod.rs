@@ -13,5 +13,6 @@ pub mod ir;
 pub mod noise;
 pub mod smoothing;
 pub mod sweep;
+pub mod tone;
 pub mod weighting;
 pub mod window;

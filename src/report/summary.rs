@@ -89,6 +89,21 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
             None => "none (raw electrical/acoustic response)".into(),
         }
     ));
+    s.push_str(&format!(
+        "| Absolute level | {} |\n",
+        match &a.spl {
+            Some(p) => format!(
+                "{}: the calibrator's {} dB SPL read {} dBFS, so dB SPL = dBFS + {} dB",
+                units::md_escape(&p.file),
+                units::fixed(p.calibrator_db_spl, 1),
+                units::fixed(p.calibrator_dbfs, 2),
+                units::fixed(p.offset_db, 2)
+            ),
+            None =>
+                "none: levels are dBFS (give `--sensitivity` from `sweeplab calibrate` for dB SPL)"
+                    .into(),
+        }
+    ));
     if let Some(d) = &a.source.session_dir {
         s.push_str(&format!("| Session | `{}` |\n", d.replace('`', "'")));
     }
@@ -157,6 +172,14 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
             .map(|c| units::db(c.level_1k_dbfs, "dBFS"))
             .collect(),
     );
+    if let Some(spl) = &a.spl {
+        row(
+            "Level at 1 kHz (SPL)",
+            chs.iter()
+                .map(|c| units::db(c.level_1k_dbfs.map(|v| v + spl.offset_db), "dB SPL"))
+                .collect(),
+        );
+    }
     row(
         "Peak sample level",
         chs.iter().map(|c| units::db(c.peak_dbfs, "dBFS")).collect(),
@@ -241,6 +264,19 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
             .map(|c| units::db(c.noise.as_ref().map(|n| n.a_weighted_dbfs), "dBFS(A)"))
             .collect(),
     );
+    if let Some(spl) = &a.spl {
+        row(
+            "Noise (SPL), A-weighted",
+            chs.iter()
+                .map(|c| {
+                    units::db(
+                        c.noise.as_ref().map(|n| n.a_weighted_dbfs + spl.offset_db),
+                        "dB(A) SPL",
+                    )
+                })
+                .collect(),
+        );
+    }
     row(
         "SNR",
         chs.iter().map(|c| units::db(c.snr_db, "dB")).collect(),

@@ -184,6 +184,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         },
     );
     apply_calibration(&mut analysis, opts);
+    super::calibrate::apply_sensitivity(&mut analysis, opts);
     analysis.written = write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
 }
@@ -271,6 +272,7 @@ pub fn analyze_external(
     };
     analysis.provenance = Some(Provenance::Measured);
     apply_calibration(&mut analysis, opts);
+    super::calibrate::apply_sensitivity(&mut analysis, opts);
     analysis.written = write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
 }
@@ -492,6 +494,7 @@ pub fn run_analysis(
         source: Source::default(),
         calibration: None,
         provenance: None,
+        spl: None,
         channels,
         written: Vec::new(),
     }

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::kind::DeviceKind;
 
 pub mod analyze;
+pub mod calibrate;
 pub mod compare;
 pub mod create;
 pub mod live;
@@ -42,6 +43,8 @@ pub struct AnalyzeOptions {
     pub kind: Option<DeviceKind>,
     /// A measurement microphone's calibration to remove from the response.
     pub calibration: Option<crate::compare::Calibration>,
+    /// A measurement microphone's sensitivity (`sweeplab calibrate`): levels in dB SPL too.
+    pub sensitivity: Option<crate::results::SplInfo>,
     /// A fixed right side of the impulse-response window, s (`--window`); `None`: the
     /// measured decay with a frequency-dependent window.
     pub window_s: Option<f64>,
@@ -91,6 +94,7 @@ impl Default for AnalyzeOptions {
             label: None,
             kind: None,
             calibration: None,
+            sensitivity: None,
             window_s: None,
             stop: None,
         }

@@ -211,6 +211,7 @@ pub fn analysis(channels: usize) -> Analysis {
         source: Source::default(),
         calibration: None,
         provenance: None,
+        spl: None,
         written: Vec::new(),
         channels: (0..channels)
             .map(|i| {

@@ -1,0 +1,231 @@
+//! `sweeplab calibrate` and `analyze --sensitivity`: a microphone's sensitivity from a
+//! recording of an acoustic calibrator, and levels in dB SPL, against tones and simulated
+//! devices whose levels are known exactly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sweeplab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+        .args(args)
+        .output()
+        .expect("run sweeplab")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A two-channel 48 kHz float WAV: channel 0 silent-ish, channel 1 a tone of peak `amp` at
+/// `freq_hz` with noise 50 dB below it.
+fn calibrator_wav(path: &Path, freq_hz: f64, amp: f64, secs: f64) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let mut s = 7u64;
+    for i in 0..(48000.0 * secs) as usize {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let noise = ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0;
+        let t = i as f64 / 48000.0;
+        w.write_sample((1e-4 * noise) as f32).unwrap();
+        let v = amp * (2.0 * std::f64::consts::PI * freq_hz * t).sin() + amp * 0.003 * noise;
+        w.write_sample(v as f32).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn a_calibrated_microphone_gives_levels_in_db_spl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // a 94 dB SPL calibrator read at −26 dBFS peak (a UMIK-like mic): dB SPL = dBFS + 120
+    let cal = d.join("cal.wav");
+    calibrator_wav(&cal, 1000.0, 10f64.powf(-26.0 / 20.0), 5.0);
+    let mic = d.join("mic.json");
+    let o = sweeplab(&[
+        "calibrate",
+        cal.to_str().unwrap(),
+        "--channel",
+        "1",
+        "--out",
+        mic.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let m = json(&mic);
+    // tolerance 0.02 dB: the tone's level against its analytic −26 dBFS
+    assert!(
+        (m["offset_db"].as_f64().unwrap() - 120.0).abs() < 0.02,
+        "{m}"
+    );
+    assert!(
+        (m["dbfs_at_94_db_spl"].as_f64().unwrap() + 26.0).abs() < 0.02,
+        "{m}"
+    );
+    // never over the file without --force
+    let o = sweeplab(&[
+        "calibrate",
+        cal.to_str().unwrap(),
+        "--channel",
+        "1",
+        "--out",
+        mic.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    // headphones of −6 dB gain measured with it at the sweep's −12 dBFS: the level at 1 kHz
+    // is −18 dBFS, so 102 dB SPL (tolerance 0.1 dB)
+    let model = d.join("hp.toml");
+    std::fs::write(
+        &model,
+        "kind = \"headphones\"\ngain_db = -6.0\n[[noise]]\ntype = \"white\"\nlevel_dbfs = -100.0\n",
+    )
+    .unwrap();
+    let s = d.join("hp");
+    let o = sweeplab(&[
+        "simulate",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        s.to_str().unwrap(),
+        "--no-analyze",
+        "--duration",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rep = d.join("hp-report");
+    let o = sweeplab(&[
+        "analyze",
+        s.to_str().unwrap(),
+        "--out",
+        rep.to_str().unwrap(),
+        "--sensitivity",
+        mic.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let a = json(&rep.join("analysis.json"));
+    let offset = a["spl"]["offset_db"].as_f64().unwrap();
+    let level = a["channels"][0]["level_1k_dbfs"].as_f64().unwrap();
+    assert!(
+        (level + offset - 102.0).abs() < 0.1,
+        "{} dB SPL",
+        level + offset
+    );
+    assert!(text(&o).contains("dB SPL"), "{}", text(&o));
+    let summary = std::fs::read_to_string(rep.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("| Level at 1 kHz (SPL) | 102.0 dB SPL |"),
+        "{summary}"
+    );
+    assert!(summary.contains("dB SPL = dBFS + 120.0"), "{summary}");
+
+    // without it: dBFS only, and the summary says how to get dB SPL
+    let plain = d.join("plain");
+    let o = sweeplab(&[
+        "analyze",
+        s.to_str().unwrap(),
+        "--out",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    assert!(json(&plain.join("analysis.json"))["spl"].is_null());
+    assert!(
+        !std::fs::read_to_string(plain.join("summary.md"))
+            .unwrap()
+            .contains("dB SPL |")
+    );
+
+    // a microphone under test is not measured through the measurement microphone
+    let mic_rep = d.join("as-mic");
+    let o = sweeplab(&[
+        "analyze",
+        s.to_str().unwrap(),
+        "--out",
+        mic_rep.to_str().unwrap(),
+        "--sensitivity",
+        mic.to_str().unwrap(),
+        "--no-plots",
+        "--kind",
+        "microphone",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let a = json(&mic_rep.join("analysis.json"));
+    assert!(a["spl"].is_null());
+    assert!(
+        a["channels"][0]["notes"]
+            .to_string()
+            .contains("sensitivity"),
+        "{a}"
+    );
+}
+
+#[test]
+fn what_is_not_a_calibrator_recording_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let out = d.join("mic.json");
+    let run = |wav: &PathBuf, extra: &[&str]| {
+        let mut args = vec![
+            "calibrate",
+            wav.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        sweeplab(&args)
+    };
+    let wrong = d.join("wrong.wav");
+    calibrator_wav(&wrong, 440.0, 0.1, 4.0);
+    let o = run(&wrong, &["--channel", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("wrong.wav") && text(&o).contains("not 1 kHz"),
+        "{}",
+        text(&o)
+    );
+    let silent = d.join("silent.wav");
+    calibrator_wav(&silent, 1000.0, 0.1, 4.0);
+    let o = run(&silent, &["--channel", "0"]); // channel 0 holds only noise
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = run(&silent, &["--channel", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--channel"), "{}", text(&o));
+    let o = run(&silent, &["--channel", "1", "--spl", "20"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--spl"), "{}", text(&o));
+    let o = run(&d.join("missing.wav"), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.exists(), "nothing written on a refusal");
+    // analyze with a file that is not a sensitivity file
+    std::fs::write(d.join("bad.json"), "{}").unwrap();
+    let o = sweeplab(&[
+        "analyze",
+        "--stimulus",
+        silent.to_str().unwrap(),
+        "--capture",
+        silent.to_str().unwrap(),
+        "--start",
+        "20",
+        "--end",
+        "20000",
+        "--out",
+        d.join("x").to_str().unwrap(),
+        "--sensitivity",
+        d.join("bad.json").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("bad.json"), "{}", text(&o));
+}
