@@ -2,23 +2,10 @@
 //! recording of an acoustic calibrator, and levels in dB SPL, against tones and simulated
 //! devices whose levels are known exactly.
 
+mod common;
+use common::{sweeplab, text};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn sweeplab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweeplab"))
-        .args(args)
-        .output()
-        .expect("run sweeplab")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// A two-channel 48 kHz float WAV: channel 0 silent-ish, channel 1 a tone of peak `amp` at
 /// `freq_hz` with noise 50 dB below it.

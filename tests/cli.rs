@@ -1,15 +1,11 @@
 //! The command line as other programs see it: files written, JSON fields, exit codes and
 //! error messages (CONTRACT.md).
 
+mod common;
+use common::sweeplab;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn sweeplab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweeplab"))
-        .args(args)
-        .output()
-        .expect("run sweeplab")
-}
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()

@@ -1,14 +1,10 @@
 //! `simulate`, `demo` and the committed fixture sessions, through the command line.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+use common::sweeplab;
 
-fn sweeplab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweeplab"))
-        .args(args)
-        .output()
-        .expect("run sweeplab")
-}
+use std::path::Path;
+use std::process::Command;
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

@@ -2,15 +2,10 @@
 //! here from the formats' descriptions (a RIFF/WAVE parser, whitespace and CSV splitting),
 //! not by sweeplab's code or hound, and held against the simulated devices' known truth.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::sweeplab;
 
-fn sweeplab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweeplab"))
-        .args(args)
-        .output()
-        .expect("run sweeplab")
-}
+use std::path::{Path, PathBuf};
 
 fn simulate(dir: &Path, name: &str, model: &str) -> PathBuf {
     let m = dir.join(format!("{name}.toml"));

@@ -2,17 +2,13 @@
 //! file and the problem, never panics, and leaves no output behind; each unusual but valid
 //! one (8-bit, WAVE_FORMAT_EXTENSIBLE, unknown and odd-sized chunks) is accepted.
 
+mod common;
+use common::sweeplab;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use sweeplab::testkit::fuzzing::WavBytes as Wav;
-
-fn sweeplab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweeplab"))
-        .args(args)
-        .output()
-        .expect("run sweeplab")
-}
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()

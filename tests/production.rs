@@ -4,25 +4,13 @@
 //! (yield, failures, Cpk, CSV, trend, `results add` exactly once, a database failure that
 //! keeps the result).
 
+mod common;
+use common::{sweeplab, text};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use sweeplab::limits::Limits;
-
-fn sweeplab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweeplab"))
-        .args(args)
-        .output()
-        .expect("run sweeplab")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// A stereo headset model: gain, a low shelf at 120 Hz (the fit: seal leakage moves the bass),
 /// a 14 kHz low-pass, white noise, and optional extra TOML (stages, a nonlinearity).

@@ -5,27 +5,13 @@
 //! fail.
 
 mod common;
+use common::{sweeplab, text};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::pg::PgServer;
-
-fn sweeplab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweeplab"))
-        .args(args)
-        .output()
-        .expect("run sweeplab")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// A simulated unit (a built-in model, 1 s sweep) analysed in DIR/unit, and limits built from
 /// it in DIR/limits.toml.

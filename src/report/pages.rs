@@ -204,26 +204,39 @@ pub(crate) fn overlay_image(
         freq_axis(None, &refs)
     };
     let yv = y_in_band(&refs, &x);
+    let y = db_yrange(&yv);
+    let empty = curves.is_empty().then_some("no curves");
+    one_panel(&mut c, &f, r, x, y, y_label, curves, empty)?;
+    Ok(c)
+}
+
+/// One panel of `curves` filling `r`, with a message instead when `empty` says so.
+#[allow(clippy::too_many_arguments)]
+fn one_panel(
+    c: &mut Canvas,
+    f: &Fonts,
+    r: Rect,
+    x: Axis,
+    y: YRange,
+    y_label: &str,
+    curves: &[Series],
+    empty: Option<&str>,
+) -> R<()> {
     let p = Panel {
         title: None,
-        y: db_yrange(&yv),
         x,
+        y,
         y_label: y_label.to_string(),
         curves: curves
             .iter()
             .enumerate()
-            .map(|(i, s)| Curve::from_series(s, i, &f))
+            .map(|(i, s)| Curve::from_series(s, i, f))
             .collect(),
         extra: Vec::new(),
         show_x_labels: true,
-        message: if curves.is_empty() {
-            vec!["no curves".into()]
-        } else {
-            Vec::new()
-        },
+        message: empty.map(|m| vec![m.to_string()]).unwrap_or_default(),
     };
-    paint_panel(&mut c, r, &p, &f)?;
-    Ok(c)
+    paint_panel(c, r, &p, f)
 }
 
 /// A figure against a linear x (e.g. a metric over units, `sweeplab results --trend`).
@@ -267,32 +280,17 @@ pub(crate) fn trend_image(
         });
     let pad = ((y1 - y0) * 0.08).max(1e-3);
     let (ylo, yhi) = nice_range(y0 - pad, y1 + pad, false);
-    let p = Panel {
-        title: None,
-        x: Axis {
-            scale: Scale::Lin { min: x0, max: x1 },
-            ticks: TickKind::Nice,
-            label: x_label.to_string(),
-        },
-        y: YRange::Fixed {
-            scale: Scale::Lin { min: ylo, max: yhi },
-            ticks: TickKind::Nice,
-        },
-        y_label: y_label.to_string(),
-        curves: curves
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Curve::from_series(s, i, &f))
-            .collect(),
-        extra: Vec::new(),
-        show_x_labels: true,
-        message: if ys.is_empty() {
-            vec!["nothing to plot".into()]
-        } else {
-            Vec::new()
-        },
+    let x = Axis {
+        scale: Scale::Lin { min: x0, max: x1 },
+        ticks: TickKind::Nice,
+        label: x_label.to_string(),
     };
-    paint_panel(&mut c, r, &p, &f)?;
+    let y = YRange::Fixed {
+        scale: Scale::Lin { min: ylo, max: yhi },
+        ticks: TickKind::Nice,
+    };
+    let empty = ys.is_empty().then_some("nothing to plot");
+    one_panel(&mut c, &f, r, x, y, y_label, curves, empty)?;
     Ok(c)
 }
 

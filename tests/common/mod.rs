@@ -4,6 +4,23 @@
 pub mod loopback;
 pub mod pg;
 
+/// Runs the sweeplab binary under test with `args` and waits for it.
+pub fn sweeplab(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+        .args(args)
+        .output()
+        .expect("run sweeplab")
+}
+
+/// A finished command's stdout and stderr, for assertions and messages.
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 use sweeplab::dsp::analyze::{Analyzer, SweepLayout};
 use sweeplab::dsp::filters::{Biquad, BiquadState};
 use sweeplab::dsp::sweep::{SweepDesign, SweepSpec};
