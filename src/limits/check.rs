@@ -99,6 +99,21 @@ fn missing(name: String, unit: &str, why: impl Into<String>) -> LimitCheck {
     }
 }
 
+/// A limit with no figure, only a verdict (faults, polarity).
+fn yes_no(name: String, ok: bool, detail: String) -> LimitCheck {
+    LimitCheck {
+        name,
+        verdict: verdict(ok),
+        margin: None,
+        unit: String::new(),
+        at_hz: None,
+        value: None,
+        lower: None,
+        upper: None,
+        detail,
+    }
+}
+
 /// A scalar figure within [lower, upper] (either may be open).
 fn window(
     name: String,
@@ -139,17 +154,11 @@ pub fn check_unit(a: &Analysis, limits: &Limits) -> CheckReport {
                     .map(move |w| format!("ch{}: {w}", c.index))
             })
             .collect();
-        checks.push(LimitCheck {
-            name: "faults".into(),
-            verdict: verdict(faults.is_empty()),
-            margin: None,
-            unit: String::new(),
-            at_hz: None,
-            value: None,
-            lower: None,
-            upper: None,
-            detail: faults.join("; "),
-        });
+        checks.push(yes_no(
+            "faults".into(),
+            faults.is_empty(),
+            faults.join("; "),
+        ));
     }
     for cl in &limits.channel {
         let Some(ch) = a.channels.iter().find(|c| c.index == cl.index) else {
@@ -359,17 +368,11 @@ fn check_channel(ch: &ChannelAnalysis, cl: &ChannelLimits, checks: &mut Vec<Limi
     if let Some(want) = cl.polarity {
         let name = format!("ch{c} polarity");
         match polarity(ch) {
-            Some(p) => checks.push(LimitCheck {
+            Some(p) => checks.push(yes_no(
                 name,
-                verdict: verdict(p == want),
-                margin: None,
-                unit: String::new(),
-                at_hz: None,
-                value: None,
-                lower: None,
-                upper: None,
-                detail: format!("{}, expected {}", p.as_str(), want.as_str()),
-            }),
+                p == want,
+                format!("{}, expected {}", p.as_str(), want.as_str()),
+            )),
             None => checks.push(missing(name, "", why("impulse response"))),
         }
     }
