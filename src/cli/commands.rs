@@ -3,9 +3,9 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::output::{self, AnalysisSummary, AnalyzeSummary, CompareSummary, ErrorSummary, Printer};
+use super::interrupt::stop_flag;
 use super::progress::{Reporter, Steps};
 use super::{
     AnalysisOptions, AnalyzeCmd, CalibrateCmd, Cli, Command, CompareCmd, DemoCmd, DevicesCmd,
@@ -44,16 +44,6 @@ pub fn exit_code_of(err: &anyhow::Error) -> u8 {
         .find_map(|e| e.downcast_ref::<Error>())
         .map(Error::exit_code)
         .unwrap_or(1)
-}
-
-/// Set by Ctrl-C; every capture loop and analysis step polls it.
-pub fn stop_flag() -> &'static AtomicBool {
-    static STOP: AtomicBool = AtomicBool::new(false);
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
-    });
-    &STOP
 }
 
 pub fn sweep_spec(a: &SweepArgs) -> SweepSpec {

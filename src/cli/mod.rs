@@ -3,6 +3,7 @@
 //! imports it; it only parses, calls the session layer and prints.
 
 pub mod commands;
+pub mod interrupt;
 pub mod output;
 pub mod production;
 pub mod progress;

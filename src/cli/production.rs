@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::commands::stop_flag;
+use super::interrupt::stop_flag;
 use super::output::Printer;
 use super::{CheckCmd, LimitsCmd, LimitsRunArgs, ResultsAction, ResultsCmd, UnitArgs};
 use crate::db::ResultRecord;
