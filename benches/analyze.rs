@@ -59,6 +59,19 @@ fn main() {
         times[0],
         times[times.len() - 1]
     );
+    // of which the exports (impulse WAV, REW text, FRD, THD and noise CSV)
+    let a = analyze_session(&dir, &out, &opts).unwrap();
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        sweeplab::storage::export::write_exports(&out, &a).unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "  of which the exports: median {:.2} ms (20 runs)",
+        times[times.len() / 2]
+    );
     let opts = AnalyzeOptions::default();
     let mut times = Vec::new();
     for _ in 0..5 {
