@@ -585,7 +585,34 @@ fn measure_with_limits_checks_the_unit_it_measured() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(!refused.exists());
-    // the unit: measured, analysed, checked, stored
+    // a measurement microphone's sensitivity from a calibrator tone (−26 dBFS peak at
+    // 94 dB SPL: dB SPL = dBFS + 120), given to measure
+    let cal = tmp.path().join("cal.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&cal, spec).unwrap();
+    for i in 0..48000 * 4 {
+        let t = i as f64 / 48000.0;
+        let v = 10f64.powf(-26.0 / 20.0) * (2.0 * std::f64::consts::PI * 1000.0 * t).sin();
+        w.write_sample(v as f32).unwrap();
+    }
+    w.finalize().unwrap();
+    let mic = tmp.path().join("mic.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+        .args([
+            "calibrate",
+            cal.to_str().unwrap(),
+            "--out",
+            mic.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    ok(&o);
+    // the unit: measured, analysed (in dB SPL too), checked, stored
     let unit = tmp.path().join("unit");
     let db = tmp.path().join("r.sqlite");
     let o = lb.measure(
@@ -597,6 +624,8 @@ fn measure_with_limits_checks_the_unit_it_measured() {
             "LB1",
             "--db",
             db.to_str().unwrap(),
+            "--sensitivity",
+            mic.to_str().unwrap(),
         ],
     );
     let out = format!(
@@ -616,4 +645,11 @@ fn measure_with_limits_checks_the_unit_it_measured() {
             .any(|c| c["name"] == "ch0 response upper")
     );
     assert!(db.is_file());
+    let a = json(&unit.join("report/analysis.json"));
+    assert!(
+        (a["spl"]["offset_db"].as_f64().unwrap() - 120.0).abs() < 0.02,
+        "{}",
+        a["spl"]
+    );
+    assert!(out.contains("dB SPL"), "{out}");
 }

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::output::{self, AnalysisSummary, AnalyzeSummary, CompareSummary, ErrorSummary, Printer};
 use super::interrupt::stop_flag;
+use super::output::{self, AnalysisSummary, AnalyzeSummary, CompareSummary, ErrorSummary, Printer};
 use super::progress::{Reporter, Steps};
 use super::{
     AnalysisOptions, AnalyzeCmd, CalibrateCmd, Cli, Command, CompareCmd, DemoCmd, DevicesCmd,
@@ -461,6 +461,11 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
     use crate::device::OutputRouting;
     use crate::session::live::{MeasureRequest, measure as run_measure};
     super::production::preflight(&c.check)?;
+    let sensitivity = c
+        .sensitivity
+        .as_deref()
+        .map(session::calibrate::read_sensitivity)
+        .transpose()?;
     let req = MeasureRequest {
         out: c.out.clone(),
         output_device: c.output_device,
@@ -481,6 +486,7 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
         force: c.force,
         level_check: !c.no_level_check,
         analyze: !c.no_analyze,
+        sensitivity,
     };
     let progress = Reporter::new("measuring", req.spec.sample_rate);
     let r = run_measure(

@@ -259,6 +259,10 @@ pub struct MeasureCmd {
     /// Skip the level check before the sweep.
     #[arg(long)]
     pub no_level_check: bool,
+    /// The measurement microphone's sensitivity (from `sweeplab calibrate`): the analysis
+    /// gives levels in dB SPL too. Read before the sweep.
+    #[arg(long, conflicts_with = "no_analyze")]
+    pub sensitivity: Option<PathBuf>,
     #[command(flatten)]
     pub check: LimitsRunArgs,
 }

@@ -126,6 +126,8 @@ mod measure {
         pub force: bool,
         pub level_check: bool,
         pub analyze: bool,
+        /// The measurement microphone's sensitivity, applied by the analysis (dB SPL).
+        pub sensitivity: Option<crate::results::SplInfo>,
     }
 
     /// What a live measurement did.
@@ -225,6 +227,7 @@ mod measure {
         if req.analyze {
             let opts = AnalyzeOptions {
                 stop: Some(stop),
+                sensitivity: req.sensitivity.clone(),
                 ..AnalyzeOptions::default()
             };
             let a = analyze_session(&req.out, &req.out.join("report"), &opts)?;
