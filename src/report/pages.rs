@@ -282,7 +282,12 @@ pub(crate) fn trend_image(
     let (ylo, yhi) = nice_range(y0 - pad, y1 + pad, false);
     let x = Axis {
         scale: Scale::Lin { min: x0, max: x1 },
-        ticks: TickKind::Nice,
+        // units are counted: whole-number ticks while they fit, nice ones beyond
+        ticks: if x1 - x0 <= 20.0 {
+            TickKind::Step(1.0)
+        } else {
+            TickKind::Nice
+        },
         label: x_label.to_string(),
     };
     let y = YRange::Fixed {
