@@ -94,6 +94,7 @@ fn analyze_options(
         smoothing: o.smoothing.0,
         plots: !o.no_plots,
         size: (o.size.width, o.size.height),
+        formats: o.format.clone(),
         label,
         kind,
         calibration: o
@@ -129,6 +130,7 @@ fn report(c: ReportCmd) -> anyhow::Result<ExitCode> {
     let opts = AnalyzeOptions {
         smoothing: c.smoothing.0,
         size: (c.size.width, c.size.height),
+        formats: c.format,
         stop: Some(stop_flag()),
         ..AnalyzeOptions::default()
     };
@@ -384,6 +386,7 @@ fn compare(c: CompareCmd) -> anyhow::Result<ExitCode> {
         smoothing: c.smoothing.0,
         calibration: c.calibration,
         plots: !c.no_plots,
+        formats: c.format,
     };
     let steps = Steps::new("comparing", args.sources.len(), pr.quiet || pr.json);
     let r = session::compare(&args, Some(stop_flag()), &mut |i, src| {

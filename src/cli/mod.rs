@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::kind::DeviceKind;
 use crate::metrics::Normalize;
+use crate::report::ImageFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -133,6 +134,9 @@ pub struct AnalysisOptions {
     /// Plot size in pixels, WxH.
     #[arg(long, default_value = "1600x1000", value_parser = parse_size)]
     pub size: Size,
+    /// Plot formats, comma-separated: png, svg (vector plots for papers), or png,svg.
+    #[arg(long, value_delimiter = ',', value_enum, default_value = "png")]
+    pub format: Vec<ImageFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -197,9 +201,12 @@ pub struct CompareCmd {
     /// Smoothing of the overlay curves (1/1 … 1/48 octave, or "none").
     #[arg(long, default_value = "1/6", value_parser = parse_smoothing)]
     pub smoothing: Smoothing,
-    /// Skip the PNG plots (compare.json and claims.md only).
+    /// Skip the plots (compare.json and claims.md only).
     #[arg(long)]
     pub no_plots: bool,
+    /// Plot formats, comma-separated: png, svg, or png,svg.
+    #[arg(long, value_delimiter = ',', value_enum, default_value = "png")]
+    pub format: Vec<ImageFormat>,
     #[command(flatten)]
     pub print: PrintArgs,
 }
@@ -324,6 +331,9 @@ pub struct ReportCmd {
     /// Plot size in pixels, WxH.
     #[arg(long, default_value = "1600x1000", value_parser = parse_size)]
     pub size: Size,
+    /// Plot formats, comma-separated: png, svg (vector plots for papers), or png,svg.
+    #[arg(long, value_delimiter = ',', value_enum, default_value = "png")]
+    pub format: Vec<ImageFormat>,
 }
 
 /// A fractional-octave smoothing: n of 1/n octave, or none.

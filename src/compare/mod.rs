@@ -64,8 +64,10 @@ pub struct CompareArgs {
     pub smoothing: Option<f64>,
     /// Measurement-microphone calibration removed from session and analysis sources.
     pub calibration: Option<PathBuf>,
-    /// Draw the PNGs (`--no-plots`: compare.json and claims.md only).
+    /// Draw the plots (`--no-plots`: compare.json and claims.md only).
     pub plots: bool,
+    /// The plots' formats.
+    pub formats: Vec<crate::report::ImageFormat>,
 }
 
 impl CompareArgs {
@@ -83,6 +85,7 @@ impl CompareArgs {
             smoothing: Some(6.0),
             calibration: None,
             plots: true,
+            formats: vec![crate::report::ImageFormat::Png],
         }
     }
 }
@@ -453,6 +456,7 @@ pub fn run(
             target.as_ref(),
             norm,
             args.smoothing,
+            &args.formats,
             &mut result.warnings,
         ) {
             Ok(plots) => {

@@ -9,7 +9,9 @@ use super::{
 use crate::dsp::smoothing::interp_linear;
 use crate::error::Result;
 use crate::metrics::{Normalize, clean};
-use crate::report::{RenderOptions, Series, render_bars, render_overlay, smoothing_label};
+use crate::report::{
+    ImageFormat, RenderOptions, Series, render_bars, render_overlay, smoothing_label,
+};
 use crate::units::{NA, created, hz, md_escape, prose, sig2, signed};
 
 /// Palette indices for devices: everything but grey, which is the target's.
@@ -83,17 +85,27 @@ fn difference(a: &(Vec<f64>, Vec<f64>), b: &(Vec<f64>, Vec<f64>)) -> (Vec<f64>, 
     (a.0.clone(), y)
 }
 
-/// Writes the three PNGs; returns the names written.
+/// The file names of written paths.
+fn file_names(paths: Vec<std::path::PathBuf>) -> Vec<String> {
+    paths
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect()
+}
+
+/// Writes the three plots (in each of `formats`); returns the names written.
 pub(super) fn write_plots(
     out: &Path,
     devices: &[Device],
     target: Option<&Target>,
     norm: Normalize,
     smoothing: Option<f64>,
+    formats: &[ImageFormat],
     warnings: &mut Vec<String>,
 ) -> Result<Vec<String>> {
     let opts = RenderOptions {
         smoothing,
+        formats: formats.to_vec(),
         ..RenderOptions::default()
     };
     let mut written = Vec::new();
@@ -142,7 +154,7 @@ pub(super) fn write_plots(
         s.dashed = true;
         series.push(s);
     }
-    render_overlay(
+    written.extend(file_names(render_overlay(
         &out.join(RESPONSE_PNG),
         &format!(
             "Frequency response, {}, {}",
@@ -153,8 +165,7 @@ pub(super) fn write_plots(
         &series,
         x_range,
         &opts,
-    )?;
-    written.push(RESPONSE_PNG.to_string());
+    )?));
 
     // 2. deviation from the target, or from the first device, whose own line is 0 dB
     let flat = |name: String, x: &[f64], c: usize| -> Series {
@@ -228,15 +239,14 @@ pub(super) fn write_plots(
         }
     };
     if let Some((title, ylab, series)) = plot {
-        render_overlay(
+        written.extend(file_names(render_overlay(
             &out.join(DEVIATION_PNG),
             &title,
             &ylab,
             &series,
             x_range,
             &opts,
-        )?;
-        written.push(DEVIATION_PNG.to_string());
+        )?));
     }
 
     // 3. key figures as bars (absolute levels left out: they depend on the volume and,
@@ -276,7 +286,7 @@ pub(super) fn write_plots(
     let edge = devices
         .iter()
         .any(|d| d.result.low_extension_at_band_edge || d.result.high_extension_at_band_edge);
-    render_bars(
+    written.extend(file_names(render_bars(
         &out.join(METRICS_PNG),
         if edge {
             "Key figures per device (a −6 dB point at the band edge only bounds the true one)"
@@ -286,8 +296,7 @@ pub(super) fn write_plots(
         &categories,
         &groups,
         &opts,
-    )?;
-    written.push(METRICS_PNG.to_string());
+    )?));
     Ok(written)
 }
 

@@ -2,15 +2,18 @@
 //! (and `metrics` for the figures it prints). Must not import: `dsp` (beyond smoothing for
 //! display), `device`, `sim`, `compare`, `session`, `cli`.
 //!
-//! Every plot is drawn into an in-memory RGB buffer, encoded to PNG here and written with
-//! [`crate::storage::write_atomic`], so no half-written image is ever left behind. Text uses
-//! the embedded DejaVu Sans font (registered once with plotters), never system fonts.
+//! Every plot is drawn once into a display list (`canvas`), replayed through a plotters
+//! backend for each requested format (`backend`: PNG through tiny-skia, SVG through
+//! plotters' SVG backend) and written with [`crate::storage::write_atomic`], so no
+//! half-written image is ever left behind. Text uses the embedded DejaVu Sans font, never
+//! system fonts (an SVG names DejaVu Sans, with fallbacks, for its reader to draw).
 //!
 //! The data each plot receives is exposed as [`Series`] (`response_series`,
 //! `distortion_series`, `noise_series`, `impulse_series`) so it can be checked against the
 //! [`Analysis`] without looking at pixels.
 
 mod axes;
+mod backend;
 mod canvas;
 mod frame;
 mod layout;
@@ -20,6 +23,7 @@ mod series;
 mod summary;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use std::path::{Path, PathBuf};
 
@@ -30,13 +34,33 @@ pub use axes::db_axis_range;
 pub use series::*;
 pub use summary::summary_markdown;
 
-/// Size of the images and the smoothing of the bold curves.
+/// An image file format: every plot can be written in each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum ImageFormat {
+    /// 8-bit RGB PNG, anti-aliased.
+    Png,
+    /// SVG: vector plots for papers and reports (width and height in pixels as the PNG's).
+    Svg,
+}
+
+impl ImageFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Svg => "svg",
+        }
+    }
+}
+
+/// Size of the images, their formats and the smoothing of the bold curves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderOptions {
     pub width: u32,
     pub height: u32,
     /// n of 1/n-octave smoothing for the bold curves; `None` draws the raw curves bold.
     pub smoothing: Option<f64>,
+    /// The formats each plot is written in (each once, in this order).
+    pub formats: Vec<ImageFormat>,
 }
 
 impl Default for RenderOptions {
@@ -45,12 +69,37 @@ impl Default for RenderOptions {
             width: 1600,
             height: 1000,
             smoothing: Some(6.0),
+            formats: vec![ImageFormat::Png],
         }
     }
 }
 
-/// Writes `response.png`, `distortion.png`, `noise.png`, `impulse.png`, `overview.png` and
-/// `summary.md` into `out_dir` (which exists). Returns the paths written.
+impl RenderOptions {
+    /// The formats, without repeats; PNG when none is given.
+    fn formats(&self) -> Vec<ImageFormat> {
+        let mut f: Vec<ImageFormat> = Vec::new();
+        for x in &self.formats {
+            if !f.contains(x) {
+                f.push(*x);
+            }
+        }
+        if f.is_empty() {
+            f.push(ImageFormat::Png);
+        }
+        f
+    }
+}
+
+/// One drawn page encoded in `format`.
+fn encode(c: &canvas::Canvas, format: ImageFormat) -> std::result::Result<Vec<u8>, String> {
+    match format {
+        ImageFormat::Png => backend::to_png(c),
+        ImageFormat::Svg => backend::to_svg(c).map(String::into_bytes),
+    }
+}
+
+/// Writes `response`, `distortion`, `noise`, `impulse` and `overview` (`.png`, and `.svg`
+/// when asked) and `summary.md` into `out_dir` (which exists). Returns the paths written.
 pub fn render_analysis(
     analysis: &Analysis,
     out_dir: &Path,
@@ -71,29 +120,35 @@ pub fn render_analysis_unless(
     let mut written = Vec::new();
     type Painter = fn(&Analysis, &RenderOptions) -> std::result::Result<canvas::Canvas, String>;
     let jobs: [(&str, Painter); 5] = [
-        ("response.png", pages::response_image),
-        ("distortion.png", pages::distortion_image),
-        ("noise.png", pages::noise_image),
-        ("impulse.png", pages::impulse_image),
-        ("overview.png", pages::overview_image),
+        ("response", pages::response_image),
+        ("distortion", pages::distortion_image),
+        ("noise", pages::noise_image),
+        ("impulse", pages::impulse_image),
+        ("overview", pages::overview_image),
     ];
+    let formats = opts.formats();
+    let formats = &formats;
+    type Encoded = (PathBuf, std::result::Result<Vec<u8>, String>);
     // two worker threads: the images are independent
-    let results: Vec<(PathBuf, std::result::Result<Vec<u8>, String>)> = std::thread::scope(|s| {
+    let results: Vec<Encoded> = std::thread::scope(|s| {
         let handles: Vec<_> = [&jobs[..3], &jobs[3..]]
             .into_iter()
             .map(|part| {
                 s.spawn(move || {
-                    part.iter()
-                        .map(|(name, paint)| {
-                            if stopped() {
-                                return (out_dir.join(name), Err(String::new()));
-                            }
-                            let bytes = canvas::ensure_fonts()
-                                .and_then(|_| paint(analysis, opts))
-                                .and_then(|c| c.to_png());
-                            (out_dir.join(name), bytes)
-                        })
-                        .collect::<Vec<_>>()
+                    let mut done = Vec::new();
+                    for (name, paint) in part {
+                        let path =
+                            |f: ImageFormat| out_dir.join(format!("{name}.{}", f.extension()));
+                        if stopped() {
+                            done.push((path(formats[0]), Err(String::new())));
+                            continue;
+                        }
+                        match text::ensure_fonts().and_then(|_| paint(analysis, opts)) {
+                            Ok(c) => done.extend(formats.iter().map(|&f| (path(f), encode(&c, f)))),
+                            Err(e) => done.push((path(formats[0]), Err(e))),
+                        }
+                    }
+                    done
                 })
             })
             .collect();
@@ -124,6 +179,7 @@ pub fn render_analysis_unless(
 
 /// A log-frequency overlay of `curves` (e.g. several devices for `compare`): one colour per
 /// curve (or `Series::color`), a legend, the y range from the data (as for dB responses).
+/// Written at `path` with each format's extension; returns the paths written.
 pub fn render_overlay(
     path: &Path,
     title: &str,
@@ -131,13 +187,12 @@ pub fn render_overlay(
     curves: &[Series],
     x_range_hz: (f64, f64),
     opts: &RenderOptions,
-) -> Result<()> {
+) -> Result<Vec<PathBuf>> {
     check_size(opts)?;
-    let c = canvas::ensure_fonts()
+    let c = text::ensure_fonts()
         .and_then(|_| pages::overlay_image(title, y_label, curves, x_range_hz, opts))
-        .and_then(|c| c.to_png())
         .map_err(|m| plot_error(path, m))?;
-    crate::storage::write_atomic(path, &c)
+    write_formats(path, &c, opts)
 }
 
 /// A figure against a linear x (a metric over units, with its limits as flat lines).
@@ -148,13 +203,12 @@ pub fn render_trend(
     y_label: &str,
     curves: &[Series],
     opts: &RenderOptions,
-) -> Result<()> {
+) -> Result<Vec<PathBuf>> {
     check_size(opts)?;
-    let c = canvas::ensure_fonts()
+    let c = text::ensure_fonts()
         .and_then(|_| pages::trend_image(title, x_label, y_label, curves, opts))
-        .and_then(|c| c.to_png())
         .map_err(|m| plot_error(path, m))?;
-    crate::storage::write_atomic(path, &c)
+    write_formats(path, &c, opts)
 }
 
 /// A grouped bar chart: one group of bars per category, one bar (and colour) per group entry
@@ -165,13 +219,24 @@ pub fn render_bars(
     categories: &[String],
     groups: &[(String, Vec<Option<f64>>)],
     opts: &RenderOptions,
-) -> Result<()> {
+) -> Result<Vec<PathBuf>> {
     check_size(opts)?;
-    let c = canvas::ensure_fonts()
+    let c = text::ensure_fonts()
         .and_then(|_| pages::bars_image(title, categories, groups, opts))
-        .and_then(|c| c.to_png())
         .map_err(|m| plot_error(path, m))?;
-    crate::storage::write_atomic(path, &c)
+    write_formats(path, &c, opts)
+}
+
+/// Writes page `c` at `path` with each format's extension; returns the paths written.
+fn write_formats(path: &Path, c: &canvas::Canvas, opts: &RenderOptions) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for f in opts.formats() {
+        let p = path.with_extension(f.extension());
+        let bytes = encode(c, f).map_err(|m| plot_error(&p, m))?;
+        crate::storage::write_atomic(&p, &bytes)?;
+        written.push(p);
+    }
+    Ok(written)
 }
 
 fn plot_error(path: &Path, msg: String) -> Error {

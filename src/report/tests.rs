@@ -387,6 +387,7 @@ fn renders_small_size_with_warnings_and_missing_noise() {
         width: 800,
         height: 500,
         smoothing: Some(3.0),
+        ..RenderOptions::default()
     };
     let written = render_analysis(&a, dir.path(), &opts).unwrap();
     for p in &written[..5] {
@@ -481,16 +482,33 @@ fn odd_data_does_not_panic() {
         width: 640,
         height: 400,
         smoothing: Some(6.0),
+        // odd data through both backends
+        formats: vec![ImageFormat::Png, ImageFormat::Svg],
     };
     let cases = odd_cases();
     for (i, a) in cases.iter().enumerate() {
         let d = dir.path().join(i.to_string());
         std::fs::create_dir(&d).unwrap();
         let written = render_analysis(a, &d, &opts).unwrap();
-        assert_eq!(written.len(), 6, "case {i}");
-        for p in &written[..5] {
-            let (w, h, _) = decode_png(&std::fs::read(p).unwrap());
-            assert_eq!((w, h), (640, 400));
+        assert_eq!(
+            written.len(),
+            11,
+            "case {i}: five PNGs, five SVGs, summary.md"
+        );
+        for p in &written[..10] {
+            let bytes = std::fs::read(p).unwrap();
+            if p.extension().is_some_and(|e| e == "svg") {
+                let t = String::from_utf8(bytes).unwrap();
+                assert!(
+                    t.starts_with("<svg width=\"640\" height=\"400\""),
+                    "{}",
+                    p.display()
+                );
+                assert!(t.trim_end().ends_with("</svg>"), "{}", p.display());
+            } else {
+                let (w, h, _) = decode_png(&bytes);
+                assert_eq!((w, h), (640, 400));
+            }
         }
     }
 }
@@ -504,6 +522,7 @@ fn bad_size_is_a_usage_error() {
             width: w,
             height: h,
             smoothing: None,
+            ..RenderOptions::default()
         };
         match render_analysis(&a, dir.path(), &opts) {
             Err(Error::BadUsage { flag, .. }) => assert_eq!(flag, "--size"),

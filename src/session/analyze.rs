@@ -528,6 +528,7 @@ pub fn write_outputs(
             width: opts.size.0,
             height: opts.size.1,
             smoothing: opts.smoothing,
+            formats: opts.formats.clone(),
         };
         let stopped = || opts.stopped();
         match crate::report::render_analysis_unless(a, out, &ropts, &stopped) {
@@ -557,6 +558,7 @@ pub fn rerender(
         width: opts.size.0,
         height: opts.size.1,
         smoothing: opts.smoothing,
+        formats: opts.formats.clone(),
     };
     let mut written = crate::storage::export::write_exports(out, &a)?;
     written.extend(crate::report::render_analysis(&a, out, &ropts)?);

@@ -38,6 +38,8 @@ pub struct AnalyzeOptions {
     pub smoothing: Option<f64>,
     pub plots: bool,
     pub size: (u32, u32),
+    /// The plots' formats (PNG, SVG).
+    pub formats: Vec<crate::report::ImageFormat>,
     /// Overrides for the device label and kind.
     pub label: Option<String>,
     pub kind: Option<DeviceKind>,
@@ -91,6 +93,7 @@ impl Default for AnalyzeOptions {
             smoothing: Some(6.0),
             plots: true,
             size: (1600, 1000),
+            formats: vec![crate::report::ImageFormat::Png],
             label: None,
             kind: None,
             calibration: None,

@@ -280,6 +280,7 @@ fn plot_masks(a: &Analysis, limits: &Limits, report: &CheckReport, path: &Path) 
         range,
         &RenderOptions::default(),
     )
+    .map(drop)
 }
 
 /// `sweeplab results add SRC…`: adds the results kept in the units' check.json files (after
@@ -451,4 +452,5 @@ pub fn plot_trend(rs: &[ResultRecord], limit: &str, path: &Path) -> Result<()> {
         &curves,
         &RenderOptions::default(),
     )
+    .map(drop)
 }
