@@ -1,54 +1,46 @@
-//! Time to render all plots (and summary.md) of one analysis.
+//! Rendering all plots (and summary.md) of one analysis: the five pages as PNG at two sizes,
+//! one and two channels, and as SVG.
 //!
-//! `cargo bench --bench report` (release build). Budget: ≤ 250 ms per analysis.
-//! Prints wall-clock time and, on Linux, the process CPU time (all threads), which is less
-//! disturbed by other load on the machine.
+//! `cargo bench --bench report` (divan: median, mean, fastest and slowest of the samples).
+//! The pages are drawn by two worker threads, so wall time is about half the CPU time.
 
-use std::time::{Duration, Instant};
-
-use sweeplab::report::{RenderOptions, render_analysis};
+use sweeplab::report::{ImageFormat, RenderOptions, render_analysis};
 use sweeplab::testkit::example;
 
-/// User + system CPU time of this process so far (Linux), in seconds.
-fn cpu_time_s() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+fn main() {
+    divan::main();
 }
 
-fn main() {
+/// "WxH, N ch, format".
+const CASES: [&str; 6] = [
+    "1600x1000 1ch png",
+    "1600x1000 2ch png",
+    "800x500 1ch png",
+    "800x500 2ch png",
+    "1600x1000 1ch svg",
+    "1600x1000 1ch png+svg",
+];
+
+#[divan::bench(args = CASES, sample_count = 20, sample_size = 1)]
+fn render_all_pages(bencher: divan::Bencher, case: &str) {
+    let f: Vec<&str> = case.split(' ').collect();
+    let (w, h) = f[0].split_once('x').expect("WxH");
+    let channels: usize = f[1].trim_end_matches("ch").parse().expect("channels");
+    let formats = f[2]
+        .split('+')
+        .map(|x| match x {
+            "svg" => ImageFormat::Svg,
+            _ => ImageFormat::Png,
+        })
+        .collect();
+    let opts = RenderOptions {
+        width: w.parse().expect("width"),
+        height: h.parse().expect("height"),
+        formats,
+        ..RenderOptions::default()
+    };
+    let a = example::analysis(channels);
     let dir = tempfile::tempdir().expect("temporary directory");
-    let iters = 20;
-    for (w, h) in [(1600, 1000), (800, 500)] {
-        let opts = RenderOptions {
-            width: w,
-            height: h,
-            ..RenderOptions::default()
-        };
-        for channels in [1, 2] {
-            let a = example::analysis(channels);
-            // warm-up (font registration, page cache)
-            render_analysis(&a, dir.path(), &opts).expect("render");
-            let cpu0 = cpu_time_s();
-            let mut times: Vec<Duration> = (0..iters)
-                .map(|_| {
-                    let t = Instant::now();
-                    render_analysis(&a, dir.path(), &opts).expect("render");
-                    t.elapsed()
-                })
-                .collect();
-            let cpu = cpu_time_s().zip(cpu0).map(|(b, a)| (b - a) / iters as f64);
-            times.sort();
-            println!(
-                "render_analysis {w}x{h}, {channels} channel(s): wall median {:.1} ms \
-                 (min {:.1}, max {:.1}); CPU {} per analysis",
-                times[times.len() / 2].as_secs_f64() * 1e3,
-                times[0].as_secs_f64() * 1e3,
-                times[times.len() - 1].as_secs_f64() * 1e3,
-                cpu.map_or("n/a".to_string(), |c| format!("{:.1} ms", c * 1e3)),
-            );
-        }
-    }
+    render_analysis(&a, dir.path(), &opts).expect("render"); // warm-up: fonts, page cache
+    bencher.bench_local(|| render_analysis(&a, dir.path(), &opts).expect("render"));
 }
