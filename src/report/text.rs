@@ -56,18 +56,31 @@ pub(crate) fn advance_width(text: &str, size: f64, bold: bool) -> f64 {
     let Some(f) = font(bold) else {
         return text.chars().count() as f64 * size * 0.6;
     };
-    let sf = f.as_scaled(size as f32);
+    pens(f, size as f32, text)
+        .last()
+        .map_or(0.0, |(_, _, end)| end as f64)
+}
+
+/// Each glyph of `text` at pixel scale `size` with its pen position (kerning applied) and
+/// the pen position after it.
+fn pens<'a>(
+    f: &'a FontRef<'static>,
+    size: f32,
+    text: &'a str,
+) -> impl Iterator<Item = (ab_glyph::GlyphId, f32, f32)> + 'a {
+    let sf = f.as_scaled(size);
     let mut pen = 0f32;
     let mut prev = None;
-    for c in text.chars() {
+    text.chars().map(move |c| {
         let id = sf.glyph_id(c);
         if let Some(p) = prev {
             pen += sf.kern(p, id);
         }
         prev = Some(id);
+        let at = pen;
         pen += sf.h_advance(id);
-    }
-    pen as f64
+        (id, at, pen)
+    })
 }
 
 /// Plotters' text size for a pixel scale `size`, and back.
@@ -257,17 +270,9 @@ pub(crate) fn rasterise<S: BackendTextStyle>(
         FontTransform::None => (ax - ax.round(), ay - ay.round()),
         _ => (0.0, 0.0),
     };
-    let sf = f.as_scaled(size as f32);
     let origin_x = (left + fx).round() as f32;
     let base_y = (baseline + fy).round() as f32;
-    let mut pen = 0f32;
-    let mut prev = None;
-    for c in text.chars() {
-        let id = sf.glyph_id(c);
-        if let Some(p) = prev {
-            pen += sf.kern(p, id);
-        }
-        prev = Some(id);
+    for (id, pen, _) in pens(f, size as f32, text) {
         let gx0 = (origin_x + pen.round()) as i32;
         let g = coverage(f, id, size as f32, bold);
         for (k, &cov) in g.cov.iter().enumerate() {
@@ -277,6 +282,5 @@ pub(crate) fn rasterise<S: BackendTextStyle>(
                 put(x, y, cov.min(1.0));
             }
         }
-        pen += sf.h_advance(id);
     }
 }

@@ -86,6 +86,16 @@ impl RasterBackend {
         Ok(())
     }
 
+    fn fill(&mut self, path: &tiny_skia::Path, c: BackendColor) {
+        self.pixmap.fill_path(
+            path,
+            &paint(c),
+            FillRule::Winding,
+            Transform::identity(),
+            None,
+        );
+    }
+
     /// Blends `c` at `coverage` over the (opaque) pixel at `x`, `y`, if it is inside.
     fn blend(&mut self, x: i32, y: i32, c: BackendColor, coverage: f32) {
         let (w, h) = (self.pixmap.width() as i32, self.pixmap.height() as i32);
@@ -197,13 +207,7 @@ impl DrawingBackend for RasterBackend {
             return Ok(());
         };
         if fill {
-            self.pixmap.fill_path(
-                &path,
-                &paint(s.color()),
-                FillRule::Winding,
-                Transform::identity(),
-                None,
-            );
+            self.fill(&path, s.color());
         } else {
             let stroke = Stroke {
                 width: s.stroke_width().max(1) as f32 / self.k,
@@ -235,13 +239,7 @@ impl DrawingBackend for RasterBackend {
         }
         pb.close();
         if let Some(path) = pb.finish() {
-            self.pixmap.fill_path(
-                &path,
-                &paint(s.color()),
-                FillRule::Winding,
-                Transform::identity(),
-                None,
-            );
+            self.fill(&path, s.color());
         }
         Ok(())
     }
