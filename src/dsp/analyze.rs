@@ -14,15 +14,16 @@ use realfft::num_complex::Complex64;
 
 use super::deconv::Deconvolver;
 use super::distortion::{HarmonicBand, LINEAR_SHARE, Leakage, distortion};
-use super::drift::estimate_drift;
-use super::faults::{find_faults, find_flat_tops, find_gain_step};
+use super::drift::judged_drift;
+pub use super::drift::{DRIFT_PLAUSIBLE_PPM, DRIFT_WARN_PPM};
+use super::faults::{Measured, capture_faults};
 use super::fft::FftCache;
 use super::ir::{extract_window, peak_position};
-use super::noise::{dbfs_from_power, digital_silence_share, welch_psd};
+use super::noise::noise_before_sweep;
+pub use super::sweep::SweepLayout;
 use super::window::{FDW_CYCLES, find_decay, windowed_response};
 use crate::results::{
-    ChannelAnalysis, FrequencyResponse, Impulse, Noise, NoiseSpectrum, ResponseWindow,
-    SmoothedCurve, Thd,
+    ChannelAnalysis, FrequencyResponse, Impulse, ResponseWindow, SmoothedCurve, Thd,
 };
 
 /// Points per octave of the reported frequency response.
@@ -33,25 +34,8 @@ pub const MAX_HARMONIC: usize = 9;
 pub const STORED_SMOOTHING: [u32; 2] = [3, 6];
 /// A sample at or above this magnitude counts as clipped.
 pub const CLIP_LEVEL: f64 = 0.999;
-/// Drift at or beyond this (ppm) is warned about.
-pub const DRIFT_WARN_PPM: f64 = 5.0;
-/// Drift beyond this (ppm) is not a clock: crystal oscillators stay within ±100 ppm and even
-/// poor USB devices within a few hundred. Beyond it, something else (a stimulus that does
-/// not belong to the capture, a resampler) is at work.
-pub const DRIFT_PLAUSIBLE_PPM: f64 = 1000.0;
-/// A drift fit counts only when its estimate is this many standard errors from zero …
-const DRIFT_MIN_T: f64 = 5.0;
-/// … and the excess phase left after it is below this (radians RMS): otherwise the response
-/// is not a minimum-phase system plus a delay (reflections, a room) and the model fails.
-const DRIFT_MAX_RESIDUAL_RAD: f64 = 0.3;
 /// The impulse response must stand this far above its own noise to count as signal, dB.
 const SIGNAL_MIN_DB: f64 = 30.0;
-/// The noise floor needs at least this much silence (and at least 0.1 s).
-const MIN_NOISE_SAMPLES: usize = 1024;
-/// Runs of identical samples this long in the pre-roll are digital silence.
-const SILENT_RUN: usize = 64;
-/// A pre-roll with this share of digital silence has no measurable noise floor.
-const SILENT_SHARE: f64 = 0.2;
 /// A response point counts when its power (1/6-octave average) is this many times the noise
 /// its window collects (6 dB).
 const RESPONSE_NOISE_GATE: f64 = 4.0;
@@ -62,35 +46,6 @@ const CUT_MARGIN_OCT: f64 = 1.0 / 6.0;
 const FADE_IN_OCT: f64 = 1.0 / 4.0;
 /// Harmonics are measured up to this far below the sweep's end (its fade-out, with margin).
 const FADE_OUT_OCT: f64 = 1.0 / 12.0;
-
-/// What the analysis needs to know about the sweep in the stimulus.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SweepLayout {
-    pub sample_rate: u32,
-    /// Analysis band (the end already clamped below Nyquist).
-    pub start_hz: f64,
-    pub end_hz: f64,
-    /// Sweep rate L, s: the k-th harmonic response lies L·ln k before the linear one.
-    pub rate_l_s: f64,
-    /// The frequency at the sweep's first sample (≤ start_hz for a synchronized sweep).
-    pub phase_start_hz: f64,
-    /// Peak level of the sweep, dBFS.
-    pub level_dbfs: f64,
-    /// Where the sweep starts and ends in the stimulus, samples.
-    pub sweep_first_sample: usize,
-    pub sweep_end_sample: usize,
-}
-
-impl SweepLayout {
-    /// The sweep's instantaneous frequency `t` seconds after its first sample.
-    pub fn frequency_at(&self, t_s: f64) -> f64 {
-        self.phase_start_hz * (t_s / self.rate_l_s).exp()
-    }
-    /// Seconds after its first sample at which the sweep passes `f`.
-    pub fn time_of(&self, f_hz: f64) -> f64 {
-        self.rate_l_s * (f_hz / self.phase_start_hz).ln()
-    }
-}
 
 /// Analyses capture channels against one stimulus, reusing the inverse filter and FFT plans.
 pub struct Analyzer {
@@ -476,52 +431,16 @@ impl Analyzer {
         );
         let fit_band = ((band.0 * 2.0).max(50.0), (band.1 / 1.5).min(0.4 * fs));
         let complete = arrival >= 0.0 && captured_to >= sweep_len;
-        let mut drift_significant = false;
-        let drift_ppm = if !complete {
-            notes.push("drift not estimated: the capture does not hold the whole sweep".into());
-            None
-        } else if fit_band.1 < fit_band.0 * 4.0 {
-            notes.push("drift not estimated: the band is too narrow for the fit".into());
-            None
-        } else {
-            match estimate_drift(
-                &short,
-                fs,
-                (lay.start_hz, lay.end_hz),
-                fit_band,
-                lay.rate_l_s,
-                lay.start_hz,
-                &mut self.fft,
-            ) {
-                None => {
-                    notes.push("drift not estimated: the fit failed".into());
-                    None
-                }
-                Some(fit) if fit.residual_rad > DRIFT_MAX_RESIDUAL_RAD => {
-                    notes.push(format!(
-                        "drift not estimated: the response's excess phase is not a delay plus a drift ({:.2} rad RMS left after the fit: reflections or a room), so the fit does not hold",
-                        fit.residual_rad
-                    ));
-                    None
-                }
-                Some(fit) if fit.drift.abs() * 1e6 > DRIFT_PLAUSIBLE_PPM => {
-                    notes.push(format!(
-                        "drift not reported: the fit gives {:+.0} ppm, beyond any clock (±{DRIFT_PLAUSIBLE_PPM:.0} ppm); does the stimulus belong to this capture?",
-                        fit.drift * 1e6
-                    ));
-                    None
-                }
-                Some(fit) => {
-                    drift_significant = fit.drift.abs() >= DRIFT_MIN_T * fit.std_error;
-                    Some(fit.drift * 1e6)
-                }
-            }
-        };
-        if let Some(d) = drift_ppm.filter(|d| d.abs() >= DRIFT_WARN_PPM && drift_significant) {
-            warnings.push(format!(
-                "clock drift of {d:+.1} ppm between playback and capture (separate devices or clocks?); the response is still valid, phase and group delay include the drift"
-            ));
-        }
+        let drift_ppm = judged_drift(
+            &short,
+            fs,
+            (lay.start_hz, lay.end_hz),
+            fit_band,
+            lay.rate_l_s,
+            complete,
+            (&mut warnings, &mut notes),
+            &mut self.fft,
+        );
 
         // impulse response section: 10 ms before the peak to 300 ms after (or the window end)
         let before = (0.01 * fs) as isize;
@@ -554,56 +473,15 @@ impl Analyzer {
         drop(h);
 
         // noise floor from the silence before the sweep arrives
-        let guard = 0.01 * fs;
-        let region_end = (arrival - guard).floor().max(0.0) as usize;
-        let region_end = region_end.min(raw.len());
-        let skip = ((0.05 * fs) as usize).min(region_end / 10);
-        let region = &raw[skip.min(region_end)..region_end]; // welch_psd removes each segment's mean
-        let segment = ((fs / 6.0) as usize).next_power_of_two();
-        let silent_share = digital_silence_share(region, SILENT_RUN);
-        let noise = if region.len() < MIN_NOISE_SAMPLES.max((0.1 * fs) as usize) {
-            warnings.push(format!(
-                "too little pre-roll: {:.3} s of silence before the sweep arrives; the noise floor and SNR are not measured (use --pre 1 or more)",
-                region_end as f64 / fs
-            ));
-            None
-        } else if silent_share > SILENT_SHARE {
-            // a note, not a warning: nothing is wrong with the capture (a digital loopback
-            // is silent too); the figure is just not there to be measured
-            notes.push(format!(
-                "digital silence before the sweep in channel {index} ({:.0} % of it is runs of identical samples: a noise gate, a muted input or a digital loopback): the noise floor cannot be measured there, so noise and SNR are not reported",
-                100.0 * silent_share
-            ));
-            None
-        } else {
-            let seg = if region.len() >= segment {
-                segment
-            } else {
-                1usize << (usize::BITS - 1 - region.len().leading_zeros())
-            };
-            let psd = welch_psd(region, fs, seg, &mut self.fft);
-            let hi = 20000f64.min(fs / 2.0);
-            let rms = dbfs_from_power(psd.band_power(20.0, hi, false));
-            let aw = dbfs_from_power(psd.band_power(20.0, hi, true));
-            if (region.len() as f64) < 0.25 * fs {
-                warnings.push(format!(
-                    "too little pre-roll: the noise floor was measured on only {:.2} s of silence; use --pre 1 or more",
-                    region.len() as f64 / fs
-                ));
-            }
-            Some(Noise {
-                rms_dbfs: rms,
-                a_weighted_dbfs: aw,
-                spectrum: NoiseSpectrum {
-                    freq_hz: psd.freq_hz[1..].to_vec(),
-                    dbfs_per_hz: psd.power_per_hz[1..]
-                        .iter()
-                        .map(|&p| dbfs_from_power(p))
-                        .collect(),
-                },
-                duration_s: region.len() as f64 / fs,
-            })
-        };
+        let noise = noise_before_sweep(
+            raw,
+            arrival,
+            fs,
+            index,
+            &mut warnings,
+            &mut notes,
+            &mut self.fft,
+        );
 
         // level at 1 kHz: the 1/3-octave smoothed response, where its whole band is measured
         let third = 2f64.powf(1.0 / 6.0);
@@ -632,70 +510,22 @@ impl Analyzer {
             _ => None,
         };
 
-        // faults: the capture against its prediction, where the sweep is well inside the
-        // measured band (2 × its start … its end ÷ 1.25)
-        let from = (arrival + lay.time_of(2.0 * band.0) * fs).max(0.0) as usize;
-        let to = (arrival + lay.time_of(band.1 / 1.25) * fs).max(0.0) as usize;
-        // a capture cut short (disk full, device lost) ends abruptly: leave its last 0.1 s out
-        let to = to.min(raw.len().saturating_sub((0.1 * fs) as usize));
-        let freq_at = |i: usize| {
-            let t = (i as f64 - arrival) / fs;
-            (t >= 0.0 && t * fs < sweep_len).then(|| lay.frequency_at(t))
-        };
-        let noise_ms = noise
-            .as_ref()
-            .map(|nz| 10f64.powf(nz.rms_dbfs / 10.0) / 2.0);
-        // the distortion expected there: the median THD over ±1/3 octave (a glitch itself
-        // lands in the harmonic windows as a narrow spike of THD at its own frequency, which
-        // the median ignores)
-        let distortion_db = |i: usize| -> Option<f64> {
-            let f = freq_at(i)?;
-            let third = 2f64.powf(1.0 / 3.0);
-            let (a, b) = (
-                thd.freq_hz.partition_point(|&g| g < f / third),
-                thd.freq_hz.partition_point(|&g| g <= f * third),
-            );
-            let mut v: Vec<f64> = thd.percent[a..b].to_vec();
-            if v.len() < 8 {
-                return None;
-            }
-            v.sort_by(f64::total_cmp);
-            Some(20.0 * (v[v.len() / 2] / 100.0).max(1e-9).log10())
-        };
-        warnings.extend(find_faults(
+        warnings.extend(capture_faults(
             raw,
             &prediction,
-            from,
-            to,
-            fs,
-            &freq_at,
-            noise_ms,
-            &distortion_db,
+            &lay,
+            arrival,
+            band,
+            index,
+            clipped,
+            &Measured {
+                grid_hz: &grid,
+                gain_db: &gain_db,
+                phase_unwrapped: &phase_unwrapped,
+                thd: &thd,
+                noise_rms_dbfs: noise.as_ref().map(|nz| nz.rms_dbfs),
+            },
         ));
-        if let Some((f, step)) = find_gain_step(
-            &grid,
-            &gain_db,
-            &phase_unwrapped,
-            band.0 * 2.0,
-            band.1 / 1.25,
-        ) {
-            let t = (arrival / fs + lay.time_of(f)).max(0.0);
-            warnings.push(format!(
-                "gain change of {step:+.1} dB at {t:.3} s in the capture (the response steps at {f:.0} Hz, where the sweep was then, with no phase turn that a filter would cause): an AGC or a level change mid-sweep; disable automatic gain control and measure again"
-            ));
-        }
-        if clipped == 0 {
-            let tolerance = noise
-                .as_ref()
-                .map_or(0.0, |nz| 4.0 * 10f64.powf(nz.rms_dbfs / 20.0) / 2f64.sqrt());
-            if let Some((count, level, first)) = find_flat_tops(raw, tolerance, fs, &freq_at) {
-                warnings.push(format!(
-                    "clipping below full scale: {count} flat tops at {:.1} dBFS in channel {index}, the first at {:.3} s (an analog stage or a limiter clips before the converter); lower the output level or the input gain and measure again",
-                    20.0 * level.log10(),
-                    first as f64 / fs
-                ));
-            }
-        }
 
         ChannelAnalysis {
             index,

@@ -14,6 +14,18 @@ use realfft::num_complex::Complex64;
 
 use super::fft::FftCache;
 
+/// Drift at or beyond this (ppm) is warned about.
+pub const DRIFT_WARN_PPM: f64 = 5.0;
+/// Drift beyond this (ppm) is not a clock: crystal oscillators stay within ±100 ppm and even
+/// poor USB devices within a few hundred. Beyond it, something else (a stimulus that does
+/// not belong to the capture, a resampler) is at work.
+pub const DRIFT_PLAUSIBLE_PPM: f64 = 1000.0;
+/// A drift fit counts only when its estimate is this many standard errors from zero …
+const DRIFT_MIN_T: f64 = 5.0;
+/// … and the excess phase left after it is below this (radians RMS): otherwise the response
+/// is not a minimum-phase system plus a delay (reflections, a room) and the model fails.
+const DRIFT_MAX_RESIDUAL_RAD: f64 = 0.3;
+
 /// A drift estimate and how far it can be trusted.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DriftFit {
@@ -179,4 +191,60 @@ fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; 
         x[c] = (b[c] - (c + 1..N).map(|k| a[c][k] * x[k]).sum::<f64>()) / a[c][c];
     }
     Some(x)
+}
+
+/// The drift of a capture's clock (ppm) from `short`, a window of its linear response, fitted
+/// over `fit_band` of a sweep over `swept_hz`: `None` with a note saying why when the capture
+/// is not `complete`, the band is too narrow, the fit fails or does not hold (reflections), or
+/// it gives no plausible clock; a warning when it is significant and ≥ 5 ppm.
+#[allow(clippy::too_many_arguments)]
+pub fn judged_drift(
+    short: &[f64],
+    fs: f64,
+    swept_hz: (f64, f64),
+    fit_band: (f64, f64),
+    rate_l_s: f64,
+    complete: bool,
+    (warnings, notes): (&mut Vec<String>, &mut Vec<String>),
+    fft: &mut FftCache,
+) -> Option<f64> {
+    let mut drift_significant = false;
+    let drift_ppm = if !complete {
+        notes.push("drift not estimated: the capture does not hold the whole sweep".into());
+        None
+    } else if fit_band.1 < fit_band.0 * 4.0 {
+        notes.push("drift not estimated: the band is too narrow for the fit".into());
+        None
+    } else {
+        match estimate_drift(short, fs, swept_hz, fit_band, rate_l_s, swept_hz.0, fft) {
+            None => {
+                notes.push("drift not estimated: the fit failed".into());
+                None
+            }
+            Some(fit) if fit.residual_rad > DRIFT_MAX_RESIDUAL_RAD => {
+                notes.push(format!(
+                    "drift not estimated: the response's excess phase is not a delay plus a drift ({:.2} rad RMS left after the fit: reflections or a room), so the fit does not hold",
+                    fit.residual_rad
+                ));
+                None
+            }
+            Some(fit) if fit.drift.abs() * 1e6 > DRIFT_PLAUSIBLE_PPM => {
+                notes.push(format!(
+                    "drift not reported: the fit gives {:+.0} ppm, beyond any clock (±{DRIFT_PLAUSIBLE_PPM:.0} ppm); does the stimulus belong to this capture?",
+                    fit.drift * 1e6
+                ));
+                None
+            }
+            Some(fit) => {
+                drift_significant = fit.drift.abs() >= DRIFT_MIN_T * fit.std_error;
+                Some(fit.drift * 1e6)
+            }
+        }
+    };
+    if let Some(d) = drift_ppm.filter(|d| d.abs() >= DRIFT_WARN_PPM && drift_significant) {
+        warnings.push(format!(
+            "clock drift of {d:+.1} ppm between playback and capture (separate devices or clocks?); the response is still valid, phase and group delay include the drift"
+        ));
+    }
+    drift_ppm
 }

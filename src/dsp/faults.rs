@@ -7,6 +7,100 @@
 //! gain change and a local burst of the residual is a glitch. (A gain step also shows as a
 //! step in the raw response, which `find_gain_step` finds.)
 
+use super::sweep::SweepLayout;
+use crate::results::Thd;
+
+/// What the analysis measured of a channel that the fault checks read.
+pub struct Measured<'a> {
+    /// The response: frequencies, gain and unwrapped phase (radians).
+    pub grid_hz: &'a [f64],
+    pub gain_db: &'a [f64],
+    pub phase_unwrapped: &'a [f64],
+    pub thd: &'a Thd,
+    /// The noise floor before the sweep, if measured.
+    pub noise_rms_dbfs: Option<f64>,
+}
+
+/// Warnings for the faults in channel `index` of a capture (`raw`, with `clipped` samples at
+/// full scale) whose sweep arrives at sample `arrival`: the capture against its `prediction`
+/// where the sweep is well inside the measured `band` (2 × its start … its end ÷ 1.25),
+/// a gain step in the response, and flat tops below full scale.
+#[allow(clippy::too_many_arguments)]
+pub fn capture_faults(
+    raw: &[f64],
+    prediction: &[f64],
+    lay: &SweepLayout,
+    arrival: f64,
+    band: (f64, f64),
+    index: usize,
+    clipped: usize,
+    m: &Measured,
+) -> Vec<String> {
+    let fs = lay.sample_rate as f64;
+    let sweep_len = (lay.sweep_end_sample - lay.sweep_first_sample) as f64;
+    let from = (arrival + lay.time_of(2.0 * band.0) * fs).max(0.0) as usize;
+    let to = (arrival + lay.time_of(band.1 / 1.25) * fs).max(0.0) as usize;
+    // a capture cut short (disk full, device lost) ends abruptly: leave its last 0.1 s out
+    let to = to.min(raw.len().saturating_sub((0.1 * fs) as usize));
+    let freq_at = |i: usize| {
+        let t = (i as f64 - arrival) / fs;
+        (t >= 0.0 && t * fs < sweep_len).then(|| lay.frequency_at(t))
+    };
+    let noise_ms = m.noise_rms_dbfs.map(|n| 10f64.powf(n / 10.0) / 2.0);
+    // the distortion expected there: the median THD over ±1/3 octave (a glitch itself
+    // lands in the harmonic windows as a narrow spike of THD at its own frequency, which
+    // the median ignores)
+    let distortion_db = |i: usize| -> Option<f64> {
+        let f = freq_at(i)?;
+        let third = 2f64.powf(1.0 / 3.0);
+        let (a, b) = (
+            m.thd.freq_hz.partition_point(|&g| g < f / third),
+            m.thd.freq_hz.partition_point(|&g| g <= f * third),
+        );
+        let mut v: Vec<f64> = m.thd.percent[a..b].to_vec();
+        if v.len() < 8 {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        Some(20.0 * (v[v.len() / 2] / 100.0).max(1e-9).log10())
+    };
+    let mut warnings = find_faults(
+        raw,
+        prediction,
+        from,
+        to,
+        fs,
+        &freq_at,
+        noise_ms,
+        &distortion_db,
+    );
+    if let Some((f, step)) = find_gain_step(
+        m.grid_hz,
+        m.gain_db,
+        m.phase_unwrapped,
+        band.0 * 2.0,
+        band.1 / 1.25,
+    ) {
+        let t = (arrival / fs + lay.time_of(f)).max(0.0);
+        warnings.push(format!(
+            "gain change of {step:+.1} dB at {t:.3} s in the capture (the response steps at {f:.0} Hz, where the sweep was then, with no phase turn that a filter would cause): an AGC or a level change mid-sweep; disable automatic gain control and measure again"
+        ));
+    }
+    if clipped == 0 {
+        let tolerance = m
+            .noise_rms_dbfs
+            .map_or(0.0, |n| 4.0 * 10f64.powf(n / 20.0) / 2f64.sqrt());
+        if let Some((count, level, first)) = find_flat_tops(raw, tolerance, fs, &freq_at) {
+            warnings.push(format!(
+                "clipping below full scale: {count} flat tops at {:.1} dBFS in channel {index}, the first at {:.3} s (an analog stage or a limiter clips before the converter); lower the output level or the input gain and measure again",
+                20.0 * level.log10(),
+                first as f64 / fs
+            ));
+        }
+    }
+    warnings
+}
+
 /// Block length of the comparison, s.
 const BLOCK_S: f64 = 0.01;
 /// A run of exact zeros at least this long inside the sweep is a dropout.

@@ -4,6 +4,80 @@ use std::f64::consts::PI;
 
 use super::fft::FftCache;
 use super::weighting::a_weighting_gain;
+use crate::results::{Noise, NoiseSpectrum};
+
+/// The noise floor needs at least this much silence (and at least 0.1 s).
+const MIN_NOISE_SAMPLES: usize = 1024;
+/// Runs of identical samples this long in the pre-roll are digital silence.
+const SILENT_RUN: usize = 64;
+/// A pre-roll with this share of digital silence has no measurable noise floor.
+const SILENT_SHARE: f64 = 0.2;
+
+/// The noise floor of channel `index` of a capture, measured on the silence before the sweep
+/// arrives at sample `arrival` (10 ms of guard before it, up to 50 ms skipped at the start):
+/// `None` with a warning when there is too little of it, with a note when it is digital
+/// silence (a noise gate, a muted input, a digital loopback: nothing to measure); a warning
+/// too when it was measured on less than 0.25 s.
+pub fn noise_before_sweep(
+    raw: &[f64],
+    arrival: f64,
+    fs: f64,
+    index: usize,
+    warnings: &mut Vec<String>,
+    notes: &mut Vec<String>,
+    fft: &mut FftCache,
+) -> Option<Noise> {
+    let guard = 0.01 * fs;
+    let region_end = (arrival - guard).floor().max(0.0) as usize;
+    let region_end = region_end.min(raw.len());
+    let skip = ((0.05 * fs) as usize).min(region_end / 10);
+    let region = &raw[skip.min(region_end)..region_end]; // welch_psd removes each segment's mean
+    let segment = ((fs / 6.0) as usize).next_power_of_two();
+    let silent_share = digital_silence_share(region, SILENT_RUN);
+    if region.len() < MIN_NOISE_SAMPLES.max((0.1 * fs) as usize) {
+        warnings.push(format!(
+            "too little pre-roll: {:.3} s of silence before the sweep arrives; the noise floor and SNR are not measured (use --pre 1 or more)",
+            region_end as f64 / fs
+        ));
+        None
+    } else if silent_share > SILENT_SHARE {
+        // a note, not a warning: nothing is wrong with the capture (a digital loopback
+        // is silent too); the figure is just not there to be measured
+        notes.push(format!(
+            "digital silence before the sweep in channel {index} ({:.0} % of it is runs of identical samples: a noise gate, a muted input or a digital loopback): the noise floor cannot be measured there, so noise and SNR are not reported",
+            100.0 * silent_share
+        ));
+        None
+    } else {
+        let seg = if region.len() >= segment {
+            segment
+        } else {
+            1usize << (usize::BITS - 1 - region.len().leading_zeros())
+        };
+        let psd = welch_psd(region, fs, seg, fft);
+        let hi = 20000f64.min(fs / 2.0);
+        let rms = dbfs_from_power(psd.band_power(20.0, hi, false));
+        let aw = dbfs_from_power(psd.band_power(20.0, hi, true));
+        if (region.len() as f64) < 0.25 * fs {
+            warnings.push(format!(
+                "too little pre-roll: the noise floor was measured on only {:.2} s of silence; use --pre 1 or more",
+                region.len() as f64 / fs
+            ));
+        }
+        Some(Noise {
+            rms_dbfs: rms,
+            a_weighted_dbfs: aw,
+            spectrum: NoiseSpectrum {
+                freq_hz: psd.freq_hz[1..].to_vec(),
+                dbfs_per_hz: psd.power_per_hz[1..]
+                    .iter()
+                    .map(|&p| dbfs_from_power(p))
+                    .collect(),
+            },
+            duration_s: region.len() as f64 / fs,
+        })
+    }
+}
 
 /// A one-sided power spectral density, units of (full scale)²/Hz.
 #[derive(Debug, Clone)]

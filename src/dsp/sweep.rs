@@ -375,3 +375,32 @@ pub fn detect_sweep(
         fitted_rate_l_s: 1.0 / slope,
     })
 }
+
+/// What the analysis needs to know about the sweep in the stimulus.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SweepLayout {
+    pub sample_rate: u32,
+    /// Analysis band (the end already clamped below Nyquist).
+    pub start_hz: f64,
+    pub end_hz: f64,
+    /// Sweep rate L, s: the k-th harmonic response lies L·ln k before the linear one.
+    pub rate_l_s: f64,
+    /// The frequency at the sweep's first sample (≤ start_hz for a synchronized sweep).
+    pub phase_start_hz: f64,
+    /// Peak level of the sweep, dBFS.
+    pub level_dbfs: f64,
+    /// Where the sweep starts and ends in the stimulus, samples.
+    pub sweep_first_sample: usize,
+    pub sweep_end_sample: usize,
+}
+
+impl SweepLayout {
+    /// The sweep's instantaneous frequency `t` seconds after its first sample.
+    pub fn frequency_at(&self, t_s: f64) -> f64 {
+        self.phase_start_hz * (t_s / self.rate_l_s).exp()
+    }
+    /// Seconds after its first sample at which the sweep passes `f`.
+    pub fn time_of(&self, f_hz: f64) -> f64 {
+        self.rate_l_s * (f_hz / self.phase_start_hz).ln()
+    }
+}
