@@ -8,6 +8,7 @@
 pub mod builtin;
 pub mod duplex;
 pub mod model;
+pub mod noise;
 pub mod parse;
 pub mod truth;
 
