@@ -19,6 +19,8 @@ mod frame;
 mod layout;
 mod pages;
 mod panels;
+#[cfg(test)]
+mod render_tests;
 mod series;
 mod summary;
 #[cfg(test)]
