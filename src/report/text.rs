@@ -14,8 +14,6 @@ use plotters_backend::{
     BackendColor, BackendCoord, BackendTextStyle, FontFamily, FontStyle, FontTransform,
 };
 
-use super::canvas::Rgb;
-
 /// DejaVu Sans vertical metrics as fractions of the pixel scale ab_glyph uses
 /// (ascent − descent = 1): units per em 2048, ascent 1901, descent −483, cap height 1493.
 pub(crate) const ASCENT: f64 = 1901.0 / 2384.0;
@@ -102,7 +100,8 @@ pub(crate) struct GlyphStyle {
     /// Plotters' size (1.24 em).
     pub size: f64,
     pub bold: bool,
-    pub color: Rgb,
+    /// RGB.
+    pub color: [u8; 3],
     pub anchor: Pos,
     pub transform: FontTransform,
 }
