@@ -1,3 +1,6 @@
+//! The `sweeplab` binary: parses the command line (`cli`) and turns errors into exit codes;
+//! `anyhow` lives only here and in `cli`.
+
 use std::process::ExitCode;
 
 use clap::Parser;

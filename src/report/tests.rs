@@ -1,3 +1,6 @@
+//! The series, axes, summary and phase-unwrapping tests of the report (the plot files' tests
+//! are in `render_tests.rs`).
+
 use super::*;
 use crate::dsp::smoothing::smooth_db;
 use crate::results::HarmonicCurve;

@@ -34,7 +34,9 @@ struct ClaimToml {
     a_kind: Option<String>,
     #[serde(default)]
     b_kind: Option<String>,
-    // a single condition may be given at the claim's top level
+    // a single condition may be given at the claim's top level: `CondToml`'s fields again,
+    // because serde's `flatten` cannot be combined with `deny_unknown_fields` (a misspelt
+    // field must stay an error naming it)
     #[serde(default)]
     what: Option<String>,
     #[serde(default)]
