@@ -147,12 +147,30 @@ pub struct ChannelAnalysis {
     /// from the excess phase of the response. Null when it cannot be estimated.
     #[serde(default)]
     pub drift_ppm: Option<f64>,
+    /// Cumulative spectral decay of the impulse response (the waterfall); absent when not
+    /// measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csd: Option<Csd>,
     /// Faults in the capture and figures left out because of them, in words.
     pub warnings: Vec<String>,
     /// Why a figure is null or limited when no fault is to blame (e.g. drift not estimated
     /// on a response that is not minimum-phase), in words.
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// Cumulative spectral decay: what is left of the impulse response after each start time, to
+/// one fixed end, as a spectrum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Csd {
+    pub freq_hz: Vec<f64>,
+    /// Each slice's start after the impulse response's peak, ms.
+    pub start_ms: Vec<f64>,
+    /// `level_db[k][i]`: slice `k` at `freq_hz[i]`, dB re the first slice's highest value;
+    /// null where it is less than 10 dB above the impulse response's noise.
+    pub level_db: Vec<Vec<Option<f64>>>,
+    /// Where every slice ends, ms after the peak.
+    pub end_ms: f64,
 }
 
 /// A response with a microphone calibration removed.
@@ -314,6 +332,7 @@ impl ChannelAnalysis {
                 samples: Vec::new(),
             },
             drift_ppm: None,
+            csd: None,
             warnings,
             notes: Vec::new(),
         }

@@ -12,6 +12,7 @@ use std::f64::consts::PI;
 
 use realfft::num_complex::Complex64;
 
+use super::csd::{CsdSettings, cumulative_spectral_decay};
 use super::deconv::Deconvolver;
 use super::distortion::{HarmonicBand, LINEAR_SHARE, Leakage, distortion};
 use super::drift::judged_drift;
@@ -23,9 +24,11 @@ use super::noise::noise_before_sweep;
 pub use super::sweep::SweepLayout;
 use super::window::{FDW_CYCLES, find_decay, windowed_response};
 use crate::results::{
-    ChannelAnalysis, FrequencyResponse, Impulse, ResponseWindow, SmoothedCurve, Thd,
+    ChannelAnalysis, Csd, FrequencyResponse, Impulse, ResponseWindow, SmoothedCurve, Thd,
 };
 
+/// Slices of the cumulative spectral decay.
+const CSD_SLICES: usize = 30;
 /// Points per octave of the reported frequency response.
 pub const POINTS_PER_OCTAVE: f64 = 96.0;
 /// Highest harmonic order analysed (when it fits).
@@ -449,6 +452,41 @@ impl Analyzer {
             .map(|o| h[(pi + o).rem_euclid(n as isize) as usize] as f32)
             .collect();
 
+        // the cumulative spectral decay: slices over the first half of the measured decay
+        // (2–20 ms), every slice ending where the response's window does
+        let csd = {
+            let end = decay.right.max((0.005 * fs) as usize).min(max_right);
+            let span = (decay.right as f64 / fs * 0.5).clamp(0.002, 0.02);
+            let settings = CsdSettings {
+                step_s: span / (CSD_SLICES - 1) as f64,
+                slices: CSD_SLICES,
+                rise_s: 0.0001,
+                end_taper_s: 0.1 * end as f64 / fs,
+            };
+            // every fourth point of the response's grid: 1/24 octave
+            let freq: Vec<f64> = grid.iter().step_by(4).copied().collect();
+            let c = cumulative_spectral_decay(
+                &h,
+                pi,
+                end,
+                noise_stretch,
+                fs,
+                &freq,
+                &settings,
+                &mut self.fft,
+            );
+            (c.start_s.len() >= 2).then(|| Csd {
+                freq_hz: freq,
+                start_ms: c.start_s.iter().map(|t| t * 1e3).collect(),
+                level_db: c
+                    .level_db
+                    .iter()
+                    .map(|s| s.iter().map(|v| v.is_finite().then_some(*v)).collect())
+                    .collect(),
+                end_ms: end as f64 / fs * 1e3,
+            })
+        };
+
         // the prediction of the capture for the fault checks: the stimulus through the measured
         // linear response (harmonics are left out: a glitch deconvolves into a smear over
         // every lag, and a window reaching over the harmonics would predict it too)
@@ -552,6 +590,7 @@ impl Analyzer {
             level_1k_dbfs: level_1k,
             peak_dbfs,
             drift_ppm,
+            csd,
             impulse: Impulse {
                 sample_rate: lay.sample_rate,
                 start_s: (latency_samples.round() - before as f64) / fs,

@@ -3,6 +3,7 @@
 //! `session`, `cli` (only `results` for the data it fills, `bounds` for its limits).
 
 pub mod analyze;
+pub mod csd;
 pub mod deconv;
 pub mod distortion;
 pub mod drift;

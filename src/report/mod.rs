@@ -15,6 +15,7 @@
 mod axes;
 mod backend;
 mod canvas;
+mod decay;
 mod frame;
 mod layout;
 mod pages;
@@ -33,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::results::Analysis;
 
 pub use axes::db_axis_range;
+pub use decay::{DecaySlice, decay_series};
 pub use series::*;
 pub use summary::summary_markdown;
 
@@ -100,7 +102,8 @@ fn encode(c: &canvas::Canvas, format: ImageFormat) -> std::result::Result<Vec<u8
     }
 }
 
-/// Writes `response`, `distortion`, `noise`, `impulse` and `overview` (`.png`, and `.svg`
+/// Writes `response`, `distortion`, `noise`, `impulse`, `decay` (the cumulative spectral
+/// decay) and `overview` (`.png`, and `.svg`
 /// when asked) and `summary.md` into `out_dir` (which exists). Returns the paths written.
 pub fn render_analysis(
     analysis: &Analysis,
@@ -121,11 +124,12 @@ pub fn render_analysis_unless(
     check_size(opts)?;
     let mut written = Vec::new();
     type Painter = fn(&Analysis, &RenderOptions) -> std::result::Result<canvas::Canvas, String>;
-    let jobs: [(&str, Painter); 5] = [
+    let jobs: [(&str, Painter); 6] = [
         ("response", pages::response_image),
         ("distortion", pages::distortion_image),
         ("noise", pages::noise_image),
         ("impulse", pages::impulse_image),
+        ("decay", decay::decay_image),
         ("overview", pages::overview_image),
     ];
     let formats = opts.formats();

@@ -32,11 +32,12 @@ fn check_png(path: &std::path::Path, w: u32, h: u32) {
     );
 }
 
-pub(super) const FILES: [&str; 6] = [
+pub(super) const FILES: [&str; 7] = [
     "response.png",
     "distortion.png",
     "noise.png",
     "impulse.png",
+    "decay.png",
     "overview.png",
     "summary.md",
 ];
@@ -52,11 +53,11 @@ fn renders_all_files() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, FILES);
-    for p in &written[..5] {
+    for p in &written[..6] {
         check_png(p, 1600, 1000);
     }
     // nothing else (no temporary files) is left behind
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 6);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 7);
 }
 
 #[test]
@@ -78,10 +79,10 @@ fn renders_small_size_with_warnings_and_missing_noise() {
         ..RenderOptions::default()
     };
     let written = render_analysis(&a, dir.path(), &opts).unwrap();
-    for p in &written[..5] {
+    for p in &written[..6] {
         check_png(p, 800, 500);
     }
-    let md = std::fs::read_to_string(&written[5]).unwrap();
+    let md = std::fs::read_to_string(&written[6]).unwrap();
     assert!(md.contains("clipping: 3 samples at full scale"));
     assert!(md.contains("| Noise (20 Hz–20 kHz) | n/a | n/a |"), "{md}");
 }
@@ -160,6 +161,25 @@ pub(super) fn odd_cases() -> Vec<Analysis> {
     a.label = None;
     a.created = None;
     cases.push(a);
+    // a decay with rows shorter and longer than its frequencies, NaN, ±inf and nulls
+    let mut a = base.clone();
+    a.channels[0].csd = Some(crate::results::Csd {
+        freq_hz: vec![100.0, 1000.0, f64::NAN, 10000.0],
+        start_ms: vec![0.0, 1.0, f64::INFINITY],
+        level_db: vec![
+            vec![Some(0.0), Some(f64::NAN), None],
+            vec![
+                Some(-3.0),
+                Some(f64::NEG_INFINITY),
+                Some(1e300),
+                Some(-5.0),
+                Some(-6.0),
+            ],
+            vec![],
+        ],
+        end_ms: 10.0,
+    });
+    cases.push(a);
     cases
 }
 
@@ -180,10 +200,10 @@ fn odd_data_does_not_panic() {
         let written = render_analysis(a, &d, &opts).unwrap();
         assert_eq!(
             written.len(),
-            11,
-            "case {i}: five PNGs, five SVGs, summary.md"
+            13,
+            "case {i}: six PNGs, six SVGs, summary.md"
         );
-        for p in &written[..10] {
+        for p in &written[..12] {
             let bytes = std::fs::read(p).unwrap();
             if p.extension().is_some_and(|e| e == "svg") {
                 let t = String::from_utf8(bytes).unwrap();

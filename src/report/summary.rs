@@ -333,6 +333,7 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         ("distortion.png", "Distortion (THD and harmonics)"),
         ("noise.png", "Noise floor"),
         ("impulse.png", "Impulse response and energy-time curve"),
+        ("decay.png", "Cumulative spectral decay"),
     ] {
         s.push_str(&format!("- [{what}]({file})\n"));
     }

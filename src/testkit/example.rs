@@ -180,6 +180,7 @@ pub fn channel(
         level_1k_dbfs: Some(level_1k),
         peak_dbfs: Some(-12.0 + gain_db + 1.2),
         drift_ppm: None,
+        csd: None,
         impulse: Impulse {
             sample_rate: sr,
             start_s,
