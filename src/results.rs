@@ -151,6 +151,10 @@ pub struct ChannelAnalysis {
     /// measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csd: Option<Csd>,
+    /// The capture channel's spectrogram (also for a channel without signal: it shows what
+    /// went wrong); absent when the capture is too short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spectrogram: Option<Spectrogram>,
     /// Faults in the capture and figures left out because of them, in words.
     pub warnings: Vec<String>,
     /// Why a figure is null or limited when no fault is to blame (e.g. drift not estimated
@@ -171,6 +175,20 @@ pub struct Csd {
     pub level_db: Vec<Vec<Option<f64>>>,
     /// Where every slice ends, ms after the peak.
     pub end_ms: f64,
+}
+
+/// Levels of a capture channel over time and frequency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spectrogram {
+    /// Frame centres, s from the capture's first sample.
+    pub time_s: Vec<f64>,
+    /// 1/6-octave band centres, Hz (from where a band is at least one FFT bin wide).
+    pub freq_hz: Vec<f64>,
+    /// `level_dbfs[frame][band]`, dBFS (a full-scale sine in the band reads 0), to 0.1 dB;
+    /// null where the frame is digital silence in the band.
+    pub level_dbfs: Vec<Vec<Option<f64>>>,
+    /// Each frame's length, s.
+    pub frame_s: f64,
 }
 
 /// A response with a microphone calibration removed.
@@ -333,6 +351,7 @@ impl ChannelAnalysis {
             },
             drift_ppm: None,
             csd: None,
+            spectrogram: None,
             warnings,
             notes: Vec::new(),
         }

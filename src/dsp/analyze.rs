@@ -21,10 +21,12 @@ use super::faults::{Measured, capture_faults};
 use super::fft::FftCache;
 use super::ir::{extract_window, peak_position};
 use super::noise::noise_before_sweep;
+use super::spectrogram::spectrogram as bands_over_time;
 pub use super::sweep::SweepLayout;
 use super::window::{FDW_CYCLES, find_decay, windowed_response};
 use crate::results::{
-    ChannelAnalysis, Csd, FrequencyResponse, Impulse, ResponseWindow, SmoothedCurve, Thd,
+    ChannelAnalysis, Csd, FrequencyResponse, Impulse, ResponseWindow, SmoothedCurve, Spectrogram,
+    Thd,
 };
 
 /// Slices of the cumulative spectral decay.
@@ -151,6 +153,7 @@ impl Analyzer {
             raw.iter().sum::<f64>() / raw.len() as f64
         };
 
+        let spectrogram = capture_spectrogram(raw, fs, &mut self.fft);
         let mut h = self.deconv.impulse_response(raw, mean, &mut self.fft);
 
         // main peak: anywhere but the harmonic zone, unless the capture started so late that
@@ -196,7 +199,9 @@ impl Analyzer {
                 20.0 * peak_abs.max(1e-12).log10(),
                 ir_snr_db
             ));
-            return ChannelAnalysis::without_signal(index, peak_dbfs, warnings);
+            let mut c = ChannelAnalysis::without_signal(index, peak_dbfs, warnings);
+            c.spectrogram = spectrogram;
+            return c;
         }
 
         // the band the capture holds: the sweep passes f at (arrival + t(f)) in the capture
@@ -248,6 +253,7 @@ impl Analyzer {
                 "the capture holds less than a third of an octave of the sweep in channel {index}: no figure is reported for it"
             ));
             let mut c = ChannelAnalysis::without_signal(index, peak_dbfs, warnings);
+            c.spectrogram = spectrogram;
             c.latency_s = Some(latency_samples / fs);
             c.latency_samples = Some(latency_samples);
             return c;
@@ -318,6 +324,7 @@ impl Analyzer {
                 "the response of channel {index} lies below the noise at every frequency: no figure is reported for it"
             ));
             let mut c = ChannelAnalysis::without_signal(index, peak_dbfs, warnings);
+            c.spectrogram = spectrogram;
             c.notes = notes;
             return c;
         }
@@ -481,7 +488,12 @@ impl Analyzer {
                 level_db: c
                     .level_db
                     .iter()
-                    .map(|s| s.iter().map(|v| v.is_finite().then_some(*v)).collect())
+                    // to 0.01 dB: a view, not a figure that needs more
+                    .map(|s| {
+                        s.iter()
+                            .map(|v| v.is_finite().then(|| (v * 100.0).round() / 100.0))
+                            .collect()
+                    })
                     .collect(),
                 end_ms: end as f64 / fs * 1e3,
             })
@@ -591,6 +603,7 @@ impl Analyzer {
             peak_dbfs,
             drift_ppm,
             csd,
+            spectrogram,
             impulse: Impulse {
                 sample_rate: lay.sample_rate,
                 start_s: (latency_samples.round() - before as f64) / fs,
@@ -600,4 +613,30 @@ impl Analyzer {
             notes,
         }
     }
+}
+
+/// The capture's spectrogram as stored: 1/6-octave bands up to 20 kHz (below fs/2), frames
+/// of about 85 ms (a power of two), at most 200 of them; levels to 0.1 dB. The bands start
+/// where one is at least a bin wide (about 100 Hz): a narrower band would only show a
+/// share of its neighbours' bin.
+fn capture_spectrogram(raw: &[f64], fs: f64, fft: &mut FftCache) -> Option<Spectrogram> {
+    let frame = ((fs / 12.0) as usize).next_power_of_two();
+    let bin_hz = fs / frame as f64;
+    // a 1/6-octave band is 0.1157·f wide
+    let lo = 20f64.max(bin_hz / (2f64.powf(1.0 / 12.0) - 2f64.powf(-1.0 / 12.0)));
+    let b = bands_over_time(raw, fs, frame, 200, (lo, 20000.0, 6.0), fft);
+    (!b.time_s.is_empty()).then(|| Spectrogram {
+        time_s: b.time_s,
+        freq_hz: b.freq_hz,
+        level_dbfs: b
+            .level_dbfs
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| v.is_finite().then(|| (v * 10.0).round() / 10.0))
+                    .collect()
+            })
+            .collect(),
+        frame_s: frame as f64 / fs,
+    })
 }

@@ -13,6 +13,7 @@ pub mod filters;
 pub mod ir;
 pub mod noise;
 pub mod smoothing;
+pub mod spectrogram;
 pub mod sweep;
 pub mod tone;
 pub mod weighting;

@@ -203,8 +203,20 @@ pub(super) fn prepare(
 }
 
 pub(super) fn draw_prepared(c: &mut Canvas, pr: &Prepared, p: &Panel) -> R<()> {
+    draw_prepared_over(c, pr, p, &mut |_, _| Ok(()))
+}
+
+/// [`draw_prepared`], with `under` drawing into the plot area after the grid and before the
+/// curves (a spectrogram's cells).
+pub(super) fn draw_prepared_over(
+    c: &mut Canvas,
+    pr: &Prepared,
+    p: &Panel,
+    under: &mut dyn FnMut(&mut Canvas, &Frame) -> R<()>,
+) -> R<()> {
     let fr = &pr.frame;
     fr.draw_under(c)?;
+    under(c, fr)?;
     let mut order: Vec<&Curve> = p.curves.iter().collect();
     order.sort_by_key(|cv| cv.rank);
     for cv in order {

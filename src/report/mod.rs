@@ -23,6 +23,7 @@ mod panels;
 #[cfg(test)]
 mod render_tests;
 mod series;
+mod spectrogram;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -103,7 +104,7 @@ fn encode(c: &canvas::Canvas, format: ImageFormat) -> std::result::Result<Vec<u8
 }
 
 /// Writes `response`, `distortion`, `noise`, `impulse`, `decay` (the cumulative spectral
-/// decay) and `overview` (`.png`, and `.svg`
+/// decay), `spectrogram` (of the capture) and `overview` (`.png`, and `.svg`
 /// when asked) and `summary.md` into `out_dir` (which exists). Returns the paths written.
 pub fn render_analysis(
     analysis: &Analysis,
@@ -124,12 +125,13 @@ pub fn render_analysis_unless(
     check_size(opts)?;
     let mut written = Vec::new();
     type Painter = fn(&Analysis, &RenderOptions) -> std::result::Result<canvas::Canvas, String>;
-    let jobs: [(&str, Painter); 6] = [
+    let jobs: [(&str, Painter); 7] = [
         ("response", pages::response_image),
         ("distortion", pages::distortion_image),
         ("noise", pages::noise_image),
         ("impulse", pages::impulse_image),
         ("decay", decay::decay_image),
+        ("spectrogram", spectrogram::spectrogram_image),
         ("overview", pages::overview_image),
     ];
     let formats = opts.formats();
@@ -137,7 +139,7 @@ pub fn render_analysis_unless(
     type Encoded = (PathBuf, std::result::Result<Vec<u8>, String>);
     // two worker threads: the images are independent
     let results: Vec<Encoded> = std::thread::scope(|s| {
-        let handles: Vec<_> = [&jobs[..3], &jobs[3..]]
+        let handles: Vec<_> = [&jobs[..4], &jobs[4..]]
             .into_iter()
             .map(|part| {
                 s.spawn(move || {

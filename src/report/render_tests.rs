@@ -32,12 +32,13 @@ fn check_png(path: &std::path::Path, w: u32, h: u32) {
     );
 }
 
-pub(super) const FILES: [&str; 7] = [
+pub(super) const FILES: [&str; 8] = [
     "response.png",
     "distortion.png",
     "noise.png",
     "impulse.png",
     "decay.png",
+    "spectrogram.png",
     "overview.png",
     "summary.md",
 ];
@@ -53,11 +54,11 @@ fn renders_all_files() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, FILES);
-    for p in &written[..6] {
+    for p in &written[..7] {
         check_png(p, 1600, 1000);
     }
     // nothing else (no temporary files) is left behind
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 7);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 8);
 }
 
 #[test]
@@ -79,10 +80,10 @@ fn renders_small_size_with_warnings_and_missing_noise() {
         ..RenderOptions::default()
     };
     let written = render_analysis(&a, dir.path(), &opts).unwrap();
-    for p in &written[..6] {
+    for p in &written[..7] {
         check_png(p, 800, 500);
     }
-    let md = std::fs::read_to_string(&written[6]).unwrap();
+    let md = std::fs::read_to_string(&written[7]).unwrap();
     assert!(md.contains("clipping: 3 samples at full scale"));
     assert!(md.contains("| Noise (20 Hz–20 kHz) | n/a | n/a |"), "{md}");
 }
@@ -179,6 +180,26 @@ pub(super) fn odd_cases() -> Vec<Analysis> {
         ],
         end_ms: 10.0,
     });
+    // a spectrogram with ragged rows, one frame, NaN times and nulls
+    a.channels[0].spectrogram = Some(crate::results::Spectrogram {
+        time_s: vec![0.5, f64::NAN, 2.0],
+        freq_hz: vec![100.0, 200.0, 400.0],
+        level_dbfs: vec![
+            vec![Some(-20.0), None],
+            vec![],
+            vec![Some(f64::INFINITY); 5],
+        ],
+        frame_s: 0.1,
+    });
+    cases.push(a);
+    // a spectrogram of silence only
+    let mut a = base.clone();
+    a.channels[0].spectrogram = Some(crate::results::Spectrogram {
+        time_s: vec![0.5, 1.0],
+        freq_hz: vec![100.0, 200.0],
+        level_dbfs: vec![vec![None, None], vec![None, None]],
+        frame_s: 0.1,
+    });
     cases.push(a);
     cases
 }
@@ -200,10 +221,10 @@ fn odd_data_does_not_panic() {
         let written = render_analysis(a, &d, &opts).unwrap();
         assert_eq!(
             written.len(),
-            13,
-            "case {i}: six PNGs, six SVGs, summary.md"
+            15,
+            "case {i}: seven PNGs, seven SVGs, summary.md"
         );
-        for p in &written[..12] {
+        for p in &written[..14] {
             let bytes = std::fs::read(p).unwrap();
             if p.extension().is_some_and(|e| e == "svg") {
                 let t = String::from_utf8(bytes).unwrap();

@@ -334,6 +334,7 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         ("noise.png", "Noise floor"),
         ("impulse.png", "Impulse response and energy-time curve"),
         ("decay.png", "Cumulative spectral decay"),
+        ("spectrogram.png", "Spectrogram of the capture"),
     ] {
         s.push_str(&format!("- [{what}]({file})\n"));
     }

@@ -372,7 +372,7 @@ fn summary_figures_of_a_known_highpass() {
     assert!(md.contains("| Noise, A-weighted | -77.3 dBFS(A) |"), "{md}");
     assert!(md.contains("| SNR | 61.0 dB |"), "{md}");
     assert!(md.contains("| Warnings | none |"), "{md}");
-    for f in &FILES[..6] {
+    for f in &FILES[..7] {
         assert!(md.contains(&format!("({f})")), "{f} not linked");
     }
 }

@@ -181,6 +181,7 @@ pub fn channel(
         peak_dbfs: Some(-12.0 + gain_db + 1.2),
         drift_ppm: None,
         csd: None,
+        spectrogram: None,
         impulse: Impulse {
             sample_rate: sr,
             start_s,
