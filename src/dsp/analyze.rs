@@ -12,7 +12,7 @@ use std::f64::consts::PI;
 
 use realfft::num_complex::Complex64;
 
-use super::csd::{CsdSettings, cumulative_spectral_decay};
+use super::csd::channel_csd;
 use super::deconv::Deconvolver;
 use super::distortion::{HarmonicBand, LINEAR_SHARE, Leakage, distortion};
 use super::drift::judged_drift;
@@ -21,16 +21,13 @@ use super::faults::{Measured, capture_faults};
 use super::fft::FftCache;
 use super::ir::{extract_window, peak_position};
 use super::noise::noise_before_sweep;
-use super::spectrogram::spectrogram as bands_over_time;
+use super::spectrogram::capture_spectrogram;
 pub use super::sweep::SweepLayout;
 use super::window::{FDW_CYCLES, find_decay, windowed_response};
 use crate::results::{
-    ChannelAnalysis, Csd, FrequencyResponse, Impulse, ResponseWindow, SmoothedCurve, Spectrogram,
-    Thd,
+    ChannelAnalysis, FrequencyResponse, Impulse, ResponseWindow, SmoothedCurve, Thd,
 };
 
-/// Slices of the cumulative spectral decay.
-const CSD_SLICES: usize = 30;
 /// Points per octave of the reported frequency response.
 pub const POINTS_PER_OCTAVE: f64 = 96.0;
 /// Highest harmonic order analysed (when it fits).
@@ -461,43 +458,16 @@ impl Analyzer {
 
         // the cumulative spectral decay: slices over the first half of the measured decay
         // (2–20 ms), every slice ending where the response's window does
-        let csd = {
-            let end = decay.right.max((0.005 * fs) as usize).min(max_right);
-            let span = (decay.right as f64 / fs * 0.5).clamp(0.002, 0.02);
-            let settings = CsdSettings {
-                step_s: span / (CSD_SLICES - 1) as f64,
-                slices: CSD_SLICES,
-                rise_s: 0.0001,
-                end_taper_s: 0.1 * end as f64 / fs,
-            };
-            // every fourth point of the response's grid: 1/24 octave
-            let freq: Vec<f64> = grid.iter().step_by(4).copied().collect();
-            let c = cumulative_spectral_decay(
-                &h,
-                pi,
-                end,
-                noise_stretch,
-                fs,
-                &freq,
-                &settings,
-                &mut self.fft,
-            );
-            (c.start_s.len() >= 2).then(|| Csd {
-                freq_hz: freq,
-                start_ms: c.start_s.iter().map(|t| t * 1e3).collect(),
-                level_db: c
-                    .level_db
-                    .iter()
-                    // to 0.01 dB: a view, not a figure that needs more
-                    .map(|s| {
-                        s.iter()
-                            .map(|v| v.is_finite().then(|| (v * 100.0).round() / 100.0))
-                            .collect()
-                    })
-                    .collect(),
-                end_ms: end as f64 / fs * 1e3,
-            })
-        };
+        let freq: Vec<f64> = grid.iter().step_by(4).copied().collect(); // 1/24 octave
+        let csd = channel_csd(
+            &h,
+            pi,
+            (decay.right, max_right),
+            noise_stretch,
+            fs,
+            freq,
+            &mut self.fft,
+        );
 
         // the prediction of the capture for the fault checks: the stimulus through the measured
         // linear response (harmonics are left out: a glitch deconvolves into a smear over
@@ -613,30 +583,4 @@ impl Analyzer {
             notes,
         }
     }
-}
-
-/// The capture's spectrogram as stored: 1/6-octave bands up to 20 kHz (below fs/2), frames
-/// of about 85 ms (a power of two), at most 200 of them; levels to 0.1 dB. The bands start
-/// where one is at least a bin wide (about 100 Hz): a narrower band would only show a
-/// share of its neighbours' bin.
-fn capture_spectrogram(raw: &[f64], fs: f64, fft: &mut FftCache) -> Option<Spectrogram> {
-    let frame = ((fs / 12.0) as usize).next_power_of_two();
-    let bin_hz = fs / frame as f64;
-    // a 1/6-octave band is 0.1157·f wide
-    let lo = 20f64.max(bin_hz / (2f64.powf(1.0 / 12.0) - 2f64.powf(-1.0 / 12.0)));
-    let b = bands_over_time(raw, fs, frame, 200, (lo, 20000.0, 6.0), fft);
-    (!b.time_s.is_empty()).then(|| Spectrogram {
-        time_s: b.time_s,
-        freq_hz: b.freq_hz,
-        level_dbfs: b
-            .level_dbfs
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|v| v.is_finite().then(|| (v * 10.0).round() / 10.0))
-                    .collect()
-            })
-            .collect(),
-        frame_s: frame as f64 / fs,
-    })
 }

@@ -12,6 +12,10 @@
 use std::f64::consts::PI;
 
 use super::fft::FftCache;
+use crate::results::Csd;
+
+/// Slices of a channel's stored decay.
+const CSD_SLICES: usize = 30;
 
 /// Where the slices start and how they are shaped.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -154,6 +158,44 @@ pub fn cumulative_spectral_decay(
         })
         .collect();
     CsdSlices { start_s, level_db }
+}
+
+/// A channel's decay as stored: 30 slices over the first half of its measured decay (2–20 ms
+/// in all), every slice ending at the end of the response's window (`decay` samples after the
+/// peak, at least 5 ms, at most `max_right`), on `freq_hz`; levels to 0.01 dB (a view, not a
+/// figure that needs more). `None` when fewer than two slices fit.
+pub fn channel_csd(
+    ir: &[f64],
+    peak: isize,
+    (decay, max_right): (usize, usize),
+    noise: Option<(isize, isize)>,
+    fs: f64,
+    freq_hz: Vec<f64>,
+    fft: &mut FftCache,
+) -> Option<Csd> {
+    let end = decay.max((0.005 * fs) as usize).min(max_right);
+    let span = (decay as f64 / fs * 0.5).clamp(0.002, 0.02);
+    let settings = CsdSettings {
+        step_s: span / (CSD_SLICES - 1) as f64,
+        slices: CSD_SLICES,
+        rise_s: 0.0001,
+        end_taper_s: 0.1 * end as f64 / fs,
+    };
+    let c = cumulative_spectral_decay(ir, peak, end, noise, fs, &freq_hz, &settings, fft);
+    (c.start_s.len() >= 2).then(|| Csd {
+        freq_hz,
+        start_ms: c.start_s.iter().map(|t| t * 1e3).collect(),
+        level_db: c
+            .level_db
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|v| v.is_finite().then(|| (v * 100.0).round() / 100.0))
+                    .collect()
+            })
+            .collect(),
+        end_ms: end as f64 / fs * 1e3,
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use std::f64::consts::PI;
 
 use super::fft::FftCache;
+use crate::results::Spectrogram;
 
 /// Levels over time and frequency.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +104,32 @@ pub fn spectrogram(
         edges_hz,
         level_dbfs,
     }
+}
+
+/// The capture's spectrogram as stored: 1/6-octave bands up to 20 kHz (below fs/2), frames
+/// of about 85 ms (a power of two), at most 200 of them; levels to 0.1 dB. The bands start
+/// where one is at least a bin wide (about 100 Hz): a narrower band would only show a
+/// share of its neighbours' bin.
+pub fn capture_spectrogram(raw: &[f64], fs: f64, fft: &mut FftCache) -> Option<Spectrogram> {
+    let frame = ((fs / 12.0) as usize).next_power_of_two();
+    let bin_hz = fs / frame as f64;
+    // a 1/6-octave band is 0.1157·f wide
+    let lo = 20f64.max(bin_hz / (2f64.powf(1.0 / 12.0) - 2f64.powf(-1.0 / 12.0)));
+    let b = spectrogram(raw, fs, frame, 200, (lo, 20000.0, 6.0), fft);
+    (!b.time_s.is_empty()).then(|| Spectrogram {
+        time_s: b.time_s,
+        freq_hz: b.freq_hz,
+        level_dbfs: b
+            .level_dbfs
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| v.is_finite().then(|| (v * 10.0).round() / 10.0))
+                    .collect()
+            })
+            .collect(),
+        frame_s: frame as f64 / fs,
+    })
 }
 
 #[cfg(test)]
