@@ -3,29 +3,12 @@
 //! not by sweeplab's code or hound, and held against the simulated devices' known truth.
 
 mod common;
-use common::sweeplab;
+use common::{json, sweeplab};
 
 use std::path::{Path, PathBuf};
 
 fn simulate(dir: &Path, name: &str, model: &str) -> PathBuf {
-    let m = dir.join(format!("{name}.toml"));
-    std::fs::write(&m, model).unwrap();
-    let out = dir.join(name);
-    let o = sweeplab(&[
-        "simulate",
-        "--model",
-        m.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--duration",
-        "3",
-        "--pre",
-        "1",
-        "--post",
-        "0.5",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out.join("report")
+    common::simulate_model(dir, name, model, "3")
 }
 
 /// A 32-bit float mono WAV, read from the RIFF/WAVE layout: (rate, samples).
@@ -71,10 +54,6 @@ fn numeric_rows(text: &str) -> Vec<Vec<f64>> {
                 .collect()
         })
         .collect()
-}
-
-fn json(p: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
 fn floats(v: &serde_json::Value) -> Vec<f64> {

@@ -3,33 +3,12 @@
 //! cumulative spectral decay's truth test is in `dsp/csd.rs`.)
 
 mod common;
-use common::sweeplab;
+use common::json;
 
 use std::path::{Path, PathBuf};
 
 fn simulate(dir: &Path, name: &str, model: &str) -> PathBuf {
-    let m = dir.join(format!("{name}.toml"));
-    std::fs::write(&m, model).unwrap();
-    let out = dir.join(name);
-    let o = sweeplab(&[
-        "simulate",
-        "--model",
-        m.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--duration",
-        "4",
-        "--pre",
-        "1",
-        "--post",
-        "0.5",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out.join("report")
-}
-
-fn json(p: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    common::simulate_model(dir, name, model, "4")
 }
 
 fn floats(v: &serde_json::Value) -> Vec<f64> {

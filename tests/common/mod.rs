@@ -12,6 +12,39 @@ pub fn sweeplab(args: &[&str]) -> std::process::Output {
         .expect("run sweeplab")
 }
 
+/// Writes `model` (TOML) as `DIR/NAME.toml`, simulates a session of it into `DIR/NAME` with a
+/// sweep of `duration_s` (1 s pre-roll, 0.5 s post-roll) and returns its analysis folder.
+pub fn simulate_model(
+    dir: &std::path::Path,
+    name: &str,
+    model: &str,
+    duration_s: &str,
+) -> std::path::PathBuf {
+    let m = dir.join(format!("{name}.toml"));
+    std::fs::write(&m, model).unwrap();
+    let out = dir.join(name);
+    let o = sweeplab(&[
+        "simulate",
+        "--model",
+        m.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--duration",
+        duration_s,
+        "--pre",
+        "1",
+        "--post",
+        "0.5",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    out.join("report")
+}
+
+/// A JSON file, parsed.
+pub fn json(p: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
 /// A finished command's stdout and stderr, for assertions and messages.
 pub fn text(o: &std::process::Output) -> String {
     format!(
