@@ -393,7 +393,7 @@ impl Analyzer {
         };
         if noise_stretch.is_none() {
             notes.push(
-                "the impulse response holds no stretch of pure noise: harmonics are reported without checking them against their noise".into(),
+                "the impulse response holds no stretch of pure noise: harmonics are reported without checking them against their noise, and no spectral decay is reported (its slices could not be told from noise)".into(),
             );
         }
         let thd = if self.harmonics >= 2 {

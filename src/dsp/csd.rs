@@ -163,7 +163,8 @@ pub fn cumulative_spectral_decay(
 /// A channel's decay as stored: 30 slices over the first half of its measured decay (2–20 ms
 /// in all), every slice ending at the end of the response's window (`decay` samples after the
 /// peak, at least 5 ms, at most `max_right`), on `freq_hz`; levels to 0.01 dB (a view, not a
-/// figure that needs more). `None` when fewer than two slices fit.
+/// figure that needs more). `None` when fewer than two slices fit, or when there is no
+/// stretch of pure `noise` to tell the slices from noise by.
 pub fn channel_csd(
     ir: &[f64],
     peak: isize,
@@ -173,6 +174,7 @@ pub fn channel_csd(
     freq_hz: Vec<f64>,
     fft: &mut FftCache,
 ) -> Option<Csd> {
+    noise?;
     let end = decay.max((0.005 * fs) as usize).min(max_right);
     let span = (decay as f64 / fs * 0.5).clamp(0.002, 0.02);
     let settings = CsdSettings {
@@ -278,5 +280,36 @@ mod tests {
             let v = c.level_db[k][0];
             assert!(v.is_nan(), "slice {k} ms, in the noise, reads {v} dB");
         }
+    }
+
+    /// A channel's stored decay needs a stretch of pure noise to tell its slices from noise
+    /// by: without one it is not reported; with one it has 30 slices to the window's end.
+    #[test]
+    fn no_noise_stretch_no_decay() {
+        let fs = 48000.0;
+        let ir: Vec<f64> = (0..1 << 15)
+            .map(|i| {
+                let t = i as f64 / fs;
+                (-t / 0.002).exp() * (2.0 * PI * 3000.0 * t).sin()
+            })
+            .collect();
+        let freq = vec![1000.0, 3000.0];
+        let mut fft = FftCache::new();
+        let none = channel_csd(&ir, 0, (2400, 9600), None, fs, freq.clone(), &mut fft);
+        assert!(none.is_none());
+        let c = channel_csd(
+            &ir,
+            0,
+            (2400, 9600),
+            Some((9600, 20000)),
+            fs,
+            freq,
+            &mut fft,
+        )
+        .expect("a decay");
+        assert_eq!(c.start_ms.len(), 30);
+        assert!((c.end_ms - 50.0).abs() < 1e-9);
+        // slices over the first half of the 50 ms decay: the last starts at 20 ms (capped)
+        assert!((c.start_ms[29] - 20.0).abs() < 0.05, "{}", c.start_ms[29]);
     }
 }
