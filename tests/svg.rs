@@ -89,7 +89,15 @@ fn svg_plots_show_what_the_pngs_show() {
         "1200x800",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for page in ["response", "distortion", "noise", "impulse", "overview"] {
+    for page in [
+        "response",
+        "distortion",
+        "noise",
+        "impulse",
+        "decay",
+        "spectrogram",
+        "overview",
+    ] {
         let (pw, ph, png) = read_png(&out.join(format!("{page}.png")));
         let svg_path = out.join(format!("{page}.svg"));
         let (sw, sh, svg) = render_svg(&svg_path);
