@@ -221,20 +221,12 @@ fn thd_and_noise_csv_hold_what_was_measured_and_nothing_else() {
 #[test]
 fn a_channel_without_signal_exports_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("dead.toml");
-    std::fs::write(&m, "channels = 2\nextra_channels = \"noise\"\n[[noise]]\ntype = \"white\"\nlevel_dbfs = -90.0\n").unwrap();
-    let out = tmp.path().join("dead");
-    let o = sweeplab(&[
-        "simulate",
-        "--model",
-        m.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--duration",
+    let rep = common::simulate_model(
+        tmp.path(),
+        "dead",
+        "channels = 2\nextra_channels = \"noise\"\n[[noise]]\ntype = \"white\"\nlevel_dbfs = -90.0\n",
         "2",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rep = out.join("report");
+    );
     assert!(rep.join("response-ch0.frd").is_file());
     for f in [
         "impulse-ch1.wav",
