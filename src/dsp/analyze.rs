@@ -458,7 +458,14 @@ impl Analyzer {
 
         // the cumulative spectral decay: slices over the first half of the measured decay
         // (2–20 ms), every slice ending where the response's window does
-        let freq: Vec<f64> = grid.iter().step_by(4).copied().collect(); // 1/24 octave
+        // 1/24 octave, an octave above the band's start and a third below its end: nearer
+        // the edges the slices show the sweep's own band limit ringing, not the device
+        let freq: Vec<f64> = grid
+            .iter()
+            .step_by(4)
+            .copied()
+            .filter(|&f| f >= 2.0 * band.0 && f <= band.1 / 1.25)
+            .collect();
         let csd = channel_csd(
             &h,
             pi,
