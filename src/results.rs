@@ -53,10 +53,41 @@ pub struct Analysis {
     /// calibrate`): dB SPL = dBFS + `offset_db`. Null without one: levels are dBFS only.
     #[serde(default)]
     pub spl: Option<SplInfo>,
+    /// Sweeps played back to back and averaged (`--repeats`), and how each was aligned;
+    /// null for a single sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<RepeatsInfo>,
     pub channels: Vec<ChannelAnalysis>,
     /// The files this run wrote (not part of analysis.json: a fact about the run).
     #[serde(skip)]
     pub written: Vec<std::path::PathBuf>,
+}
+
+/// Repeated sweeps and their alignment before the average.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatsInfo {
+    /// Sweeps the session asked for.
+    pub requested: u32,
+    /// Sweeps captured completely.
+    pub captured: u32,
+    /// Sweeps that went into the average.
+    pub averaged: u32,
+    /// Whether they were aligned (latency and clock measured per sweep) before the average;
+    /// false when no channel held the sweep clearly enough to align on.
+    pub aligned: bool,
+    /// Per captured sweep, relative to the first: delay at the sweep's start (samples), clock
+    /// (ppm), coherence (1 = the same signal up to that timing), averaged or left out.
+    #[serde(default)]
+    pub runs: Vec<RunAlignmentInfo>,
+}
+
+/// One sweep's alignment (see [`RepeatsInfo`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunAlignmentInfo {
+    pub delay_samples: f64,
+    pub drift_ppm: f64,
+    pub coherence: f64,
+    pub averaged: bool,
 }
 
 /// A measurement microphone's sensitivity, as `sweeplab calibrate` measured it.

@@ -182,6 +182,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
         calibration: None,
         provenance: Some(sweeplab::kind::Provenance::Measured),
         spl: None,
+        repeats: None,
         channels: vec![ch],
         written: Vec::new(),
     };

@@ -2,6 +2,7 @@
 //! threads of its own. Must not import: `storage`, `device`, `sim`, `report`, `compare`,
 //! `session`, `cli` (only `results` for the data it fills, `bounds` for its limits).
 
+pub mod align;
 pub mod analyze;
 pub mod csd;
 pub mod deconv;
@@ -12,6 +13,7 @@ pub mod fft;
 pub mod filters;
 pub mod ir;
 pub mod noise;
+pub mod resample;
 pub mod smoothing;
 pub mod spectrogram;
 pub mod sweep;

@@ -4,12 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use super::AnalyzeOptions;
+use crate::dsp::align::average_aligned;
 use crate::dsp::analyze::{Analyzer, SweepLayout};
+use crate::dsp::fft::FftCache;
 use crate::dsp::sweep::{detect_sweep, max_end_hz};
 use crate::error::{Error, Result};
 use crate::kind::{DeviceKind, Provenance};
 use crate::results::{
-    ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, CalibratedResponse, Source, SweepInfo,
+    ANALYSIS_FORMAT, ANALYSIS_VERSION, Analysis, CalibratedResponse, RepeatsInfo, RunAlignmentInfo,
+    Source, SweepInfo,
 };
 use crate::storage::output::OutputDir;
 use crate::storage::session_file::{
@@ -154,10 +157,11 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
             cap.frames() as f64 / fs
         ));
     }
-    let cap = if repeats > 1 {
-        average_repeats(cap, stimulus.len(), repeats, &mut extra)
+    let (cap, repeats_info) = if repeats > 1 {
+        let (c, info) = average_repeats(cap, stimulus.len(), repeats, &layout, &mut extra);
+        (c, Some(info))
     } else {
-        cap
+        (cap, None)
     };
     let again = format!(
         "`sweeplab analyze {} --out {}` analyses it",
@@ -169,6 +173,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     opts.check_stop(dir, &again)?;
     let mut analysis = run_analysis(stimulus, &cap, layout, sw.clone(), &extra, opts.window_s);
     opts.check_stop(dir, &again)?;
+    analysis.repeats = repeats_info;
     analysis.label = opts.label.clone().or(session.label.clone());
     analysis.kind = opts.kind.or(session.kind);
     analysis.source = Source {
@@ -310,15 +315,18 @@ fn apply_calibration(a: &mut Analysis, opts: &AnalyzeOptions) {
 }
 
 /// Averages `repeats` back-to-back sweeps of `period` samples (played as one continuous
-/// stream, so they are exactly `period` apart in the capture) into one capture whose tail
-/// keeps what followed the last sweep.
+/// stream) into one capture whose tail keeps what followed the last sweep. Each sweep is
+/// aligned to the first before the average (a capture clock 20 ppm off moves each sweep
+/// 2.9 samples further at a 3 s period: averaged as recorded they cancel above a few kHz);
+/// a sweep that does not match the first is left out, and a warning says so.
 fn average_repeats(
     cap: WavData,
     period: usize,
     repeats: usize,
+    layout: &SweepLayout,
     warnings: &mut Vec<String>,
-) -> WavData {
-    let complete = (cap.frames().saturating_sub(0) / period).min(repeats);
+) -> (WavData, RepeatsInfo) {
+    let complete = (cap.frames() / period).min(repeats);
     if complete < repeats {
         warnings.push(format!(
             "only {complete} of {repeats} repeated sweeps were captured completely; averaging those"
@@ -326,25 +334,52 @@ fn average_repeats(
     }
     let k = complete.max(1);
     let out_len = cap.frames().saturating_sub((k - 1) * period);
-    let channels = cap
-        .channels
-        .iter()
-        .map(|ch| {
-            (0..out_len)
-                .map(|i| {
-                    let (sum, count) = (0..k)
-                        .filter_map(|r| ch.get(r * period + i))
-                        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
-                    sum / count.max(1) as f64
-                })
+    let runs: Vec<Vec<&[f64]>> = (0..k)
+        .map(|r| {
+            cap.channels
+                .iter()
+                .map(|ch| &ch[(r * period).min(ch.len())..(r * period + out_len).min(ch.len())])
                 .collect()
         })
         .collect();
-    WavData {
-        sample_rate: cap.sample_rate,
-        channels,
-        format: cap.format,
+    let avg = average_aligned(&runs, out_len, layout, &mut FftCache::new());
+    for (i, run) in avg.runs.iter().enumerate().filter(|(_, r)| !r.used) {
+        warnings.push(format!(
+            "repeated sweep {} of {k} does not match the first (coherence {:.2}; a dropout, a moved microphone or headphone?): averaged without it",
+            i + 1,
+            run.coherence
+        ));
     }
+    let info = RepeatsInfo {
+        requested: repeats as u32,
+        captured: complete as u32,
+        averaged: if avg.runs.is_empty() {
+            k as u32
+        } else {
+            avg.runs.iter().filter(|r| r.used).count() as u32
+        },
+        aligned: !avg.runs.is_empty(),
+        runs: avg
+            .runs
+            .iter()
+            .map(|r| RunAlignmentInfo {
+                delay_samples: round_to(r.delay_samples, 1e-3),
+                drift_ppm: round_to(r.drift_ppm, 1e-3),
+                coherence: round_to(r.coherence, 1e-4),
+                averaged: r.used,
+            })
+            .collect(),
+    };
+    let data = WavData {
+        sample_rate: cap.sample_rate,
+        channels: avg.channels,
+        format: cap.format,
+    };
+    (data, info)
+}
+
+fn round_to(v: f64, step: f64) -> f64 {
+    (v / step).round() * step
 }
 
 /// A session made by sweeplab says exactly which sweep it played: its stimulus.wav must be
@@ -495,6 +530,7 @@ pub fn run_analysis(
         calibration: None,
         provenance: None,
         spl: None,
+        repeats: None,
         channels,
         written: Vec::new(),
     }

@@ -21,17 +21,12 @@ use super::model::{
     DeviceModel, DropoutMode, ExtraChannels, Fault, NoiseColor, PinkFilter, Stage, delay_plan,
 };
 use crate::device::{CaptureSink, Duplex, Progress, RunRequest, RunStats};
-use crate::dsp::filters::{Biquad, BiquadState, Kaiser, sinc};
+use crate::dsp::filters::{Biquad, BiquadState};
+use crate::dsp::resample::{HALF_TAPS, SincInterpolator};
 use crate::error::{Error, Result};
 
 /// Frames per delivered block (10 ms at 48 kHz).
 pub const DEFAULT_BLOCK_FRAMES: usize = 480;
-/// Half-length of the drift resampler's windowed-sinc kernel, samples.
-const INTERP_HALF: usize = 32;
-/// Kaiser β of that kernel: flat (±0.001 dB) to 0.85 × Nyquist.
-const INTERP_BETA: f64 = 8.0;
-/// Kernel phases tabulated (linear interpolation between them).
-const INTERP_PHASES: usize = 1024;
 
 /// A simulated playback + capture device.
 #[derive(Debug, Clone)]
@@ -286,49 +281,6 @@ impl Source<'_> {
     }
 }
 
-/// Band-limited interpolation kernel k(x) = sinc(x)·kaiser(x/32), tabulated.
-struct Interp {
-    /// Row p: k(p/P − j) for j = −31…32.
-    table: Vec<f64>,
-}
-
-impl Interp {
-    fn new() -> Self {
-        let width = 2 * INTERP_HALF;
-        let window = Kaiser::new(INTERP_BETA);
-        let mut table = Vec::with_capacity((INTERP_PHASES + 1) * width);
-        for p in 0..=INTERP_PHASES {
-            let mu = p as f64 / INTERP_PHASES as f64;
-            for jj in 0..width {
-                let x = mu - (jj as f64 - (INTERP_HALF as f64 - 1.0));
-                table.push(sinc(x) * window.at(x / INTERP_HALF as f64));
-            }
-        }
-        Interp { table }
-    }
-
-    /// The band-limited value of `src` at fractional position `t`.
-    fn value(&self, src: &mut Source, t: f64) -> f64 {
-        let width = 2 * INTERP_HALF;
-        let i = t.floor();
-        let mu = t - i;
-        let pf = mu * INTERP_PHASES as f64;
-        let p = (pf.floor() as usize).min(INTERP_PHASES - 1);
-        let a = pf - p as f64;
-        let (r0, r1) = (
-            &self.table[p * width..(p + 1) * width],
-            &self.table[(p + 1) * width..(p + 2) * width],
-        );
-        let first = i as i64 - (INTERP_HALF as i64 - 1);
-        let mut acc = 0.0;
-        for jj in 0..width {
-            let k = r0[jj] + a * (r1[jj] - r0[jj]);
-            acc += k * src.at(first + jj as i64);
-        }
-        acc
-    }
-}
-
 enum NoiseGen {
     White {
         sigma: f64,
@@ -376,7 +328,7 @@ struct ChannelGen {
 /// Renders capture frames one by one.
 struct Renderer<'a> {
     source: Source<'a>,
-    interp: Option<Interp>,
+    interp: Option<SincInterpolator>,
     /// 1 / (1 + ppm·10⁻⁶)
     rate: f64,
     /// Device-time index of the next capture frame.
@@ -509,7 +461,7 @@ impl<'a> Renderer<'a> {
                 buf: VecDeque::new(),
                 base: 0,
             },
-            interp: (drift != 0.0).then(Interp::new),
+            interp: (drift != 0.0).then(SincInterpolator::new),
             rate: 1.0 / (1.0 + drift),
             m: 0,
             channels,
@@ -549,8 +501,8 @@ impl<'a> Renderer<'a> {
             }
             Some(k) => {
                 let t = m as f64 * self.rate;
-                let v = k.value(&mut self.source, t);
-                self.source.trim(t.floor() as i64 - INTERP_HALF as i64 - 2);
+                let v = k.value(t, |n| self.source.at(n));
+                self.source.trim(t.floor() as i64 - HALF_TAPS as i64 - 2);
                 v
             }
         };

@@ -214,6 +214,7 @@ pub fn analysis(channels: usize) -> Analysis {
         calibration: None,
         provenance: None,
         spl: None,
+        repeats: None,
         written: Vec::new(),
         channels: (0..channels)
             .map(|i| {
