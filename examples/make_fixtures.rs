@@ -83,6 +83,7 @@ fn run(out: &Path) -> sweeplab::Result<()> {
             repeats: 1,
             extra_s: 0.05,
             model: Some(name.to_string()),
+            reseats: None,
         };
         let mut dev = SimDuplex::new(model.clone(), SEED);
         record_session(&mut dev, &req, &AtomicBool::new(false), &mut |_| {})?;

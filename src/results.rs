@@ -159,6 +159,10 @@ pub struct ChannelAnalysis {
     /// `frequency_response` stays as measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibrated: Option<CalibratedResponse>,
+    /// A re-seat series: the placements behind the averaged response and their spread;
+    /// absent for one placement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placements: Option<PlacementSpread>,
     /// Fractional-octave smoothed versions of `frequency_response.gain_db`, on the same grid.
     #[serde(default)]
     pub smoothed: Vec<SmoothedCurve>,
@@ -192,6 +196,26 @@ pub struct ChannelAnalysis {
     /// on a response that is not minimum-phase), in words.
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// The placements of a re-seat series behind one channel's response, and their spread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlacementSpread {
+    /// The placements averaged (1 = the first), in order.
+    pub averaged: Vec<usize>,
+    /// Frequencies every averaged placement measured (the response's grid).
+    pub freq_hz: Vec<f64>,
+    /// Lowest, highest and standard deviation (n − 1) of the placements' gains, dB.
+    pub min_db: Vec<f64>,
+    pub max_db: Vec<f64>,
+    pub std_db: Vec<f64>,
+    /// Each averaged placement's response on `freq_hz`, dB.
+    pub gain_db: Vec<Vec<f64>>,
+    /// Each averaged placement's RMS deviation from the average over 100 Hz–10 kHz, dB
+    /// (null when the grid holds no point there).
+    pub deviation_db: Vec<Option<f64>>,
+    /// Each averaged placement's latency, s.
+    pub latency_s: Vec<Option<f64>>,
 }
 
 /// Cumulative spectral decay: what is left of the impulse response after each start time, to
@@ -358,6 +382,7 @@ impl ChannelAnalysis {
             measured_band_hz: None,
             window: None,
             calibrated: None,
+            placements: None,
             frequency_response: FrequencyResponse {
                 freq_hz: Vec::new(),
                 gain_db: Vec::new(),

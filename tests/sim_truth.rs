@@ -48,6 +48,7 @@ fn request(model: &DeviceModel, out: &Path, duration_s: f64) -> RecordRequest {
         repeats: 1,
         extra_s: 0.1,
         model: Some(model.name.clone()),
+        reseats: None,
     }
 }
 

@@ -270,6 +270,7 @@ fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
         kind: c.labels.kind,
         force: c.force,
         analyze: !c.no_analyze,
+        reseats: c.reseats,
     };
     let progress = Reporter::new("simulating", req.spec.sample_rate);
     let r = run_simulate(req, stop_flag(), &mut progress.updater());

@@ -284,7 +284,7 @@ pub struct DevicesCmd {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  sweeplab simulate --model gaming-headset-mic --out sim1\n  sweeplab simulate --model fixtures/models/example.toml --out sim2 --duration 10"
+    after_help = "Examples:\n  sweeplab simulate --model gaming-headset-mic --out sim1\n  sweeplab simulate --model fixtures/models/example.toml --out sim2 --duration 10\n  sweeplab simulate --model studio-headphones --out hp --reseats 5"
 )]
 pub struct SimulateCmd {
     /// Device model (TOML) or a built-in model name.
@@ -303,6 +303,10 @@ pub struct SimulateCmd {
     /// Do not analyze after capturing.
     #[arg(long)]
     pub no_analyze: bool,
+    /// Placements to record (a re-seat series): the model's `[fit]` moves the response
+    /// between them; the analysis gives their power average and spread.
+    #[arg(long, default_value_t = 1)]
+    pub reseats: u32,
     #[command(flatten)]
     pub check: LimitsRunArgs,
 }

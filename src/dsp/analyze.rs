@@ -566,6 +566,7 @@ impl Analyzer {
                 ir_noise_db: decay.noise_db,
             }),
             calibrated: None,
+            placements: None,
             frequency_response: FrequencyResponse {
                 freq_hz: grid,
                 gain_db,

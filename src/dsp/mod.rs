@@ -13,6 +13,7 @@ pub mod fft;
 pub mod filters;
 pub mod ir;
 pub mod noise;
+pub mod placements;
 pub mod resample;
 pub mod smoothing;
 pub mod spectrogram;

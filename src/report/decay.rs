@@ -99,6 +99,7 @@ pub(crate) fn decay_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
             y: db_yrange(&all),
             y_label: "Level re the first slice's peak (dB)".into(),
             curves,
+            bands: Vec::new(),
             extra,
             show_x_labels: true,
             message: Vec::new(),

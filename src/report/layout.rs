@@ -68,6 +68,76 @@ impl<'a> Curve<'a> {
     }
 }
 
+/// A shaded range drawn behind a panel's curves (see [`BandSeries`]).
+pub(crate) struct Band<'a> {
+    pub xs: &'a [f64],
+    pub lo: &'a [f64],
+    pub hi: &'a [f64],
+    pub color: Rgb,
+    pub alpha: f64,
+}
+
+impl<'a> Band<'a> {
+    pub fn from_series(b: &'a BandSeries) -> Band<'a> {
+        Band {
+            xs: &b.x,
+            lo: &b.lo,
+            hi: &b.hi,
+            color: palette(b.color),
+            alpha: b.alpha,
+        }
+    }
+
+    /// Its legend entry: a swatch of the fill as it looks on white.
+    pub fn legend(b: &BandSeries) -> Entry {
+        let c = palette(b.color);
+        let mix = |v: u8| (255.0 - b.alpha * (255.0 - f64::from(v))).round() as u8;
+        Entry::Swatch {
+            color: [mix(c[0]), mix(c[1]), mix(c[2])],
+            text: b.name.clone(),
+        }
+    }
+
+    /// Fills, column by column of whole pixels, the range between the band's edges
+    /// (interpolated between its points; a gap wider than 1/12 octave, or a NaN, breaks it).
+    fn draw(&self, c: &mut Canvas, fr: &Frame) {
+        let n = self.xs.len().min(self.lo.len()).min(self.hi.len());
+        let pts: Vec<Option<(f64, f64, f64)>> = (0..n)
+            .map(|i| {
+                let (x, a, b) = (fr.px(self.xs[i]), fr.py(self.lo[i]), fr.py(self.hi[i]));
+                (x.is_finite() && a.is_finite() && b.is_finite()).then_some((x, a, b))
+            })
+            .collect();
+        let plot = fr.plot;
+        for i in 1..n {
+            let (Some(p0), Some(p1)) = (pts[i - 1], pts[i]) else {
+                continue;
+            };
+            if self.xs[i] / self.xs[i - 1] > 2f64.powf(1.0 / 12.0) || p1.0 <= p0.0 {
+                continue;
+            }
+            // the columns whose centres fall in [p0.x, p1.x)
+            let first = (p0.0 - 0.5).ceil().max(plot.x0.floor());
+            let last = (p1.0 - 0.5).ceil().min(plot.x1.ceil());
+            let mut col = first;
+            while col < last {
+                let t = (col + 0.5 - p0.0) / (p1.0 - p0.0);
+                let ya = p0.1 + t * (p1.1 - p0.1);
+                let yb = p0.2 + t * (p1.2 - p0.2);
+                let (top, bottom) = (ya.min(yb).max(plot.y0), ya.max(yb).min(plot.y1));
+                if bottom > top {
+                    c.fill_rect(
+                        Rect::new(col, top, col + 1.0, bottom),
+                        self.color,
+                        self.alpha,
+                    );
+                }
+                col += 1.0;
+            }
+        }
+    }
+}
+
 /// How a panel's y axis is chosen.
 pub(crate) enum YRange {
     /// May grow by `step` at either end (within `limits`) to make room for the legend.
@@ -89,6 +159,8 @@ pub(crate) struct Panel<'a> {
     pub y: YRange,
     pub y_label: String,
     pub curves: Vec<Curve<'a>>,
+    /// Shaded ranges behind the curves.
+    pub bands: Vec<Band<'a>>,
     pub extra: Vec<Entry>,
     pub show_x_labels: bool,
     /// Drawn centred in the plot area instead of (or over) the curves.
@@ -217,6 +289,9 @@ pub(super) fn draw_prepared_over(
     let fr = &pr.frame;
     fr.draw_under(c)?;
     under(c, fr)?;
+    for b in &p.bands {
+        b.draw(c, fr);
+    }
     let mut order: Vec<&Curve> = p.curves.iter().collect();
     order.sort_by_key(|cv| cv.rank);
     for cv in order {

@@ -232,6 +232,7 @@ fn one_panel(
             .enumerate()
             .map(|(i, s)| Curve::from_series(s, i, f))
             .collect(),
+        bands: Vec::new(),
         extra: Vec::new(),
         show_x_labels: true,
         message: empty.map(|m| vec![m.to_string()]).unwrap_or_default(),

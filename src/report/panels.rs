@@ -21,9 +21,20 @@ pub(super) fn paint_response(
     compact: bool,
 ) -> R<()> {
     let series = response_series(a, opts);
+    let bands = response_bands(a);
     let refs: Vec<&Series> = series.iter().collect();
     let x = freq_axis(Some(a), &refs);
-    let yv = y_in_band(&refs, &x);
+    // the y range holds the placements' spread too
+    let edges: Vec<Series> = bands
+        .iter()
+        .flat_map(|b| {
+            [
+                Series::new("", b.x.clone(), b.lo.clone()),
+                Series::new("", b.x.clone(), b.hi.clone()),
+            ]
+        })
+        .collect();
+    let yv = y_in_band(&refs.iter().copied().chain(&edges).collect::<Vec<_>>(), &x);
     let curves: Vec<Curve> = series
         .iter()
         .enumerate()
@@ -41,7 +52,8 @@ pub(super) fn paint_response(
         y: db_yrange(&yv),
         y_label: format!("Gain (dB{cal})"),
         curves,
-        extra: Vec::new(),
+        bands: bands.iter().map(Band::from_series).collect(),
+        extra: bands.iter().map(Band::legend).collect(),
         show_x_labels: true,
         message: if empty {
             vec!["no frequency response data".into()]
@@ -96,6 +108,7 @@ pub(super) fn paint_response(
             },
             y_label: label.into(),
             curves: pc,
+            bands: Vec::new(),
             extra: Vec::new(),
             show_x_labels: false,
             message: Vec::new(),
@@ -183,6 +196,7 @@ pub(super) fn paint_distortion(
         },
         y_label: "THD, harmonics (% of fundamental)".into(),
         curves,
+        bands: Vec::new(),
         extra,
         show_x_labels: true,
         message: if empty {
@@ -299,6 +313,7 @@ pub(super) fn paint_noise(
         },
         y_label: "Noise PSD (dBFS/Hz)".into(),
         curves,
+        bands: Vec::new(),
         extra,
         show_x_labels: true,
         message: Vec::new(),
@@ -469,6 +484,7 @@ pub(super) fn paint_impulse(
             .enumerate()
             .map(|(i, s)| thin_curve(s, i, f))
             .collect(),
+        bands: Vec::new(),
         extra: Vec::new(),
         show_x_labels: true,
         message: Vec::new(),
@@ -501,6 +517,7 @@ pub(super) fn paint_impulse(
             .enumerate()
             .map(|(i, s)| thin_curve(s, i, f))
             .collect(),
+        bands: Vec::new(),
         extra: Vec::new(),
         show_x_labels: true,
         message: Vec::new(),

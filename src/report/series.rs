@@ -100,6 +100,76 @@ fn take_pair(x: &[f64], y: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (x[..n].to_vec(), y[..n].to_vec())
 }
 
+/// A shaded range behind the curves: at each `x`, from `lo` to `hi` (NaN breaks it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandSeries {
+    /// Legend text, e.g. "ch0 placements min–max".
+    pub name: String,
+    pub channel: usize,
+    pub x: Vec<f64>,
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+    /// Palette index (the channel's).
+    pub color: usize,
+    /// Opacity of the fill.
+    pub alpha: f64,
+}
+
+/// The spread of a re-seat series on `response.png`, per channel that has one: the range
+/// of its placements (min–max, pale) and ±1 σ about their mean in dB (darker), moved by the
+/// calibration where one was removed.
+pub fn response_bands(analysis: &Analysis) -> Vec<BandSeries> {
+    let mut out = Vec::new();
+    for (k, ch) in analysis.channels.iter().enumerate() {
+        let Some(sp) = &ch.placements else {
+            continue;
+        };
+        // the calibration's correction at each point of the spread (NaN where it has none)
+        let offset: Vec<f64> = match &ch.calibrated {
+            None => vec![0.0; sp.freq_hz.len()],
+            Some(cal) => sp
+                .freq_hz
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let raw = ch.frequency_response.gain_db.get(i).copied();
+                    match (cal.freq_hz.binary_search_by(|g| g.total_cmp(f)), raw) {
+                        (Ok(j), Some(r)) => cal.gain_db[j] - r,
+                        _ => f64::NAN,
+                    }
+                })
+                .collect(),
+        };
+        let n = sp.gain_db.len() as f64;
+        let mean: Vec<f64> = (0..sp.freq_hz.len())
+            .map(|i| sp.gain_db.iter().map(|g| g[i]).sum::<f64>() / n)
+            .collect();
+        let shift = |v: &[f64]| -> Vec<f64> { v.iter().zip(&offset).map(|(a, b)| a + b).collect() };
+        let sd_lo: Vec<f64> = mean.iter().zip(&sp.std_db).map(|(m, s)| m - s).collect();
+        let sd_hi: Vec<f64> = mean.iter().zip(&sp.std_db).map(|(m, s)| m + s).collect();
+        let count = sp.averaged.len();
+        out.push(BandSeries {
+            name: format!("ch{} {count} placements, min–max", ch.index),
+            channel: ch.index,
+            x: sp.freq_hz.clone(),
+            lo: shift(&sp.min_db),
+            hi: shift(&sp.max_db),
+            color: k,
+            alpha: 0.14,
+        });
+        out.push(BandSeries {
+            name: format!("ch{} ±1 σ", ch.index),
+            channel: ch.index,
+            x: sp.freq_hz.clone(),
+            lo: shift(&sd_lo),
+            hi: shift(&sd_hi),
+            color: k,
+            alpha: 0.28,
+        });
+    }
+    out
+}
+
 /// The magnitude curves of `response.png`: per channel the raw `gain_db` (faint, or bold
 /// when there is no smoothing) and the 1/n-octave smoothed curve (bold), in channel colour.
 pub fn response_series(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series> {

@@ -118,6 +118,7 @@ fn paint_one(
         },
         y_label: "Frequency (Hz)".into(),
         curves: Vec::new(),
+        bands: Vec::new(),
         extra,
         show_x_labels: true,
         message: Vec::new(),

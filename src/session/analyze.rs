@@ -73,7 +73,8 @@ fn output_dirs(dirs: &[PathBuf], out: &Path) -> Result<Vec<PathBuf>> {
         .collect()
 }
 
-/// Analyses a session folder into `out`.
+/// Analyses a session folder into `out`. A re-seat series (placements in `session.json`) is
+/// analysed placement by placement and combined: see [`crate::dsp::placements`].
 pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
     let session = read_session(dir)?;
     let stim_path = dir.join(STIMULUS_WAV);
@@ -86,14 +87,110 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
             "missing: the session has no capture yet; record the stimulus into capture.wav (same rate), or run `sweeplab measure`",
         ));
     }
+    let again = format!(
+        "`sweeplab analyze {} --out {}` analyses it",
+        dir.display(),
+        out.display()
+    );
+    let first = analyze_capture(dir, &session, &cap_path, true)?;
+    // the inputs hold together: lock the output folder before the work
+    let out = prepare_output_dir(out)?;
+    opts.check_stop(dir, &again)?;
+    let mut analysis = first.run(opts.window_s);
+    opts.check_stop(dir, &again)?;
+    if session.placements.len() >= 2 {
+        let mut placements = vec![(1, Some(analysis))];
+        let mut left_out = Vec::new();
+        for (i, pl) in session.placements.iter().enumerate().skip(1) {
+            let path = dir.join(&pl.capture);
+            let why = if !pl.complete {
+                Some(format!(
+                    "stopped early ({})",
+                    pl.stop_reason.as_deref().unwrap_or("unknown reason")
+                ))
+            } else if !path.exists() {
+                Some("its capture is missing".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                left_out.push(format!(
+                    "placement {} {why}: left out of the average (its capture, if any, is kept in {})",
+                    i + 1,
+                    path.display()
+                ));
+                placements.push((i + 1, None));
+                continue;
+            }
+            let one = analyze_capture(dir, &session, &path, false)?;
+            placements.push((i + 1, Some(one.run(opts.window_s))));
+            opts.check_stop(dir, &again)?;
+        }
+        analysis = crate::dsp::placements::combine(placements, left_out);
+    }
+    analysis.label = opts.label.clone().or(session.label.clone());
+    analysis.kind = opts.kind.or(session.kind);
+    analysis.source = Source {
+        session_dir: Some(dir.display().to_string()),
+        stimulus: Some(stim_path.display().to_string()),
+        capture: Some(cap_path.display().to_string()),
+    };
+    analysis.provenance = Some(
+        if session.capture.as_ref().is_some_and(|c| c.model.is_some()) {
+            Provenance::Simulated
+        } else {
+            Provenance::Measured
+        },
+    );
+    apply_calibration(&mut analysis, opts);
+    super::calibrate::apply_sensitivity(&mut analysis, opts);
+    analysis.written = write_outputs(&out, &analysis, opts)?;
+    Ok(analysis)
+}
+
+/// One capture of a session, read and checked, ready to analyse.
+struct CaptureJob {
+    stimulus: Vec<f64>,
+    cap: WavData,
+    layout: SweepLayout,
+    sweep: SweepInfo,
+    extra: Vec<String>,
+    repeats: Option<RepeatsInfo>,
+}
+
+impl CaptureJob {
+    fn run(self, window_s: Option<f64>) -> Analysis {
+        let mut a = run_analysis(
+            self.stimulus,
+            &self.cap,
+            self.layout,
+            self.sweep,
+            &self.extra,
+            window_s,
+        );
+        a.repeats = self.repeats;
+        a
+    }
+}
+
+/// Reads `cap_path` (bounded: the sweeps and 5 s after them) with the session's stimulus,
+/// checks that they belong together, and averages repeated sweeps. `own`: the session's
+/// own capture (warned about when the session is incomplete).
+fn analyze_capture(
+    dir: &Path,
+    session: &crate::storage::session_file::SessionFile,
+    cap_path: &Path,
+    own: bool,
+) -> Result<CaptureJob> {
+    let stim_path = dir.join(STIMULUS_WAV);
     // only the sweeps and what follows them matter: a capture that ran on (an hour-long
     // recording) is read up to 5 s past the last sweep, so memory stays bounded
     let repeats = session.capture.as_ref().map_or(1, |c| c.repeats.max(1)) as usize;
     let stim_info = probe_wav(&stim_path)?;
     let needed = stim_info.frames * repeats + 5 * stim_info.sample_rate as usize;
-    check_memory(&stim_info, &cap_path, needed)?;
+    check_memory(&stim_info, cap_path, needed)?;
     let mut stim = read_wav(&stim_path)?;
-    let (cap, cap_total) = crate::storage::wav::read_wav_prefix(&cap_path, Some(needed))?;
+    let (cap, cap_total) = crate::storage::wav::read_wav_prefix(cap_path, Some(needed))?;
     if stim.sample_rate != session.sample_rate {
         return Err(Error::bad_input(
             &stim_path,
@@ -103,7 +200,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
             ),
         ));
     }
-    check_pair(&stim_path, &stim, &cap_path, &cap)?;
+    check_pair(&stim_path, &stim, cap_path, &cap)?;
     let fs = f64::from(stim.sample_rate);
     let sw = &session.sweep;
     let stim_s = stim.frames() as f64 / fs;
@@ -123,7 +220,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         None => (sw.duration_s / (end_hz / sw.start_hz).ln(), sw.start_hz),
     };
     if let Some(sync) = &session.sync {
-        check_own_stimulus(&stim_path, &stim.channels[0], &session, sync)?;
+        check_own_stimulus(&stim_path, &stim.channels[0], session, sync)?;
     }
     let stimulus = dc_removed(std::mem::take(&mut stim.channels[0]));
     detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz)
@@ -140,7 +237,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         sweep_end_sample: first + (sw.duration_s * fs).round() as usize,
     };
     let mut extra = Vec::new();
-    if !session.complete {
+    if own && !session.complete {
         let why = session
             .capture
             .as_ref()
@@ -152,7 +249,10 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     }
     if cap_total > cap.frames() {
         extra.push(format!(
-            "capture.wav holds {:.1} s; only its first {:.1} s (the sweep and 5 s after it) were analysed",
+            "{} holds {:.1} s; only its first {:.1} s (the sweep and 5 s after it) were analysed",
+            cap_path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             cap_total as f64 / fs,
             cap.frames() as f64 / fs
         ));
@@ -163,35 +263,14 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     } else {
         (cap, None)
     };
-    let again = format!(
-        "`sweeplab analyze {} --out {}` analyses it",
-        dir.display(),
-        out.display()
-    );
-    // the inputs hold together: lock the output folder before the work
-    let out = prepare_output_dir(out)?;
-    opts.check_stop(dir, &again)?;
-    let mut analysis = run_analysis(stimulus, &cap, layout, sw.clone(), &extra, opts.window_s);
-    opts.check_stop(dir, &again)?;
-    analysis.repeats = repeats_info;
-    analysis.label = opts.label.clone().or(session.label.clone());
-    analysis.kind = opts.kind.or(session.kind);
-    analysis.source = Source {
-        session_dir: Some(dir.display().to_string()),
-        stimulus: Some(stim_path.display().to_string()),
-        capture: Some(cap_path.display().to_string()),
-    };
-    analysis.provenance = Some(
-        if session.capture.as_ref().is_some_and(|c| c.model.is_some()) {
-            Provenance::Simulated
-        } else {
-            Provenance::Measured
-        },
-    );
-    apply_calibration(&mut analysis, opts);
-    super::calibrate::apply_sensitivity(&mut analysis, opts);
-    analysis.written = write_outputs(&out, &analysis, opts)?;
-    Ok(analysis)
+    Ok(CaptureJob {
+        stimulus,
+        cap,
+        layout,
+        sweep: sw.clone(),
+        extra,
+        repeats: repeats_info,
+    })
 }
 
 /// Analyses a stimulus/capture pair made by another tool: the sweep may start at sample 0,

@@ -52,6 +52,8 @@ pub fn session_for(
         complete: true,
         capture: None,
         tool: Some(tool_name()),
+        reseats: None,
+        placements: Vec::new(),
         next_step: None,
     }
 }

@@ -213,6 +213,7 @@ mod measure {
             repeats: req.repeats,
             extra_s: 0.5,
             model: None,
+            reseats: None,
         };
         let t0 = std::time::Instant::now();
         let mut session = record_session(&mut device, &rec, stop, progress)?;

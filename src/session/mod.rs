@@ -29,7 +29,7 @@ pub use analyze::{
 pub use compare::compare;
 pub use create::{create_sweep_session, design_sweep, session_for};
 pub use live::{LevelReport, level_check};
-pub use record::{RecordRequest, record_session};
+pub use record::{RecordRequest, record_placement, record_session};
 
 /// How to analyse and what to write.
 #[derive(Debug, Clone)]

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use super::create::{design_sweep, session_for};
-use crate::device::{CaptureSink, Duplex, OutputRouting, Progress, RunRequest};
+use crate::device::{CaptureSink, Duplex, OutputRouting, Progress, RunRequest, RunStats};
 use crate::dsp::sweep::SweepSpec;
 use crate::error::{Error, Result};
 use crate::kind::DeviceKind;
 use crate::storage::session_file::{
-    CAPTURE_WAV, CaptureInfo, STIMULUS_WAV, SessionFile, prepare_session_dir, write_session,
+    CAPTURE_WAV, CaptureInfo, Placement, STIMULUS_WAV, SessionFile, placement_capture,
+    prepare_session_dir, write_session,
 };
 use crate::storage::wav::{CaptureWriter, write_wav_f32};
 
@@ -31,6 +32,9 @@ pub struct RecordRequest {
     pub extra_s: f64,
     /// The simulated model's name, for session.json.
     pub model: Option<String>,
+    /// Placements of a re-seat series (`--reseats N`), recorded as placement 1 here and
+    /// [`record_placement`] for the rest; None for a single placement.
+    pub reseats: Option<u32>,
 }
 
 /// The most sweeps one session plays back to back.
@@ -44,6 +48,21 @@ pub fn check_repeats(repeats: u32) -> Result<()> {
         Err(Error::bad_usage(
             "--repeats",
             format!("{repeats} is outside 1–{MAX_REPEATS}"),
+        ))
+    }
+}
+
+/// The most placements one re-seat series records.
+pub const MAX_RESEATS: u32 = 20;
+
+/// `--reseats` must be 1…[`MAX_RESEATS`].
+pub fn check_reseats(reseats: u32) -> Result<()> {
+    if (1..=MAX_RESEATS).contains(&reseats) {
+        Ok(())
+    } else {
+        Err(Error::bad_usage(
+            "--reseats",
+            format!("{reseats} is outside 1–{MAX_RESEATS}"),
         ))
     }
 }
@@ -92,6 +111,114 @@ pub fn record_session(
     });
     write_session(&req.out, &session)?;
 
+    let end = capture_to(
+        device,
+        &d,
+        &one,
+        req,
+        &req.out.join(CAPTURE_WAV),
+        stop,
+        progress,
+    )?;
+    let info = session.capture.as_mut().expect("set above");
+    info.channels = end.channels;
+    info.frames = end.frames;
+    if let Some(stats) = &end.stats {
+        info.xruns = stats.xruns;
+        info.device_errors = stats.device_errors.clone();
+        info.timestamp_latency_s = stats.timestamp_latency_s;
+        info.output_device = stats.output_device.clone();
+        info.input_device = stats.input_device.clone();
+        if stats.xruns > 0 {
+            info.warnings.push(format!(
+                "{} buffer under/overruns (xruns) during the capture; samples may be missing",
+                stats.xruns
+            ));
+        }
+    }
+    session.complete = end.stop_reason.is_none();
+    info.stop_reason = end.stop_reason;
+    if let Some(n) = req.reseats {
+        session.reseats = Some(n);
+        session.placements = vec![Placement {
+            capture: placement_capture(1),
+            frames: end.frames,
+            complete: session.complete,
+            stop_reason: info.stop_reason.clone(),
+            xruns: info.xruns,
+        }];
+    }
+    finish(&req.out, &session, end.result)
+}
+
+/// Records placement `p` (2, 3, …) of a re-seat series into the session `req.out` that
+/// [`record_session`] began: the same sweep, into its own `capture-p.wav`, listed in
+/// `session.json` before the capture starts and brought up to date however it ends. Never
+/// overwrites a capture.
+pub fn record_placement(
+    device: &mut dyn Duplex,
+    req: &RecordRequest,
+    p: usize,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SessionFile> {
+    let d = design_sweep(&req.spec)?;
+    let _out = crate::storage::session_file::prepare_output_dir(&req.out)?;
+    let mut session = crate::storage::session_file::read_session(&req.out)?;
+    let name = placement_capture(p);
+    let cap_path = req.out.join(&name);
+    if p < 2 || session.placements.len() + 1 != p || cap_path.exists() {
+        return Err(Error::WouldOverwrite {
+            path: cap_path,
+            msg: format!(
+                "placement {p} does not follow the {} recorded in session.json (or its capture exists); start the series again with --force",
+                session.placements.len()
+            ),
+        });
+    }
+    session.placements.push(Placement {
+        capture: name,
+        frames: 0,
+        complete: false,
+        stop_reason: Some("capture in progress (or the program was killed)".into()),
+        xruns: 0,
+    });
+    write_session(&req.out, &session)?;
+    let one: Vec<f32> = d.generate().iter().map(|&v| v as f32).collect();
+    let end = capture_to(device, &d, &one, req, &cap_path, stop, progress)?;
+    let placement = session.placements.last_mut().expect("pushed above");
+    placement.frames = end.frames;
+    placement.complete = end.stop_reason.is_none();
+    placement.xruns = end.stats.as_ref().map_or(0, |s| s.xruns);
+    placement.stop_reason = end.stop_reason;
+    finish(&req.out, &session, end.result)
+}
+
+/// How one capture ended.
+struct CaptureEnd {
+    channels: u16,
+    /// Frames the file holds.
+    frames: u64,
+    /// The device's report, when the run itself ended (done or interrupted).
+    stats: Option<RunStats>,
+    /// Why it stopped early; None when complete.
+    stop_reason: Option<String>,
+    /// The error to report, if any.
+    result: Result<()>,
+}
+
+/// Plays `one` (repeated `req.repeats` times) on `device` and streams the capture to
+/// `cap_path`; finalizes the WAV however the run ends. Fails only when the WAV cannot be
+/// created.
+fn capture_to(
+    device: &mut dyn Duplex,
+    d: &crate::dsp::sweep::SweepDesign,
+    one: &[f32],
+    req: &RecordRequest,
+    cap_path: &std::path::Path,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CaptureEnd> {
     let played: Vec<f32> = one
         .iter()
         .copied()
@@ -106,8 +233,7 @@ pub fn record_session(
         extra_frames: (req.extra_s * f64::from(d.sample_rate)).round() as usize,
     };
     let channels = device.input_channel_count(&run_req);
-    let cap_path = req.out.join(CAPTURE_WAV);
-    let mut writer = CaptureWriter::create(&cap_path, d.sample_rate, channels)?;
+    let mut writer = CaptureWriter::create(cap_path, d.sample_rate, channels)?;
     let result = device.run(
         &run_req,
         &mut WavSink {
@@ -122,46 +248,35 @@ pub fn record_session(
     // message all give the frames the file really holds
     let frames = match (&result, &finalized) {
         (Ok(_), Ok(n)) => *n,
-        _ => crate::storage::wav::repair_capture(&cap_path).unwrap_or(handed),
+        _ => crate::storage::wav::repair_capture(cap_path).unwrap_or(handed),
     };
-
-    let info = session.capture.as_mut().expect("set above");
-    info.channels = channels;
-    info.frames = frames;
-    let outcome = match (&result, &finalized) {
+    let mut end = CaptureEnd {
+        channels,
+        frames,
+        stats: None,
+        stop_reason: None,
+        result: Ok(()),
+    };
+    match (result, finalized) {
         (Ok(stats), Ok(_)) => {
-            info.xruns = stats.xruns;
-            info.device_errors = stats.device_errors.clone();
-            info.timestamp_latency_s = stats.timestamp_latency_s;
-            info.output_device = stats.output_device.clone();
-            info.input_device = stats.input_device.clone();
-            if stats.xruns > 0 {
-                info.warnings.push(format!(
-                    "{} buffer under/overruns (xruns) during the capture; samples may be missing",
-                    stats.xruns
-                ));
-            }
             if stats.interrupted {
-                info.stop_reason = Some(format!(
+                end.stop_reason = Some(format!(
                     "interrupted after {:.2} s of capture",
                     frames as f64 / f64::from(d.sample_rate)
                 ));
-                Err(Error::Interrupted(format!(
+                end.result = Err(Error::Interrupted(format!(
                     "the capture stopped early; {} holds the {frames} frames captured so far and session.json is marked incomplete",
                     cap_path.display()
-                )))
-            } else {
-                info.stop_reason = None;
-                session.complete = true;
-                Ok(())
+                )));
             }
+            end.stats = Some(stats);
         }
         (Err(Error::Io { path, err }), _) => {
-            info.stop_reason = Some(format!(
+            end.stop_reason = Some(format!(
                 "writing the capture failed: {}: {err}",
                 path.display()
             ));
-            Err(Error::io(
+            end.result = Err(Error::io(
                 path,
                 std::io::Error::new(
                     err.kind(),
@@ -170,27 +285,35 @@ pub fn record_session(
                         cap_path.display()
                     ),
                 ),
-            ))
+            ));
         }
         (Err(e), _) => {
             let msg = match e {
-                Error::Device(m) => m.clone(),
+                Error::Device(m) => m,
                 other => other.to_string(),
             };
-            info.stop_reason = Some(msg.clone());
-            Err(Error::Device(format!(
+            end.stop_reason = Some(msg.clone());
+            end.result = Err(Error::Device(format!(
                 "{msg}; {} holds the {frames} frames captured before the failure and session.json is marked incomplete",
                 cap_path.display()
-            )))
+            )));
         }
         (Ok(_), Err(e)) => {
-            info.stop_reason = Some(format!("writing the capture failed: {e}"));
-            Err(Error::io(&cap_path, std::io::Error::other(e.to_string())))
+            end.stop_reason = Some(format!("writing the capture failed: {e}"));
+            end.result = Err(Error::io(cap_path, std::io::Error::other(e.to_string())));
         }
-    };
-    // the first failure is the one to report; session.json is updated whatever happened
-    match (outcome, write_session(&req.out, &session)) {
-        (Ok(()), Ok(())) => Ok(session),
+    }
+    Ok(end)
+}
+
+/// Writes `session` whatever happened; the first failure is the one to report.
+fn finish(
+    dir: &std::path::Path,
+    session: &SessionFile,
+    outcome: Result<()>,
+) -> Result<SessionFile> {
+    match (outcome, write_session(dir, session)) {
+        (Ok(()), Ok(())) => Ok(session.clone()),
         (Ok(()), Err(e)) => Err(e),
         (Err(first), Ok(())) => Err(first),
         (Err(first), Err(e)) => {

@@ -27,6 +27,9 @@ pub struct SimulateRequest {
     pub force: bool,
     /// Analyse into `out/report` after recording.
     pub analyze: bool,
+    /// Placements to record (1: a single one); the model's `[fit]` moves the response
+    /// between them ([`DeviceModel::placement`]).
+    pub reseats: u32,
 }
 
 /// Records one simulated session (and its `truth.json`) and, if asked, analyses it into
@@ -44,8 +47,10 @@ pub fn simulate(
         kind,
         force,
         analyze,
+        reseats,
     } = req;
     model.check_rate(spec.sample_rate)?;
+    super::record::check_reseats(reseats)?;
     let rec = RecordRequest {
         out: out.clone(),
         spec,
@@ -59,10 +64,16 @@ pub fn simulate(
         repeats: 1,
         extra_s: 0.5,
         model: Some(model.name.clone()),
+        reseats: (reseats > 1).then_some(reseats),
     };
     let truth = model.truth_for_sweep(&spec);
-    let mut device = SimDuplex::new(model, 1);
+    let mut device = SimDuplex::new(model.placement(0), 1);
     record_session(&mut device, &rec, stop, progress)?;
+    for p in 2..=reseats as usize {
+        // each placement its own device run (a new stream) and its own noise
+        let mut device = SimDuplex::new(model.placement(p - 1), p as u64);
+        super::record::record_placement(&mut device, &rec, p, stop, progress)?;
+    }
     let text = serde_json::to_string_pretty(&truth)
         .map_err(|e| Error::io(out.join(TRUTH_JSON), std::io::Error::other(e)))?;
     crate::storage::write_atomic(&out.join(TRUTH_JSON), text.as_bytes())?;
@@ -155,6 +166,7 @@ fn production_run(dir: &Path, stop: &'static AtomicBool) -> Result<ProductionRun
             kind: None,
             force: own,
             analyze: true,
+            reseats: 1,
         };
         simulate(req, stop, &mut |_| {})?;
         Ok(out)
@@ -239,6 +251,7 @@ pub fn demo(
             kind: None,
             force: own,
             analyze: false,
+            reseats: 1,
         };
         simulate(req, stop, &mut |_| {})?;
         let opts = AnalyzeOptions {

@@ -88,6 +88,9 @@ pub struct DeviceModel {
     /// Capture channels.
     pub channels: u16,
     pub extra_channels: ExtraChannels,
+    /// How the response moves each time the device is taken off and put back (`[fit]`);
+    /// None: every placement is the same.
+    pub fit: Option<FitVariation>,
     /// Where the model came from (a file, or `builtin:<name>`), for error messages.
     pub origin: PathBuf,
 }
@@ -291,6 +294,38 @@ pub enum DropoutMode {
     Missing,
 }
 
+/// How a headphone's response changes from one placement to the next (`[fit]`): the seal
+/// moves the bass (a low shelf at [`FIT_BASS_HZ`]) and the position the treble (a peak at
+/// [`FIT_TREBLE_HZ`]). Placement p adds the shelf at `bass_db`·u_p and the peak at
+/// `treble_db`·v_p, (u_p, v_p) = [`FIT_SEQUENCE`]`[p mod 8]`; the first placement is the model
+/// as written. Each placement is also a new stream: it arrives p·[`FIT_LATENCY_STEP_MS`] ms
+/// later (p·[`FIT_LATENCY_STEP_SAMPLES`] samples for a model whose latency is in samples).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitVariation {
+    pub bass_db: f64,
+    pub treble_db: f64,
+}
+
+/// Corner of the placement's bass shelf (Q 0.707), Hz.
+pub const FIT_BASS_HZ: f64 = 120.0;
+/// Centre of the placement's treble peak (Q 2), Hz.
+pub const FIT_TREBLE_HZ: f64 = 8000.0;
+/// Extra latency of each further placement (a new stream, a new latency), ms …
+pub const FIT_LATENCY_STEP_MS: f64 = 0.87;
+/// … or samples, for a model whose latency is given in samples.
+pub const FIT_LATENCY_STEP_SAMPLES: f64 = 41.7;
+/// (u_p, v_p): each placement's share of the bass and treble variation.
+pub const FIT_SEQUENCE: [(f64, f64); 8] = [
+    (0.0, 0.0),
+    (1.0, -0.5),
+    (-1.0, 0.5),
+    (0.5, 1.0),
+    (-0.5, -1.0),
+    (0.25, 0.75),
+    (-0.75, -0.25),
+    (0.75, -0.75),
+];
+
 /// What extra capture channels carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -302,6 +337,39 @@ pub enum ExtraChannels {
 }
 
 impl DeviceModel {
+    /// The model at placement `p` (0 = the first, the model as written): with its `[fit]`
+    /// variation's stages added and its latency moved (see [`FitVariation`]). Without a
+    /// `[fit]`, the model itself.
+    pub fn placement(&self, p: usize) -> DeviceModel {
+        let mut m = self.clone();
+        let Some(fit) = self.fit else {
+            return m;
+        };
+        let (u, v) = FIT_SEQUENCE[p % FIT_SEQUENCE.len()];
+        if fit.bass_db * u != 0.0 {
+            m.stages.push(Stage::Biquad {
+                shape: BiquadShape::LowShelf,
+                freq_hz: FIT_BASS_HZ,
+                q: 0.707,
+                gain_db: fit.bass_db * u,
+            });
+        }
+        if fit.treble_db * v != 0.0 {
+            m.stages.push(Stage::Biquad {
+                shape: BiquadShape::Peaking,
+                freq_hz: FIT_TREBLE_HZ,
+                q: 2.0,
+                gain_db: fit.treble_db * v,
+            });
+        }
+        let step = p as f64;
+        m.latency = match self.latency {
+            Latency::Ms(ms) => Latency::Ms(ms + FIT_LATENCY_STEP_MS * step),
+            Latency::Samples(n) => Latency::Samples(n + FIT_LATENCY_STEP_SAMPLES * step),
+        };
+        m
+    }
+
     /// The biquad stages designed at `fs`, in chain order (FIR stages left out).
     pub fn biquads(&self, fs: f64) -> Vec<Biquad> {
         self.stages

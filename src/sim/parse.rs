@@ -52,6 +52,14 @@ struct RawModel {
     fault: Vec<RawFault>,
     channels: Option<i64>,
     extra_channels: Option<String>,
+    fit: Option<RawFit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFit {
+    bass_db: Option<f64>,
+    treble_db: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -297,6 +305,22 @@ impl DeviceModel {
                 )));
             }
         };
+        let fit = raw
+            .fit
+            .as_ref()
+            .map(|f| -> Result<FitVariation> {
+                Ok(FitVariation {
+                    bass_db: cx.range("[fit]", "bass_db", f.bass_db.unwrap_or(0.0), 0.0, 12.0)?,
+                    treble_db: cx.range(
+                        "[fit]",
+                        "treble_db",
+                        f.treble_db.unwrap_or(0.0),
+                        0.0,
+                        12.0,
+                    )?,
+                })
+            })
+            .transpose()?;
         if let Some(l) = &raw.label {
             crate::bounds::check_label(l).map_err(|m| cx.err(format!("`label`: {m}")))?;
         }
@@ -314,6 +338,7 @@ impl DeviceModel {
             faults,
             channels,
             extra_channels,
+            fit,
             origin: origin.to_path_buf(),
         })
     }

@@ -92,9 +92,48 @@ pub struct SessionFile {
     pub capture: Option<CaptureInfo>,
     #[serde(default)]
     pub tool: Option<String>,
+    /// Placements asked for in a re-seat series (`measure --reseats N`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reseats: Option<u32>,
+    /// The placements recorded so far, the first being `capture.wav`; empty when the session
+    /// is not a re-seat series.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placements: Vec<Placement>,
     /// What to do next, in a session that `sweeplab sweep` wrote and no capture exists yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_step: Option<String>,
+}
+
+/// One placement of a re-seat series: the device taken off and put back, the sweep recorded
+/// again into its own capture file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    /// Its capture, a file in the session folder ([`placement_capture`]).
+    pub capture: String,
+    pub frames: u64,
+    /// False when its recording stopped early (the reason is in `stop_reason`).
+    pub complete: bool,
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    #[serde(default)]
+    pub xruns: u64,
+}
+
+/// The capture file of placement `p` (1-based): `capture.wav`, then `capture-2.wav`, ….
+pub fn placement_capture(p: usize) -> String {
+    if p <= 1 {
+        CAPTURE_WAV.to_string()
+    } else {
+        format!("capture-{p}.wav")
+    }
+}
+
+/// Whether `name` is a further placement's capture (`capture-N.wav`, N ≥ 2).
+fn is_placement_capture(name: &str) -> bool {
+    name.strip_prefix("capture-")
+        .and_then(|r| r.strip_suffix(".wav"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_some_and(|n| n >= 2)
 }
 
 fn yes() -> bool {
@@ -237,11 +276,26 @@ pub fn write_session(dir: &Path, s: &SessionFile) -> Result<()> {
 /// session unless `force`. A link where a session file goes is refused even with `force`.
 pub fn prepare_session_dir(dir: &Path, force: bool) -> Result<OutputDir> {
     let out = lock_dir(dir)?;
-    let files = [SESSION_JSON, STIMULUS_WAV, CAPTURE_WAV];
-    for f in files {
+    // a re-seat series' further captures belong to the session as much as capture.wav
+    let mut files: Vec<String> = [SESSION_JSON, STIMULUS_WAV, CAPTURE_WAV]
+        .map(String::from)
+        .to_vec();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut more: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| is_placement_capture(n))
+            .collect();
+        more.sort();
+        files.extend(more);
+    }
+    for f in &files {
         super::output::refuse_link(&dir.join(f))?;
     }
-    let taken: Vec<&str> = files.into_iter().filter(|f| dir.join(f).exists()).collect();
+    let taken: Vec<&str> = files
+        .iter()
+        .map(String::as_str)
+        .filter(|f| dir.join(f).exists())
+        .collect();
     if !taken.is_empty() && !force {
         return Err(Error::WouldOverwrite {
             path: dir.to_path_buf(),

@@ -154,6 +154,7 @@ pub fn channel(
         measured_band_hz: None,
         window: None,
         calibrated: None,
+        placements: None,
         frequency_response: FrequencyResponse {
             freq_hz: freq,
             gain_db: gain,
