@@ -232,6 +232,103 @@ fn repeats_are_averaged() {
     );
 }
 
+/// A re-seat series through the real server: three placements, each its own stream and
+/// capture; through an unchanging loopback every placement measures the same filter, so the
+/// average matches its formula (0.1 dB) and the spread is nil (< 0.1 dB, deviations
+/// < 0.05 dB), with nothing to warn about.
+#[test]
+fn a_reseat_series_records_every_placement() {
+    let _g = lock();
+    let Some(lb) = loopback(
+        "a_reseat_series_records_every_placement",
+        &["--filter", "lowpass", "--fc", "2000"],
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let o = lb.measure(&out, &["--reseats", "3", "--reseat-wait", "0.2"]);
+    ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("placement 3 of 3"), "{err}");
+    let s = json(&out.join("session.json"));
+    assert_eq!(s["reseats"], 3);
+    let pl = s["placements"].as_array().unwrap();
+    assert_eq!(pl.len(), 3);
+    for (i, p) in pl.iter().enumerate() {
+        assert_eq!(p["complete"], true, "{p}");
+        let name = p["capture"].as_str().unwrap();
+        assert_eq!(
+            name,
+            if i == 0 {
+                "capture.wav".to_string()
+            } else {
+                format!("capture-{}.wav", i + 1)
+            }
+        );
+        assert!(out.join(name).exists());
+    }
+    let (f, g, ch) = response(&out);
+    for (fv, gv) in f.iter().zip(&g) {
+        let want = butterworth_db(*fv, 2000.0, false);
+        if (40.0..=18000.0).contains(fv) && want >= -30.0 {
+            assert!((gv - want).abs() <= 0.1, "{fv} Hz: {gv} vs {want}");
+        }
+    }
+    let sp = &ch["placements"];
+    assert_eq!(sp["averaged"], serde_json::json!([1, 2, 3]));
+    let num = |v: &serde_json::Value| v.as_f64().unwrap();
+    let freq: Vec<f64> = sp["freq_hz"].as_array().unwrap().iter().map(num).collect();
+    let (lo, hi) = (
+        sp["min_db"].as_array().unwrap(),
+        sp["max_db"].as_array().unwrap(),
+    );
+    for (i, fv) in freq.iter().enumerate() {
+        if (40.0..=18000.0).contains(fv) && butterworth_db(*fv, 2000.0, false) >= -30.0 {
+            let spread = num(&hi[i]) - num(&lo[i]);
+            assert!(spread < 0.1, "{fv} Hz: placements span {spread} dB");
+        }
+    }
+    for d in sp["deviation_db"].as_array().unwrap() {
+        assert!(num(d) < 0.05, "{d}");
+    }
+    assert!(
+        ch["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        ch["warnings"]
+    );
+}
+
+/// Waiting for Enter needs a terminal: without one (and without --reseat-wait) a series is
+/// refused before any device is opened or file written (exit 2). Needs no audio server.
+#[test]
+fn a_reseat_series_without_a_terminal_is_refused_up_front() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let o = Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+        .args(["measure", "--out", out.to_str().unwrap(), "--reseats", "2"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--reseat-wait"), "{e}");
+    assert!(!out.exists());
+    for bad in [["--reseats", "0"], ["--reseat-wait", "-1"]] {
+        let o = Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+            .args(["measure", "--out", out.to_str().unwrap()])
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(bad[0]),
+            "{bad:?}"
+        );
+        assert!(!out.exists());
+    }
+}
+
 #[test]
 fn server_killed_mid_sweep_leaves_a_readable_partial_session() {
     let _g = lock();

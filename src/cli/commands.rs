@@ -460,6 +460,83 @@ fn devices(c: DevicesCmd) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How a re-seat series waits between placements: for Enter (None), or a fixed time.
+/// Checked before any device is opened: waiting for Enter needs a terminal.
+#[cfg(feature = "live")]
+fn reseat_wait(reseats: u32, wait_s: Option<f64>) -> crate::error::Result<Option<f64>> {
+    use std::io::IsTerminal;
+    session::record::check_reseats(reseats)?;
+    match wait_s {
+        Some(s) if !(s.is_finite() && (0.0..=3600.0).contains(&s)) => Err(Error::bad_usage(
+            "--reseat-wait",
+            format!("{s} s is outside 0–3600 s"),
+        )),
+        Some(s) => Ok(Some(s)),
+        None if reseats > 1 && !std::io::stdin().is_terminal() => Err(Error::bad_usage(
+            "--reseats",
+            "between placements it waits for Enter, but standard input is not a terminal; give --reseat-wait SECONDS to wait a fixed time instead",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Waits for Enter (or `wait_s`), giving up when Ctrl-C sets `stop`.
+#[cfg(feature = "live")]
+fn wait_between(
+    wait_s: Option<f64>,
+    stop: &'static std::sync::atomic::AtomicBool,
+    say: &mut dyn FnMut(&str),
+) -> crate::error::Result<()> {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    let stopped = || {
+        Error::Interrupted(
+            "the re-seat series stopped between placements; the placements recorded are kept and `sweeplab analyze` averages them".into(),
+        )
+    };
+    let poll = Duration::from_millis(50);
+    match wait_s {
+        Some(s) => {
+            say(&format!("recording the next placement in {s:.1} s"));
+            let until = Instant::now() + Duration::from_secs_f64(s);
+            while Instant::now() < until {
+                if stop.load(Ordering::SeqCst) {
+                    return Err(stopped());
+                }
+                std::thread::sleep(poll.min(until.saturating_duration_since(Instant::now())));
+            }
+        }
+        None => {
+            say(
+                "Press Enter to record the next placement (Ctrl-C stops; what is recorded is kept).",
+            );
+            // a thread reads the line so that Ctrl-C is noticed while waiting for it
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = tx.send(std::io::stdin().read_line(&mut line).map(|n| n > 0));
+            });
+            loop {
+                if stop.load(Ordering::SeqCst) {
+                    return Err(stopped());
+                }
+                match rx.recv_timeout(poll) {
+                    Ok(Ok(true)) => break,
+                    // end of input or a read error: nobody can press Enter
+                    Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(stopped());
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                }
+            }
+        }
+    }
+    if stop.load(Ordering::SeqCst) {
+        return Err(stopped());
+    }
+    Ok(())
+}
+
 #[cfg(feature = "live")]
 fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
     use crate::device::OutputRouting;
@@ -491,13 +568,22 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
         level_check: !c.no_level_check,
         analyze: !c.no_analyze,
         sensitivity,
+        reseats: c.reseats,
     };
+    let wait = reseat_wait(c.reseats, c.reseat_wait)?;
     let progress = Reporter::new("measuring", req.spec.sample_rate);
     let r = run_measure(
         &req,
         stop_flag(),
         &mut |line| progress.say(line),
         &mut progress.updater(),
+        &mut |p, n| {
+            progress.say(&format!(
+                "placement {} of {n} recorded. Take the headphone off and put it back on as you wear it.",
+                p - 1
+            ));
+            wait_between(wait, stop_flag(), &mut |line| progress.say(line))
+        },
     );
     progress.finish();
     let outcome = r?;

@@ -232,7 +232,7 @@ pub enum OutputChannel {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  sweeplab devices\n  sweeplab measure --out hp1 --output-device alsa:default --input-device alsa:default --kind headphones --label \"HD 600\""
+    after_help = "Examples:\n  sweeplab devices\n  sweeplab measure --out hp1 --output-device alsa:default --input-device alsa:default --kind headphones --label \"HD 600\"\n  sweeplab measure --out hp1 --kind headphones --reseats 5"
 )]
 pub struct MeasureCmd {
     /// Session folder to create.
@@ -253,6 +253,13 @@ pub struct MeasureCmd {
     /// Sweeps to play; they are aligned and averaged.
     #[arg(long, default_value_t = 1)]
     pub repeats: u32,
+    /// Placements to record (a re-seat series): between them it asks you to take the
+    /// headphone off and put it back; the analysis gives their power average and spread.
+    #[arg(long, default_value_t = 1)]
+    pub reseats: u32,
+    /// Between placements, wait this long instead of for Enter (scripts, no terminal).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub reseat_wait: Option<f64>,
     #[command(flatten)]
     pub sweep: SweepArgs,
     #[command(flatten)]

@@ -98,7 +98,9 @@ mod measure {
     use std::path::PathBuf;
     use std::sync::atomic::AtomicBool;
 
-    use super::super::{AnalyzeOptions, RecordRequest, analyze_session, record_session};
+    use super::super::{
+        AnalyzeOptions, RecordRequest, analyze_session, record_placement, record_session,
+    };
     use super::{LevelReport, level_check};
     use crate::device::{CpalDuplex, OutputRouting, Progress};
     use crate::dsp::sweep::SweepSpec;
@@ -128,6 +130,8 @@ mod measure {
         pub analyze: bool,
         /// The measurement microphone's sensitivity, applied by the analysis (dB SPL).
         pub sensitivity: Option<crate::results::SplInfo>,
+        /// Placements to record (a re-seat series); 1: one.
+        pub reseats: u32,
     }
 
     /// What a live measurement did.
@@ -142,15 +146,20 @@ mod measure {
     /// Runs a live measurement: refuses to overwrite a session before touching any device,
     /// opens the devices, checks the level, records (streaming to `out`), analyses into
     /// `out/report` and records the IR latency in `session.json`. `say` hears progress
-    /// lines meant for the terminal; `progress` is called during the capture.
+    /// lines meant for the terminal; `progress` is called during the capture. A re-seat
+    /// series calls `between(p, n)` before placement p of n (2 ≤ p ≤ n) to let the user put
+    /// the headphone back: an error from it (Ctrl-C) stops the series, keeping the
+    /// placements recorded.
     pub fn measure(
         req: &MeasureRequest,
         stop: &'static AtomicBool,
         say: &mut dyn FnMut(&str),
         progress: &mut dyn FnMut(Progress),
+        between: &mut dyn FnMut(usize, usize) -> Result<()>,
     ) -> Result<MeasureOutcome> {
         let design = super::super::design_sweep(&req.spec)?;
         super::super::record::check_repeats(req.repeats)?;
+        super::super::record::check_reseats(req.reseats)?;
         // the played signal holds every repeat: refuse what this machine cannot hold before
         // any device is opened
         let channels_guess = req
@@ -213,10 +222,15 @@ mod measure {
             repeats: req.repeats,
             extra_s: 0.5,
             model: None,
-            reseats: None,
+            reseats: (req.reseats > 1).then_some(req.reseats),
         };
         let t0 = std::time::Instant::now();
         let mut session = record_session(&mut device, &rec, stop, progress)?;
+        for p in 2..=req.reseats as usize {
+            between(p, req.reseats as usize)?;
+            say(&format!("placement {p} of {}", req.reseats));
+            session = record_placement(&mut device, &rec, p, stop, progress)?;
+        }
         let capture_wall_s = t0.elapsed().as_secs_f64();
         let played_s = design.total_samples() as f64 * f64::from(req.repeats)
             / f64::from(req.spec.sample_rate);
