@@ -430,7 +430,64 @@ impl ChannelAnalysis {
         }
     }
 
+    /// Each placement's response of a re-seat series (empty for one placement), on the
+    /// grid [`ChannelAnalysis::response`] gives: with a calibration removed, each placement
+    /// moved by the same correction (points the calibration does not cover left out).
+    pub fn placement_responses(&self) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let Some(sp) = &self.placements else {
+            return Vec::new();
+        };
+        let fr = &self.frequency_response;
+        // the correction at each point of the spread's grid, where there is one
+        let correction: Vec<Option<f64>> = sp
+            .freq_hz
+            .iter()
+            .map(|f| match &self.calibrated {
+                None => Some(0.0),
+                Some(cal) => {
+                    let raw = fr.freq_hz.binary_search_by(|g| g.total_cmp(f)).ok();
+                    let c = cal.freq_hz.binary_search_by(|g| g.total_cmp(f)).ok();
+                    match (raw, c) {
+                        (Some(i), Some(j)) => Some(cal.gain_db[j] - fr.gain_db[i]),
+                        _ => None,
+                    }
+                }
+            })
+            .collect();
+        sp.gain_db
+            .iter()
+            .map(|g| {
+                sp.freq_hz
+                    .iter()
+                    .zip(g)
+                    .zip(&correction)
+                    .filter_map(|((f, v), c)| c.map(|c| (*f, v + c)))
+                    .unzip()
+            })
+            .collect()
+    }
+
     fn check(&self) -> Result<(), String> {
+        if let Some(sp) = &self.placements {
+            let n = sp.freq_hz.len();
+            let k = sp.averaged.len();
+            if k < 2
+                || sp.gain_db.len() != k
+                || sp.deviation_db.len() != k
+                || sp.latency_s.len() != k
+                || [&sp.min_db, &sp.max_db, &sp.std_db]
+                    .iter()
+                    .any(|v| v.len() != n)
+                || sp.gain_db.iter().any(|g| g.len() != n)
+            {
+                return Err("placements: every list must hold one entry per placement averaged (at least 2) or per frequency".into());
+            }
+            if !sp.freq_hz.iter().all(|f| f.is_finite() && *f > 0.0)
+                || sp.freq_hz.windows(2).any(|w| w[1] <= w[0])
+            {
+                return Err("placements.freq_hz must be positive and strictly rising".into());
+            }
+        }
         let fr = &self.frequency_response;
         let n = fr.freq_hz.len();
         // no points at all: a channel without signal (its warnings say so)

@@ -16,6 +16,8 @@ use sweeplab::session::simulate::{SimulateRequest, simulate};
 use sweeplab::session::{AnalyzeOptions, analyze_session};
 use sweeplab::sim::{DeviceModel, builtin};
 
+mod common;
+
 static STOP: AtomicBool = AtomicBool::new(false);
 const RATE: u32 = 48000;
 const LEVEL: f64 = -12.0;
@@ -70,7 +72,7 @@ fn check_against_truth(model: &DeviceModel, a: &Analysis, placements: &[usize]) 
     assert_eq!(f, &ch.frequency_response.freq_hz);
     let truths: Vec<Vec<f64>> = placements
         .iter()
-        .map(|&p| model.placement(p).truth(RATE, LEVEL, f).gain_db)
+        .map(|&p| model.placement(p, RATE).truth(RATE, LEVEL, f).gain_db)
         .collect();
     let t1k = model.truth(RATE, LEVEL, &[1000.0]).gain_db[0];
     let mut checked = 0;
@@ -148,10 +150,10 @@ fn a_reseat_series_measures_each_placement_the_average_and_the_spread() {
         "{}",
         sp.max_db[i] - sp.min_db[i]
     );
-    // each placement is a new stream: its latency moved by 0.87 ms a placement (to 0.2
+    // each placement is a new stream: its latency moved by 42 samples a placement (to 0.2
     // sample: the fit's shelf and peak move the impulse response's peak a little)
     for (k, l) in sp.latency_s.iter().enumerate() {
-        let want = 8.75e-3 + 0.87e-3 * k as f64;
+        let want = 8.75e-3 + 42.0 * k as f64 / 48000.0;
         assert!((l.unwrap() - want).abs() < 0.2 / 48000.0, "{l:?} vs {want}");
     }
 }
@@ -215,4 +217,106 @@ fn a_series_is_overwritten_whole_or_not_at_all() {
     assert!(hp.join("capture-2.wav").exists());
     let s = sweeplab::storage::session_file::read_session(&hp).unwrap();
     assert_eq!(s.placements.len(), 2);
+}
+
+/// A claim judged on a re-seat series must hold over every placement: a headset whose bass
+/// is about 4 dB under the headphones' on average, but whose fit moves it by ±3 dB (shelf), does
+/// not support "at least 3 dB weaker" once its placements are measured, though one
+/// placement alone would. The spread compare reports holds the truth's bass figure of every
+/// placement (0.1 dB).
+#[test]
+fn claims_on_a_reseat_series_must_hold_over_its_spread() {
+    let dir = tempfile::tempdir().unwrap();
+    let headset_toml = "name = \"hs\"\nkind = \"headset\"\n\
+        [[stage]]\ntype = \"low_shelf\"\nfreq_hz = 120\nq = 0.707\ngain_db = -6\n\
+        [[noise]]\ntype = \"white\"\nlevel_dbfs = -90\n\
+        [fit]\nbass_db = 3\n";
+    let phones_toml = "name = \"hp\"\nkind = \"headphones\"\n\
+        [[noise]]\ntype = \"white\"\nlevel_dbfs = -90\n";
+    let sim = |name: &str, toml: &str, reseats: &str| {
+        let m = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&m, toml).unwrap();
+        let out = dir.path().join(name);
+        let o = common::sweeplab(&[
+            "simulate",
+            "--model",
+            m.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--duration",
+            "2",
+            "--pre",
+            "0.5",
+            "--post",
+            "0.5",
+            "--reseats",
+            reseats,
+        ]);
+        assert!(o.status.success(), "{}", common::text(&o));
+        out.join("report")
+    };
+    let one = sim("hs1", headset_toml, "1");
+    let five = sim("hs5", headset_toml, "5");
+    let phones = sim("hp", phones_toml, "1");
+    let claims = dir.path().join("claims.toml");
+    std::fs::write(
+        &claims,
+        "[[claim]]\nid = \"weaker-bass\"\nstatement = \"Headsets have weaker bass.\"\n\
+         a_kind = \"headset\"\nb_kind = \"headphones\"\nmetric = \"bass_db\"\n\
+         direction = \"a_less\"\nmin_difference = 3\n",
+    )
+    .unwrap();
+    let verdict = |hs: &Path, name: &str| {
+        let out = dir.path().join(name);
+        let o = common::sweeplab(&[
+            "compare",
+            hs.to_str().unwrap(),
+            phones.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--claims",
+            claims.to_str().unwrap(),
+            "--no-plots",
+        ]);
+        assert!(o.status.success(), "{}", common::text(&o));
+        common::json(&out.join("compare.json"))
+    };
+    let c1 = verdict(&one, "c1");
+    assert_eq!(
+        c1["claims"][0]["verdict"], "supported",
+        "{}",
+        c1["claims"][0]
+    );
+    assert!(c1["devices"][0].get("metrics_spread").is_none());
+    let c5 = verdict(&five, "c5");
+    let claim = &c5["claims"][0];
+    assert_eq!(claim["verdict"], "inconclusive", "{claim}");
+    assert!(claim.to_string().contains("over the placements"), "{claim}");
+    // the range compare reports holds every placement's true bass figure
+    let model = DeviceModel::load(&dir.path().join("hs5.toml")).unwrap();
+    let sp = &c5["devices"][0]["metrics_spread"];
+    assert_eq!(sp["placements"], 5);
+    let (lo, hi) = (
+        sp["bass_db"][0].as_f64().unwrap(),
+        sp["bass_db"][1].as_f64().unwrap(),
+    );
+    let grid: Vec<f64> = (0..=480)
+        .map(|i| 20.0 * 1000f64.powf(i as f64 / 480.0))
+        .collect();
+    let truth_bass: Vec<f64> = (0..5)
+        .map(|p| {
+            let t = model.placement(p, RATE).truth(RATE, LEVEL, &grid);
+            sweeplab::metrics::measure_curve(&grid, &t.gain_db)
+                .metrics
+                .bass_db
+                .unwrap()
+        })
+        .collect();
+    let (tlo, thi) = truth_bass
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
+    eprintln!("bass over placements: measured {lo:.3}…{hi:.3} dB, truth {tlo:.3}…{thi:.3} dB");
+    assert!((lo - tlo).abs() < 0.1 && (hi - thi).abs() < 0.1);
 }

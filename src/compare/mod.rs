@@ -129,6 +129,10 @@ pub struct DeviceResult {
     pub rms_deviation_db: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rms_deviation_band_hz: Option<[f64; 2]>,
+    /// A re-seat series: the range of each response metric over the averaged response and
+    /// each placement's own; claims must hold over the whole range. Absent for one placement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_spread: Option<MetricsSpread>,
     /// The analysis's warnings (channel 0) and what compare noticed.
     pub warnings: Vec<String>,
 }
@@ -164,12 +168,61 @@ pub struct CompareResult {
     pub warnings: Vec<String>,
 }
 
+/// The range, `[lowest, highest]`, of each response metric over a re-seat series: the
+/// averaged response and every placement's own (null where any of them has no value, or an
+/// extension is only bounded by the band's edge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSpread {
+    pub placements: usize,
+    pub reference_db: Option<[f64; 2]>,
+    pub bass_db: Option<[f64; 2]>,
+    pub treble_db: Option<[f64; 2]>,
+    pub low_extension_hz: Option<[f64; 2]>,
+    pub high_extension_hz: Option<[f64; 2]>,
+}
+
+impl MetricsSpread {
+    /// The spread of `avg`'s response metrics over `placements` ((freq, gain) each); None
+    /// for fewer than two placements.
+    pub fn of(avg: &metrics::Measured, placements: &[(Vec<f64>, Vec<f64>)]) -> Option<Self> {
+        if placements.len() < 2 {
+            return None;
+        }
+        let each: Vec<metrics::Measured> = placements
+            .iter()
+            .map(|(f, g)| metrics::measure_curve(f, g))
+            .collect();
+        let range = |get: &dyn Fn(&metrics::Measured) -> Option<f64>| -> Option<[f64; 2]> {
+            let mut lo_hi = get(avg).map(|v| [v, v])?;
+            for m in &each {
+                let v = get(m)?;
+                lo_hi = [lo_hi[0].min(v), lo_hi[1].max(v)];
+            }
+            Some(lo_hi)
+        };
+        Some(MetricsSpread {
+            placements: placements.len(),
+            reference_db: range(&|m| m.metrics.reference_db),
+            bass_db: range(&|m| m.metrics.bass_db),
+            treble_db: range(&|m| m.metrics.treble_db),
+            low_extension_hz: range(&|m| {
+                m.metrics.low_extension_hz.filter(|_| !m.low_at_band_edge)
+            }),
+            high_extension_hz: range(&|m| {
+                m.metrics.high_extension_hz.filter(|_| !m.high_at_band_edge)
+            }),
+        })
+    }
+}
+
 /// A loaded device: its response (calibrated) and everything reported about it.
 pub(crate) struct Device {
     pub result: DeviceResult,
     /// The raw response compared (channel 0, calibration removed where it applies).
     pub freq_hz: Vec<f64>,
     pub gain_db: Vec<f64>,
+    /// A re-seat series: each placement's response, calibrated alike (empty otherwise).
+    pub placements: Vec<(Vec<f64>, Vec<f64>)>,
 }
 
 impl claims::Subject for Device {
@@ -196,17 +249,23 @@ impl claims::Subject for Device {
         let m = &self.result.metrics;
         let exact = |v: Option<f64>| v.map_or(R::Missing, R::Exact);
         let r = &self.result;
+        let sp = r.metrics_spread.as_ref();
+        // a re-seat series: the value with its range over the placements
+        let spread = |v: Option<f64>, range: Option<[f64; 2]>| match (v, range) {
+            (Some(value), Some([lo, hi])) => R::Spread { value, lo, hi },
+            (v, _) => exact(v),
+        };
         match metric {
-            M::ReferenceDb => exact(m.reference_db),
-            M::BassDb => exact(m.bass_db),
-            M::TrebleDb => exact(m.treble_db),
+            M::ReferenceDb => spread(m.reference_db, sp.and_then(|s| s.reference_db)),
+            M::BassDb => spread(m.bass_db, sp.and_then(|s| s.bass_db)),
+            M::TrebleDb => spread(m.treble_db, sp.and_then(|s| s.treble_db)),
             M::LowExtensionHz => match m.low_extension_hz {
                 Some(f) if r.low_extension_at_band_edge => R::AtMost(f),
-                v => exact(v),
+                v => spread(v, sp.and_then(|s| s.low_extension_hz)),
             },
             M::HighExtensionHz => match m.high_extension_hz {
                 Some(f) if r.high_extension_at_band_edge => R::AtLeast(f),
-                v => exact(v),
+                v => spread(v, sp.and_then(|s| s.high_extension_hz)),
             },
             M::NoiseRmsDbfs => exact(m.noise_rms_dbfs),
             M::SnrDb => exact(m.snr_db),
@@ -217,14 +276,27 @@ impl claims::Subject for Device {
                 hi,
                 relative_to,
             } => {
-                let mean = metrics::band_mean_db(&self.freq_hz, &self.gain_db, *lo, *hi);
-                let base = match relative_to {
-                    Some((a, b)) => metrics::band_mean_db(&self.freq_hz, &self.gain_db, *a, *b),
-                    None => m.reference_db,
+                let level = |f: &[f64], g: &[f64]| -> Option<f64> {
+                    let mean = metrics::band_mean_db(f, g, *lo, *hi)?;
+                    let base = match relative_to {
+                        Some((a, b)) => metrics::band_mean_db(f, g, *a, *b),
+                        None => metrics::measure_curve(f, g).metrics.reference_db,
+                    }?;
+                    Some(mean - base)
                 };
-                match (mean, base) {
-                    (Some(x), Some(y)) => R::Exact(x - y),
-                    _ => R::Missing,
+                let Some(value) = level(&self.freq_hz, &self.gain_db) else {
+                    return R::Missing;
+                };
+                // over a re-seat series, the range of the placements too
+                let each: Option<Vec<f64>> =
+                    self.placements.iter().map(|(f, g)| level(f, g)).collect();
+                match each {
+                    Some(v) if !v.is_empty() => R::Spread {
+                        value,
+                        lo: v.iter().copied().fold(value, f64::min),
+                        hi: v.iter().copied().fold(value, f64::max),
+                    },
+                    _ => R::Exact(value),
                 }
             }
         }

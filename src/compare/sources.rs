@@ -176,6 +176,16 @@ pub(super) fn load_source(
     if kind.is_none() {
         warnings.push("no kind given (use --kind): this device takes part in no claim".into());
     }
+    // a re-seat series: each placement's response, calibrated alike
+    let mut placements = channel
+        .as_ref()
+        .map(|ch| ch.placement_responses())
+        .unwrap_or_default();
+    if let (Some(cal), true) = (calibration, calibrated && !already_calibrated) {
+        for (f, g) in &mut placements {
+            *g = cal.apply(f, g);
+        }
+    }
     let mut m = metrics::measure_curve(&freq_hz, &gain_db);
     if let Some(ch) = &channel {
         let from_channel = metrics::measure(ch).metrics;
@@ -199,6 +209,7 @@ pub(super) fn load_source(
     }
     // keep only what the metrics used
     (freq_hz, gain_db) = metrics::clean(&freq_hz, &gain_db);
+    let metrics_spread = super::MetricsSpread::of(&m, &placements);
     Ok(Device {
         result: DeviceResult {
             label: label.unwrap_or(fallback_label),
@@ -217,9 +228,11 @@ pub(super) fn load_source(
             normalization_offset_db: None,
             rms_deviation_db: None,
             rms_deviation_band_hz: None,
+            metrics_spread,
             warnings,
         },
         freq_hz,
         gain_db,
+        placements,
     })
 }

@@ -116,53 +116,41 @@ pub struct BandSeries {
 }
 
 /// The spread of a re-seat series on `response.png`, per channel that has one: the range
-/// of its placements (min–max, pale) and ±1 σ about their mean in dB (darker), moved by the
-/// calibration where one was removed.
+/// of its placements (min–max, pale) and ±1 σ about their mean in dB (darker), calibrated
+/// like the response drawn.
 pub fn response_bands(analysis: &Analysis) -> Vec<BandSeries> {
     let mut out = Vec::new();
     for (k, ch) in analysis.channels.iter().enumerate() {
-        let Some(sp) = &ch.placements else {
+        let curves = ch.placement_responses();
+        let Some((x, _)) = curves.first() else {
             continue;
         };
-        // the calibration's correction at each point of the spread (NaN where it has none)
-        let offset: Vec<f64> = match &ch.calibrated {
-            None => vec![0.0; sp.freq_hz.len()],
-            Some(cal) => sp
-                .freq_hz
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let raw = ch.frequency_response.gain_db.get(i).copied();
-                    match (cal.freq_hz.binary_search_by(|g| g.total_cmp(f)), raw) {
-                        (Ok(j), Some(r)) => cal.gain_db[j] - r,
-                        _ => f64::NAN,
-                    }
-                })
-                .collect(),
-        };
-        let n = sp.gain_db.len() as f64;
-        let mean: Vec<f64> = (0..sp.freq_hz.len())
-            .map(|i| sp.gain_db.iter().map(|g| g[i]).sum::<f64>() / n)
-            .collect();
-        let shift = |v: &[f64]| -> Vec<f64> { v.iter().zip(&offset).map(|(a, b)| a + b).collect() };
-        let sd_lo: Vec<f64> = mean.iter().zip(&sp.std_db).map(|(m, s)| m - s).collect();
-        let sd_hi: Vec<f64> = mean.iter().zip(&sp.std_db).map(|(m, s)| m + s).collect();
-        let count = sp.averaged.len();
+        let n = curves.len() as f64;
+        let column = |i: usize| curves.iter().map(move |c| c.1[i]);
+        let (mut lo, mut hi, mut sd_lo, mut sd_hi) = (vec![], vec![], vec![], vec![]);
+        for i in 0..x.len() {
+            let mean = column(i).sum::<f64>() / n;
+            let sd = (column(i).map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+            lo.push(column(i).fold(f64::INFINITY, f64::min));
+            hi.push(column(i).fold(f64::NEG_INFINITY, f64::max));
+            sd_lo.push(mean - sd);
+            sd_hi.push(mean + sd);
+        }
         out.push(BandSeries {
-            name: format!("ch{} {count} placements, min–max", ch.index),
+            name: format!("ch{} {} placements, min–max", ch.index, curves.len()),
             channel: ch.index,
-            x: sp.freq_hz.clone(),
-            lo: shift(&sp.min_db),
-            hi: shift(&sp.max_db),
+            x: x.clone(),
+            lo,
+            hi,
             color: k,
             alpha: 0.14,
         });
         out.push(BandSeries {
             name: format!("ch{} ±1 σ", ch.index),
             channel: ch.index,
-            x: sp.freq_hz.clone(),
-            lo: shift(&sd_lo),
-            hi: shift(&sd_hi),
+            x: x.clone(),
+            lo: sd_lo,
+            hi: sd_hi,
             color: k,
             alpha: 0.28,
         });

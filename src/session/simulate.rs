@@ -49,8 +49,12 @@ pub fn simulate(
         analyze,
         reseats,
     } = req;
-    model.check_rate(spec.sample_rate)?;
     super::record::check_reseats(reseats)?;
+    for p in 0..reseats as usize {
+        model
+            .placement(p, spec.sample_rate)
+            .check_rate(spec.sample_rate)?;
+    }
     let rec = RecordRequest {
         out: out.clone(),
         spec,
@@ -67,11 +71,11 @@ pub fn simulate(
         reseats: (reseats > 1).then_some(reseats),
     };
     let truth = model.truth_for_sweep(&spec);
-    let mut device = SimDuplex::new(model.placement(0), 1);
+    let mut device = SimDuplex::new(model.placement(0, spec.sample_rate), 1);
     record_session(&mut device, &rec, stop, progress)?;
     for p in 2..=reseats as usize {
         // each placement its own device run (a new stream) and its own noise
-        let mut device = SimDuplex::new(model.placement(p - 1), p as u64);
+        let mut device = SimDuplex::new(model.placement(p - 1, spec.sample_rate), p as u64);
         super::record::record_placement(&mut device, &rec, p, stop, progress)?;
     }
     let text = serde_json::to_string_pretty(&truth)

@@ -298,8 +298,8 @@ pub enum DropoutMode {
 /// moves the bass (a low shelf at [`FIT_BASS_HZ`]) and the position the treble (a peak at
 /// [`FIT_TREBLE_HZ`]). Placement p adds the shelf at `bass_db`·u_p and the peak at
 /// `treble_db`·v_p, (u_p, v_p) = [`FIT_SEQUENCE`]`[p mod 8]`; the first placement is the model
-/// as written. Each placement is also a new stream: it arrives p·[`FIT_LATENCY_STEP_MS`] ms
-/// later (p·[`FIT_LATENCY_STEP_SAMPLES`] samples for a model whose latency is in samples).
+/// as written. Each placement is also a new stream: it arrives p·[`FIT_LATENCY_STEP`]
+/// samples later (whole samples, so that a valid latency stays valid).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FitVariation {
     pub bass_db: f64,
@@ -310,10 +310,8 @@ pub struct FitVariation {
 pub const FIT_BASS_HZ: f64 = 120.0;
 /// Centre of the placement's treble peak (Q 2), Hz.
 pub const FIT_TREBLE_HZ: f64 = 8000.0;
-/// Extra latency of each further placement (a new stream, a new latency), ms …
-pub const FIT_LATENCY_STEP_MS: f64 = 0.87;
-/// … or samples, for a model whose latency is given in samples.
-pub const FIT_LATENCY_STEP_SAMPLES: f64 = 41.7;
+/// Extra latency of each further placement (a new stream, a new latency), samples.
+pub const FIT_LATENCY_STEP: f64 = 42.0;
 /// (u_p, v_p): each placement's share of the bass and treble variation.
 pub const FIT_SEQUENCE: [(f64, f64); 8] = [
     (0.0, 0.0),
@@ -337,10 +335,10 @@ pub enum ExtraChannels {
 }
 
 impl DeviceModel {
-    /// The model at placement `p` (0 = the first, the model as written): with its `[fit]`
-    /// variation's stages added and its latency moved (see [`FitVariation`]). Without a
-    /// `[fit]`, the model itself.
-    pub fn placement(&self, p: usize) -> DeviceModel {
+    /// The model at placement `p` (0 = the first, the model as written) at `sample_rate`:
+    /// with its `[fit]` variation's stages added and its latency moved (see
+    /// [`FitVariation`]). Without a `[fit]`, the model itself.
+    pub fn placement(&self, p: usize, sample_rate: u32) -> DeviceModel {
         let mut m = self.clone();
         let Some(fit) = self.fit else {
             return m;
@@ -362,11 +360,11 @@ impl DeviceModel {
                 gain_db: fit.treble_db * v,
             });
         }
-        let step = p as f64;
-        m.latency = match self.latency {
-            Latency::Ms(ms) => Latency::Ms(ms + FIT_LATENCY_STEP_MS * step),
-            Latency::Samples(n) => Latency::Samples(n + FIT_LATENCY_STEP_SAMPLES * step),
-        };
+        if p > 0 {
+            m.latency = Latency::Samples(
+                self.latency.samples(f64::from(sample_rate)) + FIT_LATENCY_STEP * p as f64,
+            );
+        }
         m
     }
 

@@ -26,6 +26,7 @@ fn interval(r: Reading, metric: &Metric, unit: Unit) -> Option<(f64, f64)> {
         Reading::Exact(v) => t(v).map(|x| (x, x)),
         Reading::AtMost(v) => t(v).map(|x| (f64::NEG_INFINITY, x)),
         Reading::AtLeast(v) => t(v).map(|x| (x, f64::INFINITY)),
+        Reading::Spread { lo, hi, .. } => Some((t(lo)?, t(hi)?)),
     }
 }
 
@@ -33,6 +34,7 @@ fn reading_value(r: Reading) -> Option<f64> {
     match r {
         Reading::Missing => None,
         Reading::Exact(v) | Reading::AtMost(v) | Reading::AtLeast(v) => Some(v),
+        Reading::Spread { value, .. } => Some(value),
     }
 }
 
@@ -52,6 +54,9 @@ fn show(r: Reading, metric: &Metric) -> String {
         Reading::Exact(x) => v(x),
         Reading::AtMost(x) => format!("≤ {} (band start)", v(x)),
         Reading::AtLeast(x) => format!("≥ {} (band end)", v(x)),
+        Reading::Spread { value, lo, hi } => {
+            format!("{} (placements {} to {})", v(value), v(lo), v(hi))
+        }
     }
 }
 
@@ -181,6 +186,20 @@ fn pair(a: &dyn Subject, b: Option<&dyn Subject>, c: &Condition) -> PairResult {
         out.evidence = format!(
             "{numbers}: A − B = {} (needs {})",
             show_diff(diff.0, c.unit),
+            show_threshold(c)
+        );
+    } else if diff.0.is_finite() && diff.1.is_finite() {
+        // the averaged responses' own difference, beside the range
+        let value = |r: Reading| {
+            reading_value(r).and_then(|v| interval(Reading::Exact(v), &c.metric, c.unit))
+        };
+        if let (Some(x), Some(y)) = (value(ra), value(rb)) {
+            out.difference = Some(x.0 - y.0);
+        }
+        out.evidence = format!(
+            "{numbers}: A − B = {} to {} over the placements of each (needs {} over the whole range)",
+            show_diff(diff.0, c.unit),
+            show_diff(diff.1, c.unit),
             show_threshold(c)
         );
     } else if !diff.0.is_finite() && !diff.1.is_finite() {

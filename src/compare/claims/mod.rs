@@ -243,6 +243,13 @@ pub enum Reading {
     AtMost(f64),
     /// The true value is at or above this (a high extension at the band's end).
     AtLeast(f64),
+    /// A re-seat series: `value` from the averaged response, `lo`…`hi` the range over it and
+    /// each placement's own response. A claim must hold over the whole range.
+    Spread {
+        value: f64,
+        lo: f64,
+        hi: f64,
+    },
 }
 
 /// What the evaluation needs to know about a device.
