@@ -82,6 +82,22 @@ fn demo_writes_a_report_per_device() {
             );
         }
     }
+    // the headphones are measured in five placements: the average, its spread, and claims
+    // judged over the spread
+    for m in ["studio-headphones", "gaming-headset-speaker"] {
+        let a = json(&out.join(m).join("report/analysis.json"));
+        assert_eq!(
+            a["channels"][0]["placements"]["averaged"],
+            serde_json::json!([1, 2, 3, 4, 5]),
+            "{m}"
+        );
+        assert!(out.join(m).join("capture-5.wav").is_file());
+    }
+    assert!(
+        cmp["claims"].to_string().contains("over the placements"),
+        "{}",
+        cmp["claims"]
+    );
     // and real products are judged on published measurements, with their licence and source
     let published: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("compare-published/compare.json")).unwrap(),

@@ -102,6 +102,9 @@ pub const DEMO_SWEEP: SweepSpec = SweepSpec {
     post_s: 0.5,
 };
 
+/// Placements the demo records of each model with a `[fit]` (the headphones).
+pub const DEMO_RESEATS: u32 = 5;
+
 /// What the demo measured and concluded.
 pub struct DemoOutcome {
     pub devices: Vec<Analysis>,
@@ -247,6 +250,8 @@ pub fn demo(
             .ok()
             .and_then(|s| s.capture)
             .is_some_and(|ci| ci.model.is_some());
+        // a headphone is measured as labs do: several placements, their average and spread
+        let reseats = if model.fit.is_some() { DEMO_RESEATS } else { 1 };
         let req = SimulateRequest {
             model,
             out: dir.clone(),
@@ -255,7 +260,7 @@ pub fn demo(
             kind: None,
             force: own,
             analyze: false,
-            reseats: 1,
+            reseats,
         };
         simulate(req, stop, &mut |_| {})?;
         let opts = AnalyzeOptions {
