@@ -150,6 +150,29 @@ fn a_reseat_series_measures_each_placement_the_average_and_the_spread() {
         "{}",
         sp.max_db[i] - sp.min_db[i]
     );
+    // the spread as the plot draws it: min–max and mean ± σ of the placements (exact)
+    let bands = sweeplab::report::response_bands(&a);
+    assert_eq!(bands.len(), 2);
+    assert_eq!((&bands[0].lo, &bands[0].hi), (&sp.min_db, &sp.max_db));
+    for (i, (lo, hi)) in bands[1].lo.iter().zip(&bands[1].hi).enumerate() {
+        let mean = sp.gain_db.iter().map(|g| g[i]).sum::<f64>() / 5.0;
+        assert!(
+            (lo - (mean - sp.std_db[i])).abs() < 1e-9 && (hi - (mean + sp.std_db[i])).abs() < 1e-9
+        );
+    }
+    // the exports and the summary carry the series
+    let report = dir.path().join("hp/report");
+    let csv = std::fs::read_to_string(report.join("placements-ch0.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "frequency_hz,average_db,min_db,max_db,std_db,placement1_db,placement2_db,placement3_db,placement4_db,placement5_db"
+    );
+    assert_eq!(lines.count(), sp.freq_hz.len());
+    let summary = std::fs::read_to_string(report.join("summary.md")).unwrap();
+    assert!(summary.contains("| Placements averaged | 5 |"), "{summary}");
+    let rew = std::fs::read_to_string(report.join("response-ch0-rew.txt")).unwrap();
+    assert!(rew.contains("power average of 5 placements"));
     // each placement is a new stream: its latency moved by 42 samples a placement (to 0.2
     // sample: the fit's shelf and peak move the impulse response's peak a little)
     for (k, l) in sp.latency_s.iter().enumerate() {
@@ -319,4 +342,34 @@ fn claims_on_a_reseat_series_must_hold_over_its_spread() {
         });
     eprintln!("bass over placements: measured {lo:.3}…{hi:.3} dB, truth {tlo:.3}…{thi:.3} dB");
     assert!((lo - tlo).abs() < 0.1 && (hi - thi).abs() < 0.1);
+}
+
+/// An analysis.json whose placements do not hold together (a hand-edited or truncated file)
+/// is refused with exit 2 naming it, never a panic.
+#[test]
+fn a_malformed_series_in_analysis_json_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = builtin("studio-headphones").unwrap();
+    let hp = dir.path().join("hp");
+    record(&model, &hp, 2);
+    let path = hp.join("report/analysis.json");
+    let mut v = common::json(&path);
+    v["channels"][0]["placements"]["gain_db"][1]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    std::fs::write(&path, v.to_string()).unwrap();
+    let out = dir.path().join("rep");
+    let o = common::sweeplab(&[
+        "report",
+        hp.join("report").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::text(&o));
+    let e = common::text(&o);
+    assert!(
+        e.contains("analysis.json") && e.contains("placements"),
+        "{e}"
+    );
 }

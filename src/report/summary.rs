@@ -6,7 +6,7 @@
 //! "n/a", never estimated.
 
 use super::pages::describe;
-use crate::metrics::{ChannelMetrics, channel_metrics};
+use crate::metrics::{ChannelMetrics, ResponseFigures, channel_metrics, response_figures};
 use crate::results::{Analysis, ChannelAnalysis};
 use crate::units;
 
@@ -281,6 +281,68 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         "SNR",
         chs.iter().map(|c| units::db(c.snr_db, "dB")).collect(),
     );
+    if chs.iter().any(|c| c.placements.is_some()) {
+        // a re-seat series: how many placements, and how far the figures move between them
+        let each: Vec<Vec<ResponseFigures>> = chs
+            .iter()
+            .map(|c| {
+                c.placement_responses()
+                    .iter()
+                    .map(|(f, g)| response_figures(f, g))
+                    .collect()
+            })
+            .collect();
+        let range = |figs: &[ResponseFigures], get: &dyn Fn(&ResponseFigures) -> Option<f64>| {
+            let v: Option<Vec<f64>> = figs.iter().map(get).collect();
+            match v {
+                Some(v) if !v.is_empty() => {
+                    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    format!("{} to {} dB", units::signed(lo), units::signed(hi))
+                }
+                _ => "n/a".into(),
+            }
+        };
+        row(
+            "Placements averaged",
+            chs.iter()
+                .map(|c| match &c.placements {
+                    Some(p) => p.averaged.len().to_string(),
+                    None => "1".into(),
+                })
+                .collect(),
+        );
+        for (name, get) in [
+            (
+                "Bass re mid, per placement",
+                &(|f: &ResponseFigures| f.bass_db) as &dyn Fn(&ResponseFigures) -> Option<f64>,
+            ),
+            ("Treble re mid, per placement", &|f: &ResponseFigures| {
+                f.treble_db
+            }),
+        ] {
+            row(name, each.iter().map(|figs| range(figs, get)).collect());
+        }
+        row(
+            "Placement deviation (RMS, 100 Hz–10 kHz)",
+            chs.iter()
+                .map(|c| {
+                    let d: Vec<f64> = c
+                        .placements
+                        .iter()
+                        .flat_map(|p| p.deviation_db.iter().flatten().copied())
+                        .collect();
+                    if d.is_empty() {
+                        "n/a".into()
+                    } else {
+                        let lo = d.iter().copied().fold(f64::INFINITY, f64::min);
+                        let hi = d.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        format!("{}–{} dB", units::fixed(lo, 2), units::fixed(hi, 2))
+                    }
+                })
+                .collect(),
+        );
+    }
     row(
         "Warnings",
         chs.iter()

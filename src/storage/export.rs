@@ -11,6 +11,8 @@
 //!   crossover and speaker design tools read it.
 //! - `thd-chN.csv`: THD and each harmonic (dB relative to the fundamental) per fundamental.
 //! - `noise-chN.csv`: the noise spectrum (AES17 dBFS per Hz).
+//! - `placements-chN.csv` (a re-seat series): per frequency the average, the spread and each
+//!   placement's own response.
 //!
 //! Only measured points are written: the response over the measured band, THD and harmonics
 //! where they rose above the noise (a harmonic not seen is an empty CSV cell, never a number).
@@ -45,6 +47,11 @@ pub fn write_exports(dir: &Path, a: &Analysis) -> Result<Vec<PathBuf>> {
         if !ch.thd.freq_hz.is_empty() {
             let p = dir.join(format!("thd-ch{c}.csv"));
             super::write_atomic(&p, thd_csv(ch).as_bytes())?;
+            written.push(p);
+        }
+        if let Some(sp) = &ch.placements {
+            let p = dir.join(format!("placements-ch{c}.csv"));
+            super::write_atomic(&p, placements_csv(ch, sp).as_bytes())?;
             written.push(p);
         }
         if let Some(n) = &ch.noise {
@@ -97,6 +104,14 @@ fn rew_text(a: &Analysis, ch: &ChannelAnalysis) -> String {
     let _ = writeln!(s, "* Dated: {}", a.created.as_deref().unwrap_or("unknown"));
     let _ = writeln!(s, "* Measurement: {}", name(a, ch));
     let _ = writeln!(s, "* Smoothing: None");
+    if let Some(sp) = &ch.placements {
+        let _ = writeln!(
+            s,
+            "* Placements: magnitude the power average of {} placements, phase placement {}'s",
+            sp.averaged.len(),
+            sp.averaged[0]
+        );
+    }
     let _ = writeln!(
         s,
         "* Units: dB re full scale (dBFS at the sweep's level), phase with the latency ({}) removed",
@@ -128,6 +143,34 @@ fn frd(a: &Analysis, ch: &ChannelAnalysis) -> String {
         env!("CARGO_PKG_VERSION")
     );
     rows(ch, &mut s);
+    s
+}
+
+/// A re-seat series per frequency: the average, min, max, standard deviation and each
+/// placement (dB, raw as `frequency_response`).
+fn placements_csv(ch: &ChannelAnalysis, sp: &crate::results::PlacementSpread) -> String {
+    let mut s = String::from("frequency_hz,average_db,min_db,max_db,std_db");
+    for n in &sp.averaged {
+        let _ = write!(s, ",placement{n}_db");
+    }
+    s.push('\n');
+    let fr = &ch.frequency_response;
+    for (i, f) in sp.freq_hz.iter().enumerate() {
+        let avg = fr
+            .freq_hz
+            .binary_search_by(|g| g.total_cmp(f))
+            .ok()
+            .map_or(String::new(), |j| format!("{:.4}", fr.gain_db[j]));
+        let _ = write!(
+            s,
+            "{f:.6},{avg},{:.4},{:.4},{:.4}",
+            sp.min_db[i], sp.max_db[i], sp.std_db[i]
+        );
+        for g in &sp.gain_db {
+            let _ = write!(s, ",{:.4}", g[i]);
+        }
+        s.push('\n');
+    }
     s
 }
 
