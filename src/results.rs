@@ -163,6 +163,10 @@ pub struct ChannelAnalysis {
     /// absent for one placement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placements: Option<PlacementSpread>,
+    /// A driver's sensitivity as datasheets state it (`--output-vrms`, `--impedance`, with
+    /// `--sensitivity`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_sensitivity: Option<DriverSensitivity>,
     /// Fractional-octave smoothed versions of `frequency_response.gain_db`, on the same grid.
     #[serde(default)]
     pub smoothed: Vec<SmoothedCurve>,
@@ -196,6 +200,32 @@ pub struct ChannelAnalysis {
     /// on a response that is not minimum-phase), in words.
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// How the output was driven (`--output-vrms`, `--impedance`): enough to turn a level in
+/// dB SPL into a driver's sensitivity per volt and per milliwatt.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DriveLevel {
+    /// RMS voltage at the output for a full-scale (0 dBFS) sine, V.
+    pub volts_rms_at_0dbfs: f64,
+    /// The driver's impedance, Ω (for the power).
+    pub impedance_ohm: Option<f64>,
+}
+
+/// A driver's sensitivity, from the level at 1 kHz in dB SPL at the sweep's level: the
+/// sweep (peak L dBFS) drives V = V₀·10^(L/20) RMS, P = V²/Z; dB SPL/V = SPL − 20·log10(V),
+/// dB SPL/mW = SPL − 10·log10(P / 1 mW).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriverSensitivity {
+    /// The level at 1 kHz at the sweep's level, dB SPL.
+    pub spl_1k_db: f64,
+    /// RMS voltage the sweep drove the output with, V.
+    pub volts_rms: f64,
+    pub db_spl_per_v: f64,
+    pub impedance_ohm: Option<f64>,
+    /// Electrical power at the sweep's level, mW (with the impedance).
+    pub power_mw: Option<f64>,
+    pub db_spl_per_mw: Option<f64>,
 }
 
 /// The placements of a re-seat series behind one channel's response, and their spread.
@@ -383,6 +413,7 @@ impl ChannelAnalysis {
             window: None,
             calibrated: None,
             placements: None,
+            driver_sensitivity: None,
             frequency_response: FrequencyResponse {
                 freq_hz: Vec::new(),
                 gain_db: Vec::new(),

@@ -216,3 +216,98 @@ fn what_is_not_a_calibrator_recording_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("bad.json"), "{}", text(&o));
 }
+
+/// A driver's sensitivity as datasheets give it. The rig: headphones of −6 dB gain at the
+/// sweep's −12 dBFS through a microphone reading dB SPL = dBFS + 120, so 102 dB SPL at
+/// 1 kHz; the output gives 2.0 V RMS at 0 dBFS, so the sweep drives 2·10^(−12/20) = 0.5024 V
+/// and, into 32 Ω, 7.888 mW. Truth: 102 − 20·log10(0.5024) = 107.98 dB SPL/V and
+/// 102 − 10·log10(7.888) = 93.03 dB SPL/mW (by hand). Tolerance 0.1 dB (the level's).
+#[test]
+fn a_driver_sensitivity_per_volt_and_per_milliwatt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let cal = d.join("cal.wav");
+    calibrator_wav(&cal, 1000.0, 10f64.powf(-26.0 / 20.0), 5.0);
+    let mic = d.join("mic.json");
+    let o = sweeplab(&[
+        "calibrate",
+        cal.to_str().unwrap(),
+        "--channel",
+        "1",
+        "--out",
+        mic.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let model = d.join("hp.toml");
+    std::fs::write(
+        &model,
+        "kind = \"headphones\"\ngain_db = -6.0\n[[noise]]\ntype = \"white\"\nlevel_dbfs = -100.0\n",
+    )
+    .unwrap();
+    let s = d.join("hp");
+    let o = sweeplab(&[
+        "simulate",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        s.to_str().unwrap(),
+        "--no-analyze",
+        "--duration",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let analyze = |name: &str, extra: &[&str]| {
+        let rep = d.join(name);
+        let mut args = vec![
+            "analyze",
+            s.to_str().unwrap(),
+            "--out",
+            rep.to_str().unwrap(),
+            "--sensitivity",
+            mic.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        (sweeplab(&args), rep)
+    };
+    let (o, rep) = analyze("rep", &["--output-vrms", "2.0", "--impedance", "32"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let a = json(&rep.join("analysis.json"));
+    let ds = &a["channels"][0]["driver_sensitivity"];
+    let num = |k: &str| ds[k].as_f64().unwrap();
+    assert!((num("volts_rms") - 0.50238).abs() < 1e-4, "{ds}");
+    assert!((num("power_mw") - 7.8870).abs() < 1e-3, "{ds}");
+    assert!((num("spl_1k_db") - 102.0).abs() < 0.1, "{ds}");
+    assert!((num("db_spl_per_v") - 107.98).abs() < 0.1, "{ds}");
+    assert!((num("db_spl_per_mw") - 93.03).abs() < 0.1, "{ds}");
+    let summary = std::fs::read_to_string(rep.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("dB SPL/mW (7.887 mW into 32.0 Ω)"),
+        "{summary}"
+    );
+    // per volt only, without the impedance
+    let (o, rep) = analyze("rep-v", &["--output-vrms", "2.0", "--no-plots"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let a = json(&rep.join("analysis.json"));
+    assert!(a["channels"][0]["driver_sensitivity"]["db_spl_per_mw"].is_null());
+    // what cannot give a sensitivity is refused before any work (exit 2, the flag named)
+    for (bad, flag) in [
+        (vec!["--impedance", "32"], "--output-vrms"),
+        (vec!["--output-vrms", "-1"], "--output-vrms"),
+        (vec!["--output-vrms", "0"], "--output-vrms"),
+    ] {
+        let (o, rep) = analyze("bad", &bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", text(&o));
+        assert!(text(&o).contains(flag), "{bad:?}: {}", text(&o));
+        assert!(!rep.exists());
+    }
+    let o = sweeplab(&[
+        "analyze",
+        s.to_str().unwrap(),
+        "--out",
+        d.join("nos").to_str().unwrap(),
+        "--output-vrms",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--sensitivity"), "{}", text(&o));
+}

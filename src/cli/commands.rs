@@ -107,6 +107,10 @@ fn analyze_options(
             .as_deref()
             .map(session::calibrate::read_sensitivity)
             .transpose()?,
+        drive: o.output_vrms.map(|v| crate::results::DriveLevel {
+            volts_rms_at_0dbfs: v,
+            impedance_ohm: o.impedance,
+        }),
         window_s: o.window,
         stop: Some(stop_flag()),
     })
@@ -568,6 +572,10 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
         level_check: !c.no_level_check,
         analyze: !c.no_analyze,
         sensitivity,
+        drive: c.output_vrms.map(|v| crate::results::DriveLevel {
+            volts_rms_at_0dbfs: v,
+            impedance_ohm: c.impedance,
+        }),
         reseats: c.reseats,
     };
     let wait = reseat_wait(c.reseats, c.reseat_wait)?;

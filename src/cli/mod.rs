@@ -124,6 +124,13 @@ pub struct AnalysisOptions {
     /// and noise also in dB SPL.
     #[arg(long)]
     pub sensitivity: Option<PathBuf>,
+    /// RMS volts at the output for a full-scale (0 dBFS) sine (measure it with a voltmeter):
+    /// with --sensitivity, the driver's sensitivity in dB SPL per volt.
+    #[arg(long, value_name = "VOLTS", requires = "sensitivity", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub output_vrms: Option<f64>,
+    /// The driver's impedance, ohms: with --output-vrms, its sensitivity in dB SPL per mW.
+    #[arg(long, value_name = "OHMS", requires = "output_vrms", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub impedance: Option<f64>,
     /// Skip the PNG plots and summary.md (analysis.json, response.csv and the exports only).
     #[arg(long)]
     pub no_plots: bool,
@@ -277,6 +284,13 @@ pub struct MeasureCmd {
     /// gives levels in dB SPL too. Read before the sweep.
     #[arg(long, conflicts_with = "no_analyze")]
     pub sensitivity: Option<PathBuf>,
+    /// RMS volts at the output for a full-scale (0 dBFS) sine: with --sensitivity, the
+    /// driver's sensitivity in dB SPL per volt.
+    #[arg(long, value_name = "VOLTS", requires = "sensitivity", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub output_vrms: Option<f64>,
+    /// The driver's impedance, ohms: with --output-vrms, dB SPL per mW.
+    #[arg(long, value_name = "OHMS", requires = "output_vrms", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub impedance: Option<f64>,
     #[command(flatten)]
     pub check: LimitsRunArgs,
 }
@@ -399,6 +413,19 @@ pub fn parse_size(s: &str) -> Result<Size, String> {
 }
 
 /// A window length in ms: 1 … 60000 → seconds.
+/// A positive, finite number below 1e6 (volts, ohms).
+pub fn parse_positive(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a number"))?;
+    if v.is_finite() && v > 0.0 && v < 1e6 {
+        Ok(v)
+    } else {
+        Err(format!("{v} must be above 0 and below 1000000"))
+    }
+}
+
 pub fn parse_window_ms(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()

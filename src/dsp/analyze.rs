@@ -567,6 +567,7 @@ impl Analyzer {
             }),
             calibrated: None,
             placements: None,
+            driver_sensitivity: None,
             frequency_response: FrequencyResponse {
                 freq_hz: grid,
                 gain_db,

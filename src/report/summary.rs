@@ -281,6 +281,41 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         "SNR",
         chs.iter().map(|c| units::db(c.snr_db, "dB")).collect(),
     );
+    if chs.iter().any(|c| c.driver_sensitivity.is_some()) {
+        row(
+            "Driver sensitivity at 1 kHz, per volt",
+            chs.iter()
+                .map(|c| match &c.driver_sensitivity {
+                    Some(d) => format!(
+                        "{} dB SPL/V ({} V RMS at the sweep's level)",
+                        units::fixed(d.db_spl_per_v, 1),
+                        units::fixed(d.volts_rms, 3)
+                    ),
+                    None => "n/a".into(),
+                })
+                .collect(),
+        );
+        row(
+            "Driver sensitivity at 1 kHz, per mW",
+            chs.iter()
+                .map(|c| {
+                    match c
+                        .driver_sensitivity
+                        .as_ref()
+                        .and_then(|d| Some((d.db_spl_per_mw?, d.power_mw?, d.impedance_ohm?)))
+                    {
+                        Some((s, p, z)) => format!(
+                            "{} dB SPL/mW ({} mW into {} Ω)",
+                            units::fixed(s, 1),
+                            units::fixed(p, 3),
+                            units::fixed(z, 1)
+                        ),
+                        None => "n/a (give --impedance)".into(),
+                    }
+                })
+                .collect(),
+        );
+    }
     if chs.iter().any(|c| c.placements.is_some()) {
         // a re-seat series: how many placements, and how far the figures move between them
         let each: Vec<Vec<ResponseFigures>> = chs

@@ -136,4 +136,31 @@ pub fn apply_sensitivity(a: &mut Analysis, opts: &AnalyzeOptions) {
         return;
     }
     a.spl = Some(spl.clone());
+    apply_drive(a, opts);
+}
+
+/// A driver's sensitivity per volt and per milliwatt (`opts.drive`), on every channel whose
+/// level at 1 kHz was measured, once levels are in dB SPL.
+fn apply_drive(a: &mut Analysis, opts: &AnalyzeOptions) {
+    let (Some(drive), Some(spl)) = (&opts.drive, &a.spl) else {
+        return;
+    };
+    let v = drive.volts_rms_at_0dbfs * 10f64.powf(a.sweep.level_dbfs / 20.0);
+    for ch in &mut a.channels {
+        let Some(level) = ch.level_1k_dbfs else {
+            ch.notes
+                .push("no driver sensitivity: the level at 1 kHz was not measured".into());
+            continue;
+        };
+        let spl_1k = level + spl.offset_db;
+        let power_w = drive.impedance_ohm.map(|z| v * v / z);
+        ch.driver_sensitivity = Some(crate::results::DriverSensitivity {
+            spl_1k_db: spl_1k,
+            volts_rms: v,
+            db_spl_per_v: spl_1k - 20.0 * v.log10(),
+            impedance_ohm: drive.impedance_ohm,
+            power_mw: power_w.map(|p| p * 1e3),
+            db_spl_per_mw: power_w.map(|p| spl_1k - 10.0 * (p / 1e-3).log10()),
+        });
+    }
 }

@@ -130,6 +130,8 @@ mod measure {
         pub analyze: bool,
         /// The measurement microphone's sensitivity, applied by the analysis (dB SPL).
         pub sensitivity: Option<crate::results::SplInfo>,
+        /// How the output is driven (driver sensitivity per volt and per mW).
+        pub drive: Option<crate::results::DriveLevel>,
         /// Placements to record (a re-seat series); 1: one.
         pub reseats: u32,
     }
@@ -243,6 +245,7 @@ mod measure {
             let opts = AnalyzeOptions {
                 stop: Some(stop),
                 sensitivity: req.sensitivity.clone(),
+                drive: req.drive,
                 ..AnalyzeOptions::default()
             };
             let a = analyze_session(&req.out, &req.out.join("report"), &opts)?;

@@ -155,6 +155,7 @@ pub fn channel(
         window: None,
         calibrated: None,
         placements: None,
+        driver_sensitivity: None,
         frequency_response: FrequencyResponse {
             freq_hz: freq,
             gain_db: gain,
