@@ -57,6 +57,9 @@ pub struct Analysis {
     /// null for a single sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<RepeatsInfo>,
+    /// The microphone under test's own sensitivity and self-noise; absent unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mic_under_test: Option<MicUnderTest>,
     pub channels: Vec<ChannelAnalysis>,
     /// The files this run wrote (not part of analysis.json: a fact about the run).
     #[serde(skip)]
@@ -101,6 +104,23 @@ pub struct SplInfo {
     pub calibrator_dbfs: f64,
     /// dB SPL = dBFS + offset_db.
     pub offset_db: f64,
+    /// The microphone's sensitivity in dBV/Pa, when its input's voltage was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dbv_per_pa: Option<f64>,
+}
+
+/// The microphone under test's own sensitivity (`analyze --mic-sensitivity`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MicUnderTest {
+    /// The sensitivity file (`sweeplab calibrate` of this microphone).
+    pub file: String,
+    /// dBFS (AES17) for 1 Pa (94 dB SPL).
+    pub dbfs_per_pa: f64,
+    /// dBV for 1 Pa, when the input's voltage was given to `calibrate`.
+    pub dbv_per_pa: Option<f64>,
+    /// Per channel: the self-noise, the A-weighted noise before the sweep as an equivalent
+    /// dB(A) SPL (null where no noise was measured).
+    pub self_noise_dba_spl: Vec<Option<f64>>,
 }
 
 /// Warnings that are faults of the capture (not limits of what could be measured): a

@@ -311,3 +311,83 @@ fn a_driver_sensitivity_per_volt_and_per_milliwatt() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("--sensitivity"), "{}", text(&o));
 }
+
+/// A microphone under test calibrated on its own: a calibrator's 94 dB SPL tone reads
+/// −30 dBFS (AES17) through it, so −30 dBFS/Pa, and with an input giving 1.228 V RMS at
+/// full scale, −30 + 20·log10(1.228) = −28.216 dBV/Pa (by hand; 0.02 dB, the calibrator
+/// reading's tolerance). Its self-noise is the A-weighted noise before the sweep as an
+/// equivalent SPL: the model's exact A-weighted noise (truth.json) + 124 dB, within 0.5 dB
+/// (the noise levels' tolerance).
+#[test]
+fn a_microphone_under_test_gives_its_sensitivity_per_pascal_and_self_noise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let cal = d.join("cal.wav");
+    calibrator_wav(&cal, 1000.0, 10f64.powf(-30.0 / 20.0), 5.0);
+    let mic = d.join("dut.json");
+    let o = sweeplab(&[
+        "calibrate",
+        cal.to_str().unwrap(),
+        "--channel",
+        "1",
+        "--out",
+        mic.to_str().unwrap(),
+        "--input-vrms",
+        "1.228",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("dBV/Pa"), "{}", text(&o));
+    let m = json(&mic);
+    assert!(
+        (m["dbv_per_pa"].as_f64().unwrap() + 28.216).abs() < 0.02,
+        "{m}"
+    );
+    let model = d.join("mic.toml");
+    std::fs::write(
+        &model,
+        "kind = \"microphone\"\ngain_db = -10.0\n[[noise]]\ntype = \"pink\"\nlevel_dbfs = -80.0\n",
+    )
+    .unwrap();
+    let s = d.join("m");
+    let o = sweeplab(&[
+        "simulate",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        s.to_str().unwrap(),
+        "--no-analyze",
+        "--duration",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rep = d.join("rep");
+    let o = sweeplab(&[
+        "analyze",
+        s.to_str().unwrap(),
+        "--out",
+        rep.to_str().unwrap(),
+        "--mic-sensitivity",
+        mic.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let a = json(&rep.join("analysis.json"));
+    let mt = &a["mic_under_test"];
+    assert!(
+        (mt["dbfs_per_pa"].as_f64().unwrap() + 30.0).abs() < 0.02,
+        "{mt}"
+    );
+    assert!(
+        (mt["dbv_per_pa"].as_f64().unwrap() + 28.216).abs() < 0.02,
+        "{mt}"
+    );
+    let truth = json(&s.join("truth.json"));
+    let want = truth["noise"]["a_weighted_dbfs"].as_f64().unwrap() + 124.0;
+    let got = mt["self_noise_dba_spl"][0].as_f64().unwrap();
+    assert!((got - want).abs() < 0.5, "{got} vs {want}");
+    let summary = std::fs::read_to_string(rep.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("| Microphone sensitivity | -30.0 dBFS/Pa (-28.2 dBV/Pa) |"),
+        "{summary}"
+    );
+    assert!(summary.contains("dB(A) SPL"), "{summary}");
+}

@@ -183,6 +183,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
         provenance: Some(sweeplab::kind::Provenance::Measured),
         spl: None,
         repeats: None,
+        mic_under_test: None,
         channels: vec![ch],
         written: Vec::new(),
     };

@@ -107,6 +107,11 @@ fn analyze_options(
             .as_deref()
             .map(session::calibrate::read_sensitivity)
             .transpose()?,
+        mic_sensitivity: o
+            .mic_sensitivity
+            .as_deref()
+            .map(session::calibrate::read_sensitivity)
+            .transpose()?,
         drive: o.output_vrms.map(|v| crate::results::DriveLevel {
             volts_rms_at_0dbfs: v,
             impedance_ohm: o.impedance,
@@ -117,15 +122,24 @@ fn analyze_options(
 }
 
 fn calibrate(c: CalibrateCmd) -> anyhow::Result<ExitCode> {
-    let s = session::calibrate::calibrate(&c.recording, c.channel, c.spl, &c.out, c.force)?;
+    let s = session::calibrate::calibrate(
+        &c.recording,
+        c.channel,
+        c.spl,
+        c.input_vrms,
+        &c.out,
+        c.force,
+    )?;
     println!(
-        "wrote {}: the {} dB SPL tone ({:.1} Hz) reads {:.2} dBFS; dB SPL = dBFS + {:.2} dB (the microphone and input read {:.2} dBFS at 94 dB SPL)",
+        "wrote {}: the {} dB SPL tone ({:.1} Hz) reads {:.2} dBFS; dB SPL = dBFS + {:.2} dB (the microphone and input read {:.2} dBFS at 94 dB SPL{})",
         c.out.display(),
         s.calibrator_db_spl,
         s.freq_hz,
         s.calibrator_dbfs,
         s.offset_db,
-        s.dbfs_at_94_db_spl
+        s.dbfs_at_94_db_spl,
+        s.dbv_per_pa
+            .map_or(String::new(), |v| format!(": {v:.2} dBV/Pa"))
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -124,6 +124,10 @@ pub struct AnalysisOptions {
     /// and noise also in dB SPL.
     #[arg(long)]
     pub sensitivity: Option<PathBuf>,
+    /// The microphone under test's own sensitivity (`sweeplab calibrate` of that
+    /// microphone with a calibrator): its dBFS/Pa (dBV/Pa) and self-noise in dB(A) SPL.
+    #[arg(long, value_name = "FILE")]
+    pub mic_sensitivity: Option<PathBuf>,
     /// RMS volts at the output for a full-scale (0 dBFS) sine (measure it with a voltmeter):
     /// with --sensitivity, the driver's sensitivity in dB SPL per volt.
     #[arg(long, value_name = "VOLTS", requires = "sensitivity", value_parser = parse_positive, allow_negative_numbers = true)]
@@ -533,6 +537,9 @@ pub struct CalibrateCmd {
     /// The channel of the recording that holds the microphone (0-based).
     #[arg(long, default_value_t = 0)]
     pub channel: usize,
+    /// The input's RMS volts for a full-scale (0 dBFS) sine: the sensitivity in dBV/Pa too.
+    #[arg(long, value_name = "VOLTS", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub input_vrms: Option<f64>,
     /// The sensitivity file to write (JSON).
     #[arg(long)]
     pub out: PathBuf,

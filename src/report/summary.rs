@@ -281,6 +281,27 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         "SNR",
         chs.iter().map(|c| units::db(c.snr_db, "dB")).collect(),
     );
+    if let Some(m) = &a.mic_under_test {
+        row(
+            "Microphone sensitivity",
+            chs.iter()
+                .map(|_| match m.dbv_per_pa {
+                    Some(v) => format!(
+                        "{} dBFS/Pa ({} dBV/Pa)",
+                        units::fixed(m.dbfs_per_pa, 1),
+                        units::fixed(v, 1)
+                    ),
+                    None => format!("{} dBFS/Pa", units::fixed(m.dbfs_per_pa, 1)),
+                })
+                .collect(),
+        );
+        row(
+            "Self-noise (equivalent SPL, A-weighted)",
+            (0..chs.len())
+                .map(|i| units::db(m.self_noise_dba_spl.get(i).copied().flatten(), "dB(A) SPL"))
+                .collect(),
+        );
+    }
     if chs.iter().any(|c| c.driver_sensitivity.is_some()) {
         row(
             "Driver sensitivity at 1 kHz, per volt",

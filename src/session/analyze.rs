@@ -144,6 +144,9 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     );
     apply_calibration(&mut analysis, opts);
     super::calibrate::apply_sensitivity(&mut analysis, opts);
+    if let Some(mic) = &opts.mic_sensitivity {
+        super::calibrate::apply_mic_sensitivity(&mut analysis, mic);
+    }
     analysis.written = write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
 }
@@ -357,6 +360,9 @@ pub fn analyze_external(
     analysis.provenance = Some(Provenance::Measured);
     apply_calibration(&mut analysis, opts);
     super::calibrate::apply_sensitivity(&mut analysis, opts);
+    if let Some(mic) = &opts.mic_sensitivity {
+        super::calibrate::apply_mic_sensitivity(&mut analysis, mic);
+    }
     analysis.written = write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
 }
@@ -610,6 +616,7 @@ pub fn run_analysis(
         provenance: None,
         spl: None,
         repeats: None,
+        mic_under_test: None,
         channels,
         written: Vec::new(),
     }

@@ -34,6 +34,12 @@ pub struct MicSensitivity {
     pub offset_db: f64,
     /// The microphone's sensitivity as datasheets give it: dBFS at 94 dB SPL (1 Pa).
     pub dbfs_at_94_db_spl: f64,
+    /// The input's RMS volts for a full-scale sine (`--input-vrms`), when given …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_vrms_at_0dbfs: Option<f64>,
+    /// … and then the microphone's sensitivity in dBV/Pa: dBFS at 1 Pa + 20·log10(that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dbv_per_pa: Option<f64>,
 }
 
 /// Measures the calibrator tone in `recording` (channel `channel`) and writes the
@@ -42,6 +48,7 @@ pub fn calibrate(
     recording: &Path,
     channel: usize,
     calibrator_db_spl: f64,
+    input_vrms: Option<f64>,
     out: &Path,
     force: bool,
 ) -> Result<MicSensitivity> {
@@ -84,6 +91,8 @@ pub fn calibrate(
         freq_hz: t.freq_hz,
         offset_db,
         dbfs_at_94_db_spl: 94.0 - offset_db,
+        input_vrms_at_0dbfs: input_vrms,
+        dbv_per_pa: input_vrms.map(|v| 94.0 - offset_db + 20.0 * v.log10()),
     };
     let json =
         serde_json::to_string_pretty(&s).map_err(|e| Error::io(out, std::io::Error::other(e)))?;
@@ -117,7 +126,24 @@ pub fn read_sensitivity(path: &Path) -> Result<SplInfo> {
         calibrator_db_spl: s.calibrator_db_spl,
         calibrator_dbfs: s.calibrator_dbfs,
         offset_db: s.offset_db,
+        dbv_per_pa: s.dbv_per_pa.filter(|v| v.is_finite()),
     })
+}
+
+/// The microphone under test's own sensitivity (`analyze --mic-sensitivity`, from
+/// `sweeplab calibrate` of that microphone): its sensitivity per pascal, and its self-noise
+/// (the A-weighted noise of the silence before the sweep) as an equivalent dB(A) SPL.
+pub fn apply_mic_sensitivity(a: &mut Analysis, mic: &SplInfo) {
+    a.mic_under_test = Some(crate::results::MicUnderTest {
+        file: mic.file.clone(),
+        dbfs_per_pa: 94.0 - mic.offset_db,
+        dbv_per_pa: mic.dbv_per_pa,
+        self_noise_dba_spl: a
+            .channels
+            .iter()
+            .map(|c| c.noise.as_ref().map(|n| n.a_weighted_dbfs + mic.offset_db))
+            .collect(),
+    });
 }
 
 /// Records the sensitivity on the analysis (dB SPL figures follow from it), except for a

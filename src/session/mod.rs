@@ -47,6 +47,8 @@ pub struct AnalyzeOptions {
     pub calibration: Option<crate::compare::Calibration>,
     /// A measurement microphone's sensitivity (`sweeplab calibrate`): levels in dB SPL too.
     pub sensitivity: Option<crate::results::SplInfo>,
+    /// The microphone under test's own sensitivity: its dBFS/Pa (dBV/Pa) and self-noise.
+    pub mic_sensitivity: Option<crate::results::SplInfo>,
     /// How the output was driven: with `sensitivity`, a driver's dB SPL per volt and per mW.
     pub drive: Option<crate::results::DriveLevel>,
     /// A fixed right side of the impulse-response window, s (`--window`); `None`: the
@@ -100,6 +102,7 @@ impl Default for AnalyzeOptions {
             kind: None,
             calibration: None,
             sensitivity: None,
+            mic_sensitivity: None,
             drive: None,
             window_s: None,
             stop: None,

@@ -217,6 +217,7 @@ pub fn analysis(channels: usize) -> Analysis {
         provenance: None,
         spl: None,
         repeats: None,
+        mic_under_test: None,
         written: Vec::new(),
         channels: (0..channels)
             .map(|i| {
