@@ -31,6 +31,45 @@ fn calibrator_wav(path: &Path, freq_hz: f64, amp: f64, secs: f64) {
     w.finalize().unwrap();
 }
 
+/// Calibrates a microphone from a 94 dB SPL calibrator recording whose tone peaks at
+/// `peak_dbfs` (channel 1), with `extra` flags; returns the sensitivity file.
+fn calibrated_mic(d: &Path, name: &str, peak_dbfs: f64, extra: &[&str]) -> std::path::PathBuf {
+    let cal = d.join(format!("{name}.wav"));
+    calibrator_wav(&cal, 1000.0, 10f64.powf(peak_dbfs / 20.0), 5.0);
+    let mic = d.join(format!("{name}.json"));
+    let mut args = vec![
+        "calibrate",
+        cal.to_str().unwrap(),
+        "--channel",
+        "1",
+        "--out",
+        mic.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = sweeplab(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    mic
+}
+
+/// Simulates `model` (TOML) into `d/name` without analysing it (2 s sweep).
+fn simulated(d: &Path, name: &str, model: &str) -> std::path::PathBuf {
+    let m = d.join(format!("{name}.toml"));
+    std::fs::write(&m, model).unwrap();
+    let s = d.join(name);
+    let o = sweeplab(&[
+        "simulate",
+        "--model",
+        m.to_str().unwrap(),
+        "--out",
+        s.to_str().unwrap(),
+        "--no-analyze",
+        "--duration",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    s
+}
+
 fn json(p: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
@@ -75,24 +114,11 @@ fn a_calibrated_microphone_gives_levels_in_db_spl() {
 
     // headphones of −6 dB gain measured with it at the sweep's −12 dBFS: the level at 1 kHz
     // is −18 dBFS, so 102 dB SPL (tolerance 0.1 dB)
-    let model = d.join("hp.toml");
-    std::fs::write(
-        &model,
+    let s = simulated(
+        d,
+        "hp",
         "kind = \"headphones\"\ngain_db = -6.0\n[[noise]]\ntype = \"white\"\nlevel_dbfs = -100.0\n",
-    )
-    .unwrap();
-    let s = d.join("hp");
-    let o = sweeplab(&[
-        "simulate",
-        "--model",
-        model.to_str().unwrap(),
-        "--out",
-        s.to_str().unwrap(),
-        "--no-analyze",
-        "--duration",
-        "2",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    );
     let rep = d.join("hp-report");
     let o = sweeplab(&[
         "analyze",
@@ -226,36 +252,12 @@ fn what_is_not_a_calibrator_recording_is_refused() {
 fn a_driver_sensitivity_per_volt_and_per_milliwatt() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let cal = d.join("cal.wav");
-    calibrator_wav(&cal, 1000.0, 10f64.powf(-26.0 / 20.0), 5.0);
-    let mic = d.join("mic.json");
-    let o = sweeplab(&[
-        "calibrate",
-        cal.to_str().unwrap(),
-        "--channel",
-        "1",
-        "--out",
-        mic.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let model = d.join("hp.toml");
-    std::fs::write(
-        &model,
+    let mic = calibrated_mic(d, "cal", -26.0, &[]);
+    let s = simulated(
+        d,
+        "hp",
         "kind = \"headphones\"\ngain_db = -6.0\n[[noise]]\ntype = \"white\"\nlevel_dbfs = -100.0\n",
-    )
-    .unwrap();
-    let s = d.join("hp");
-    let o = sweeplab(&[
-        "simulate",
-        "--model",
-        model.to_str().unwrap(),
-        "--out",
-        s.to_str().unwrap(),
-        "--no-analyze",
-        "--duration",
-        "2",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    );
     let analyze = |name: &str, extra: &[&str]| {
         let rep = d.join(name);
         let mut args = vec![
@@ -322,44 +324,17 @@ fn a_driver_sensitivity_per_volt_and_per_milliwatt() {
 fn a_microphone_under_test_gives_its_sensitivity_per_pascal_and_self_noise() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let cal = d.join("cal.wav");
-    calibrator_wav(&cal, 1000.0, 10f64.powf(-30.0 / 20.0), 5.0);
-    let mic = d.join("dut.json");
-    let o = sweeplab(&[
-        "calibrate",
-        cal.to_str().unwrap(),
-        "--channel",
-        "1",
-        "--out",
-        mic.to_str().unwrap(),
-        "--input-vrms",
-        "1.228",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("dBV/Pa"), "{}", text(&o));
+    let mic = calibrated_mic(d, "dut", -30.0, &["--input-vrms", "1.228"]);
     let m = json(&mic);
     assert!(
         (m["dbv_per_pa"].as_f64().unwrap() + 28.216).abs() < 0.02,
         "{m}"
     );
-    let model = d.join("mic.toml");
-    std::fs::write(
-        &model,
+    let s = simulated(
+        d,
+        "m",
         "kind = \"microphone\"\ngain_db = -10.0\n[[noise]]\ntype = \"pink\"\nlevel_dbfs = -80.0\n",
-    )
-    .unwrap();
-    let s = d.join("m");
-    let o = sweeplab(&[
-        "simulate",
-        "--model",
-        model.to_str().unwrap(),
-        "--out",
-        s.to_str().unwrap(),
-        "--no-analyze",
-        "--duration",
-        "2",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    );
     let rep = d.join("rep");
     let o = sweeplab(&[
         "analyze",

@@ -142,11 +142,7 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
             Provenance::Measured
         },
     );
-    apply_calibration(&mut analysis, opts);
-    super::calibrate::apply_sensitivity(&mut analysis, opts);
-    if let Some(mic) = &opts.mic_sensitivity {
-        super::calibrate::apply_mic_sensitivity(&mut analysis, mic);
-    }
+    apply_levels(&mut analysis, opts);
     analysis.written = write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
 }
@@ -358,13 +354,19 @@ pub fn analyze_external(
         capture: Some(cap_path.display().to_string()),
     };
     analysis.provenance = Some(Provenance::Measured);
-    apply_calibration(&mut analysis, opts);
-    super::calibrate::apply_sensitivity(&mut analysis, opts);
-    if let Some(mic) = &opts.mic_sensitivity {
-        super::calibrate::apply_mic_sensitivity(&mut analysis, mic);
-    }
+    apply_levels(&mut analysis, opts);
     analysis.written = write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
+}
+
+/// What the options say about levels: the measurement microphone's calibration and
+/// sensitivity (dB SPL, a driver's sensitivity), the microphone under test's own.
+fn apply_levels(a: &mut Analysis, opts: &AnalyzeOptions) {
+    apply_calibration(a, opts);
+    super::calibrate::apply_sensitivity(a, opts);
+    if let Some(mic) = &opts.mic_sensitivity {
+        super::calibrate::apply_mic_sensitivity(a, mic);
+    }
 }
 
 /// Removes the measurement microphone's calibration (`opts.calibration`) from every channel
