@@ -276,6 +276,13 @@ fn claims_on_a_reseat_series_must_hold_over_its_spread() {
             reseats,
         ]);
         assert!(o.status.success(), "{}", common::text(&o));
+        // the printed lines say what the figures are
+        assert_eq!(
+            common::text(&o).contains("power average of 5 placements"),
+            reseats == "5",
+            "{}",
+            common::text(&o)
+        );
         out.join("report")
     };
     let one = sim("hs1", headset_toml, "1");

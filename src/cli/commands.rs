@@ -272,9 +272,49 @@ fn print_analysis(pr: &Printer, out: &Path, a: &Analysis) {
                 ),
             ));
         }
+        if let Some(p) = &ch.placements {
+            let spread = p
+                .max_db
+                .iter()
+                .zip(&p.min_db)
+                .zip(&p.freq_hz)
+                .filter(|(_, f)| (100.0..=10_000.0).contains(*f))
+                .map(|((hi, lo), f)| (hi - lo, *f))
+                .fold((0.0f64, 0.0), |b, x| if x.0 > b.0 { x } else { b });
+            pr.say(&format!(
+                "  ch{}: power average of {} placements; they differ by up to {:.1} dB (at {}) from 100 Hz to 10 kHz",
+                ch.index,
+                p.averaged.len(),
+                spread.0,
+                units::hz(spread.1)
+            ));
+        }
+        if let Some(d) = &ch.driver_sensitivity {
+            let per_mw = d
+                .db_spl_per_mw
+                .map_or(String::new(), |v| format!(", {v:.1} dB SPL/mW"));
+            pr.say(&format!(
+                "  ch{}: driver sensitivity {:.1} dB SPL/V{per_mw}",
+                ch.index, d.db_spl_per_v
+            ));
+        }
         for w in &ch.warnings {
             pr.say(&format!("  warning: {w}"));
         }
+    }
+    if let Some(m) = &a.mic_under_test {
+        let noise: Vec<String> = m
+            .self_noise_dba_spl
+            .iter()
+            .map(|v| v.map_or(units::NA.to_string(), |v| format!("{v:.1} dB(A) SPL")))
+            .collect();
+        pr.say(&format!(
+            "  microphone under test: {:.1} dBFS/Pa{}, self-noise {}",
+            m.dbfs_per_pa,
+            m.dbv_per_pa
+                .map_or(String::new(), |v| format!(" ({v:.1} dBV/Pa)")),
+            noise.join(", ")
+        ));
     }
 }
 

@@ -106,6 +106,9 @@ pub struct ChannelSummary {
     pub snr_db: Option<f64>,
     pub thd_1k_percent: Option<f64>,
     pub drift_ppm: Option<f64>,
+    /// A re-seat series: the placements averaged (absent for one placement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placements: Option<usize>,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
 }
@@ -143,6 +146,7 @@ impl AnalysisSummary {
                     snr_db: c.snr_db,
                     thd_1k_percent: crate::metrics::thd_at(&c.thd.freq_hz, &c.thd.percent, 1000.0),
                     drift_ppm: c.drift_ppm,
+                    placements: c.placements.as_ref().map(|p| p.averaged.len()),
                     warnings: c.warnings.clone(),
                     notes: c.notes.clone(),
                 })
