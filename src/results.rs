@@ -57,6 +57,9 @@ pub struct Analysis {
     /// null for a single sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<RepeatsInfo>,
+    /// Distortion against level (`--levels`); absent for a single level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distortion_vs_level: Option<DistortionVsLevel>,
     /// The microphone under test's own sensitivity and self-noise; absent unless given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mic_under_test: Option<MicUnderTest>,
@@ -107,6 +110,43 @@ pub struct SplInfo {
     /// The microphone's sensitivity in dBV/Pa, when its input's voltage was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dbv_per_pa: Option<f64>,
+}
+
+/// Distortion against level: a series of sweeps at rising levels, THD read at fixed
+/// frequencies on each, and the level at which THD reaches 1 % and 3 %.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistortionVsLevel {
+    /// The steps' sweep levels, dBFS, rising.
+    pub levels_dbfs: Vec<f64>,
+    /// The frequencies THD is read at, Hz.
+    pub freq_hz: Vec<f64>,
+    /// Why the series stopped early, if it did.
+    pub stopped: Option<String>,
+    pub channels: Vec<LevelChannel>,
+}
+
+/// One channel of [`DistortionVsLevel`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelChannel {
+    pub index: usize,
+    /// Per step: the level at 1 kHz in the capture, dBFS (null where not measured).
+    pub level_1k_dbfs: Vec<Option<f64>>,
+    /// `thd_percent[f][step]`: THD at `freq_hz[f]` (null where not measured).
+    pub thd_percent: Vec<Vec<Option<f64>>>,
+    /// Per frequency, the thresholds: THD reaches 1 % and 3 % (see [`LevelThreshold`]).
+    pub at_1_percent: Vec<LevelThreshold>,
+    pub at_3_percent: Vec<LevelThreshold>,
+}
+
+/// Where THD reaches a threshold: between two steps (interpolated in level against
+/// log THD), or not within the series (null levels, and a note why).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelThreshold {
+    /// The sweep level at which THD reaches it, dBFS.
+    pub level_dbfs: Option<f64>,
+    /// The level at 1 kHz in the capture there, dBFS (dB SPL = this + `spl.offset_db`).
+    pub output_1k_dbfs: Option<f64>,
+    pub note: Option<String>,
 }
 
 /// The microphone under test's own sensitivity (`analyze --mic-sensitivity`).

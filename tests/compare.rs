@@ -184,6 +184,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
         spl: None,
         repeats: None,
         mic_under_test: None,
+        distortion_vs_level: None,
         channels: vec![ch],
         written: Vec::new(),
     };

@@ -329,6 +329,67 @@ fn a_reseat_series_without_a_terminal_is_refused_up_front() {
     }
 }
 
+/// A level series through the real server: each step its own session, the series read at
+/// 100 Hz and 1 kHz; a clean loopback has no THD to measure (so no level is given for it: no
+/// harmonic rises above the noise, and a note says so). With a microphone sensitivity, a
+/// series whose loudest step the level check predicts above --max-spl is refused before any
+/// sweep (exit 2, nothing written).
+#[test]
+fn a_level_series_and_its_safe_spl() {
+    let _g = lock();
+    let Some(lb) = loopback("a_level_series_and_its_safe_spl", &[]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("l");
+    ok(&lb.measure(&out, &["--levels=-30,-20"]));
+    let s = json(&out.join("session.json"));
+    assert_eq!(s["levels"].as_array().unwrap().len(), 2, "{s}");
+    assert!(out.join("levels/2/capture.wav").is_file());
+    let a = json(&out.join("report/analysis.json"));
+    let d = &a["distortion_vs_level"];
+    assert_eq!(d["levels_dbfs"], serde_json::json!([-30.0, -20.0]));
+    let t = &d["channels"][0]["at_1_percent"][1];
+    assert!(t["level_dbfs"].is_null(), "{t}");
+    assert!(
+        t["note"]
+            .as_str()
+            .unwrap()
+            .contains("no harmonic rose above the noise"),
+        "{t}"
+    );
+    assert!(out.join("report/distortion-vs-level.png").is_file());
+
+    // a sensitivity of dB SPL = dBFS + 120: the −12 dBFS check tone reads about 108 dB SPL,
+    // so a −6 dBFS step would reach about 114, above the default 110 dB SPL
+    let mic = tmp.path().join("mic.json");
+    std::fs::write(
+        &mic,
+        r#"{"format":"sweeplab-mic-sensitivity","version":1,"created":"2026-11-30T00:00:00Z","recording":"cal.wav","channel":0,"calibrator_db_spl":94.0,"calibrator_dbfs":-26.0,"freq_hz":1000.0,"offset_db":120.0,"dbfs_at_94_db_spl":-26.0}"#,
+    )
+    .unwrap();
+    let loud = tmp.path().join("loud");
+    // (not through the helper, whose --force would override the refusal)
+    let o = Command::new(env!("CARGO_BIN_EXE_sweeplab"))
+        .args([
+            "measure",
+            "--out",
+            loud.to_str().unwrap(),
+            "--duration",
+            "2",
+            "--levels=-30,-6",
+            "--sensitivity",
+            mic.to_str().unwrap(),
+        ])
+        .envs(lb.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("--max-spl") && e.contains("114 dB SPL"), "{e}");
+    assert!(!loud.join("session.json").exists());
+}
+
 #[test]
 fn server_killed_mid_sweep_leaves_a_readable_partial_session() {
     let _g = lock();

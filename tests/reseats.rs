@@ -44,6 +44,7 @@ fn record(model: &DeviceModel, out: &Path, reseats: u32) -> Analysis {
         force: false,
         analyze: true,
         reseats,
+        levels: None,
     };
     simulate(req, &STOP, &mut |_| {}).unwrap().unwrap()
 }
@@ -232,6 +233,7 @@ fn a_series_is_overwritten_whole_or_not_at_all() {
         force: false,
         analyze: false,
         reseats: 2,
+        levels: None,
     };
     assert!(simulate(req.clone(), &STOP, &mut |_| {}).is_err());
     assert_eq!(std::fs::read(hp.join("capture-3.wav")).unwrap(), before);

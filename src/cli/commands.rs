@@ -329,6 +329,11 @@ fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
         force: c.force,
         analyze: !c.no_analyze,
         reseats: c.reseats,
+        levels: c
+            .levels
+            .as_deref()
+            .map(|l| session::levels::check_levels(l, c.thd_stop))
+            .transpose()?,
     };
     let progress = Reporter::new("simulating", req.spec.sample_rate);
     let r = run_simulate(req, stop_flag(), &mut progress.updater());
@@ -631,7 +636,20 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
             impedance_ohm: c.impedance,
         }),
         reseats: c.reseats,
+        levels: c
+            .levels
+            .as_deref()
+            .map(|l| session::levels::check_levels(l, c.thd_stop))
+            .transpose()?,
+        max_spl_db: c.max_spl,
     };
+    if !(c.max_spl.is_finite() && (60.0..=160.0).contains(&c.max_spl)) {
+        return Err(Error::bad_usage(
+            "--max-spl",
+            format!("{} dB SPL is outside 60–160", c.max_spl),
+        )
+        .into());
+    }
     let wait = reseat_wait(c.reseats, c.reseat_wait)?;
     let progress = Reporter::new("measuring", req.spec.sample_rate);
     let r = run_measure(

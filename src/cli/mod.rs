@@ -268,6 +268,22 @@ pub struct MeasureCmd {
     /// headphone off and put it back; the analysis gives their power average and spread.
     #[arg(long, default_value_t = 1)]
     pub reseats: u32,
+    /// A distortion-against-level series after the sweep: these levels (dBFS, comma-separated,
+    /// played rising), each its own session in DIR/levels/N.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        value_name = "DBFS,..."
+    )]
+    pub levels: Option<Vec<f64>>,
+    /// Stop the level series after a step whose THD at 1 kHz passes this, percent.
+    #[arg(long, default_value_t = crate::session::levels::DEFAULT_THD_STOP_PERCENT, value_name = "PERCENT")]
+    pub thd_stop: f64,
+    /// The loudest SPL a level series may reach at the microphone (predicted from the level
+    /// check with --sensitivity); louder series are refused unless --force.
+    #[arg(long, default_value_t = crate::session::levels::DEFAULT_MAX_SPL_DB, value_name = "DB_SPL")]
+    pub max_spl: f64,
     /// Between placements, wait this long instead of for Enter (scripts, no terminal).
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub reseat_wait: Option<f64>,
@@ -332,6 +348,18 @@ pub struct SimulateCmd {
     /// between them; the analysis gives their power average and spread.
     #[arg(long, default_value_t = 1)]
     pub reseats: u32,
+    /// A distortion-against-level series after the sweep: these levels (dBFS, comma-separated,
+    /// played rising), each its own session in DIR/levels/N.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        value_name = "DBFS,..."
+    )]
+    pub levels: Option<Vec<f64>>,
+    /// Stop the level series after a step whose THD at 1 kHz passes this, percent.
+    #[arg(long, default_value_t = crate::session::levels::DEFAULT_THD_STOP_PERCENT, value_name = "PERCENT")]
+    pub thd_stop: f64,
     #[command(flatten)]
     pub check: LimitsRunArgs,
 }

@@ -18,6 +18,7 @@ mod canvas;
 mod decay;
 mod frame;
 mod layout;
+mod levels;
 mod pages;
 mod panels;
 #[cfg(test)]
@@ -36,6 +37,7 @@ use crate::results::Analysis;
 
 pub use axes::db_axis_range;
 pub use decay::{DecaySlice, decay_series};
+pub use levels::level_series;
 pub use series::*;
 pub use summary::summary_markdown;
 
@@ -125,7 +127,7 @@ pub fn render_analysis_unless(
     check_size(opts)?;
     let mut written = Vec::new();
     type Painter = fn(&Analysis, &RenderOptions) -> std::result::Result<canvas::Canvas, String>;
-    let jobs: [(&str, Painter); 7] = [
+    let mut jobs: Vec<(&str, Painter)> = vec![
         ("response", pages::response_image),
         ("distortion", pages::distortion_image),
         ("noise", pages::noise_image),
@@ -134,6 +136,9 @@ pub fn render_analysis_unless(
         ("spectrogram", spectrogram::spectrogram_image),
         ("overview", pages::overview_image),
     ];
+    if analysis.distortion_vs_level.is_some() {
+        jobs.push(("distortion-vs-level", levels::levels_image));
+    }
     let formats = opts.formats();
     let formats = &formats;
     type Encoded = (PathBuf, std::result::Result<Vec<u8>, String>);

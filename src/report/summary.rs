@@ -425,6 +425,9 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
     );
 
     let noted: Vec<&ChannelAnalysis> = chs.iter().filter(|c| !c.notes.is_empty()).collect();
+    if let Some(d) = &a.distortion_vs_level {
+        s.push_str(&levels_section(d, a.spl.as_ref().map(|x| x.offset_db)));
+    }
     if !noted.is_empty() {
         s.push_str("## Notes\n\n");
         for c in noted {
@@ -456,5 +459,79 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
     ] {
         s.push_str(&format!("- [{what}]({file})\n"));
     }
+    if a.distortion_vs_level.is_some() {
+        s.push_str("- [Distortion against level](distortion-vs-level.png)\n");
+    }
+    s
+}
+
+/// The distortion-against-level section: per step the level at 1 kHz and THD, then where
+/// THD reaches 1 % and 3 %, and why the series stopped early if it did.
+fn levels_section(d: &crate::results::DistortionVsLevel, spl: Option<f64>) -> String {
+    let mut s = String::from("## Distortion against level\n\n| Sweep level | Level at 1 kHz |");
+    for f in &d.freq_hz {
+        s.push_str(&format!(" THD at {} |", units::hz(*f)));
+    }
+    s.push_str("\n|---:|---:|");
+    for _ in &d.freq_hz {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    let level = |v: Option<f64>| match (v, spl) {
+        (Some(v), Some(o)) => format!("{} dB SPL", units::fixed(v + o, 1)),
+        (Some(v), None) => format!("{} dBFS", units::fixed(v, 1)),
+        _ => units::NA.to_string(),
+    };
+    for ch in &d.channels {
+        if d.channels.len() > 1 {
+            s.push_str(&format!(
+                "| **ch{}** | | {}\n",
+                ch.index,
+                "| ".repeat(d.freq_hz.len())
+            ));
+        }
+        for (i, l) in d.levels_dbfs.iter().enumerate() {
+            s.push_str(&format!(
+                "| {} dBFS | {} |",
+                units::fixed(*l, 1),
+                level(ch.level_1k_dbfs[i])
+            ));
+            for t in &ch.thd_percent {
+                s.push_str(&format!(
+                    " {} |",
+                    t[i].map_or(units::NA.to_string(), |v| format!("{} %", units::sig2(v)))
+                ));
+            }
+            s.push('\n');
+        }
+    }
+    s.push('\n');
+    for ch in &d.channels {
+        for (fi, f) in d.freq_hz.iter().enumerate() {
+            for (limit, t) in [(1, &ch.at_1_percent[fi]), (3, &ch.at_3_percent[fi])] {
+                let what = match t.level_dbfs {
+                    Some(l) => format!(
+                        "THD reaches {limit} % at a sweep level of {} dBFS ({} at 1 kHz)",
+                        units::fixed(l, 1),
+                        level(t.output_1k_dbfs)
+                    ),
+                    None => format!("{limit} %: {}", t.note.as_deref().unwrap_or("not reached")),
+                };
+                s.push_str(&format!(
+                    "- ch{} {}: {}\n",
+                    ch.index,
+                    units::hz(*f),
+                    units::md_escape(&what)
+                ));
+            }
+        }
+    }
+    if let Some(why) = &d.stopped {
+        s.push_str(&format!(
+            "- The series stopped early: {}\n",
+            units::md_escape(why)
+        ));
+    }
+    s.push('\n');
     s
 }

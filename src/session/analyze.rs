@@ -128,6 +128,10 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         }
         analysis = crate::dsp::placements::combine(placements, left_out);
     }
+    if !session.levels.is_empty() {
+        analysis.distortion_vs_level = Some(level_series(dir, &session, opts)?);
+        opts.check_stop(dir, &again)?;
+    }
     analysis.label = opts.label.clone().or(session.label.clone());
     analysis.kind = opts.kind.or(session.kind);
     analysis.source = Source {
@@ -145,6 +149,27 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     apply_levels(&mut analysis, opts);
     analysis.written = write_outputs(&out, &analysis, opts)?;
     Ok(analysis)
+}
+
+/// A distortion-against-level series: each step's session analysed as the session itself
+/// is, read at the series' frequencies.
+fn level_series(
+    dir: &Path,
+    session: &crate::storage::session_file::SessionFile,
+    opts: &AnalyzeOptions,
+) -> Result<crate::results::DistortionVsLevel> {
+    let mut steps = Vec::new();
+    for step in &session.levels {
+        let sub = dir.join(&step.dir);
+        let s = read_session(&sub)?;
+        let job = analyze_capture(&sub, &s, &sub.join(CAPTURE_WAV), true)?;
+        steps.push((step.level_dbfs, job.run(opts.window_s)));
+    }
+    let refs: Vec<(f64, &Analysis)> = steps.iter().map(|(l, a)| (*l, a)).collect();
+    Ok(crate::metrics::levels::distortion_vs_level(
+        &refs,
+        session.levels_stopped.clone(),
+    ))
 }
 
 /// One capture of a session, read and checked, ready to analyse.
@@ -619,6 +644,7 @@ pub fn run_analysis(
         spl: None,
         repeats: None,
         mic_under_test: None,
+        distortion_vs_level: None,
         channels,
         written: Vec::new(),
     }

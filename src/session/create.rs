@@ -54,6 +54,8 @@ pub fn session_for(
         tool: Some(tool_name()),
         reseats: None,
         placements: Vec::new(),
+        levels: Vec::new(),
+        levels_stopped: None,
         next_step: None,
     }
 }

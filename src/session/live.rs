@@ -134,6 +134,49 @@ mod measure {
         pub drive: Option<crate::results::DriveLevel>,
         /// Placements to record (a re-seat series); 1: one.
         pub reseats: u32,
+        /// A distortion-against-level series after the sweep.
+        pub levels: Option<super::super::levels::LevelSeries>,
+        /// The loudest SPL a level series may reach at the microphone (with a sensitivity),
+        /// dB SPL; louder steps are refused unless `force`.
+        pub max_spl_db: f64,
+    }
+
+    /// Refuses a level series whose loudest step would pass `req.max_spl_db` at the
+    /// microphone, as the level check predicts it with the microphone's sensitivity (the
+    /// tone's level scaled to the step), unless `force`. Without a sensitivity or a level
+    /// check the SPL is unknown: it says so, and the series relies on its THD and clipping
+    /// stops.
+    fn check_series_spl(
+        req: &MeasureRequest,
+        series: &super::super::levels::LevelSeries,
+        level: Option<&LevelReport>,
+        say: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        let loudest = series
+            .levels_dbfs
+            .last()
+            .copied()
+            .unwrap_or(req.spec.level_dbfs);
+        let (Some(spl), Some(level)) = (&req.sensitivity, level) else {
+            say(
+                "warning: without --sensitivity (and the level check) the level series cannot be held under a safe SPL; it stops when the input clips or THD passes --thd-stop",
+            );
+            return Ok(());
+        };
+        let predicted = level.tone_dbfs + spl.offset_db + (loudest - req.spec.level_dbfs);
+        if predicted > req.max_spl_db {
+            let msg = format!(
+                "the loudest step ({loudest} dBFS) would reach about {predicted:.0} dB SPL at the microphone (the level check read {:.1} dB SPL at {} dBFS), above the safe {} dB SPL (--max-spl); lower --levels, or pass --force",
+                level.tone_dbfs + spl.offset_db,
+                req.spec.level_dbfs,
+                req.max_spl_db
+            );
+            if !req.force {
+                return Err(Error::bad_usage("--levels", msg));
+            }
+            say(&format!("warning: {msg} (going on: --force)"));
+        }
+        Ok(())
     }
 
     /// What a live measurement did.
@@ -213,6 +256,9 @@ mod measure {
                 Err(e) => return Err(e),
             }
         }
+        if let Some(series) = &req.levels {
+            check_series_spl(req, series, level.as_ref(), say)?;
+        }
         let rec = RecordRequest {
             out: req.out.clone(),
             spec: req.spec,
@@ -232,6 +278,16 @@ mod measure {
             between(p, req.reseats as usize)?;
             say(&format!("placement {p} of {}", req.reseats));
             session = record_placement(&mut device, &rec, p, stop, progress)?;
+        }
+        if let Some(series) = &req.levels {
+            super::super::levels::record_level_series(
+                &rec,
+                series,
+                stop,
+                &mut |step| record_session(&mut device, step, stop, progress),
+                say,
+            )?;
+            session = crate::storage::session_file::read_session(&req.out)?;
         }
         let capture_wall_s = t0.elapsed().as_secs_f64();
         let played_s = design.total_samples() as f64 * f64::from(req.repeats)

@@ -16,6 +16,7 @@ pub mod analyze;
 pub mod calibrate;
 pub mod compare;
 pub mod create;
+pub mod levels;
 pub mod live;
 pub mod memory;
 pub mod production;

@@ -30,6 +30,8 @@ pub struct SimulateRequest {
     /// Placements to record (1: a single one); the model's `[fit]` moves the response
     /// between them ([`DeviceModel::placement`]).
     pub reseats: u32,
+    /// A distortion-against-level series recorded after the session's own sweep.
+    pub levels: Option<super::levels::LevelSeries>,
 }
 
 /// Records one simulated session (and its `truth.json`) and, if asked, analyses it into
@@ -48,6 +50,7 @@ pub fn simulate(
         force,
         analyze,
         reseats,
+        levels,
     } = req;
     super::record::check_reseats(reseats)?;
     for p in 0..reseats as usize {
@@ -77,6 +80,21 @@ pub fn simulate(
         // each placement its own device run (a new stream) and its own noise
         let mut device = SimDuplex::new(model.placement(p - 1, spec.sample_rate), p as u64);
         super::record::record_placement(&mut device, &rec, p, stop, progress)?;
+    }
+    if let Some(series) = &levels {
+        let rate = spec.sample_rate;
+        let mut seed = 100;
+        super::levels::record_level_series(
+            &rec,
+            series,
+            stop,
+            &mut |req| {
+                seed += 1;
+                let mut device = SimDuplex::new(model.placement(0, rate), seed);
+                record_session(&mut device, req, stop, progress)
+            },
+            &mut |_| {},
+        )?;
     }
     let text = serde_json::to_string_pretty(&truth)
         .map_err(|e| Error::io(out.join(TRUTH_JSON), std::io::Error::other(e)))?;
@@ -174,6 +192,7 @@ fn production_run(dir: &Path, stop: &'static AtomicBool) -> Result<ProductionRun
             force: own,
             analyze: true,
             reseats: 1,
+            levels: None,
         };
         simulate(req, stop, &mut |_| {})?;
         Ok(out)
@@ -261,6 +280,7 @@ pub fn demo(
             force: own,
             analyze: false,
             reseats,
+            levels: None,
         };
         simulate(req, stop, &mut |_| {})?;
         let opts = AnalyzeOptions {

@@ -99,6 +99,14 @@ pub struct SessionFile {
     /// is not a re-seat series.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub placements: Vec<Placement>,
+    /// A distortion-against-level series (`--levels`): its steps, each a whole session in
+    /// its own folder, in the order played (rising level).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<LevelStep>,
+    /// Why the level series stopped before its last step (the input clipped, THD passed the
+    /// limit, Ctrl-C), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels_stopped: Option<String>,
     /// What to do next, in a session that `sweeplab sweep` wrote and no capture exists yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_step: Option<String>,
@@ -117,6 +125,20 @@ pub struct Placement {
     pub stop_reason: Option<String>,
     #[serde(default)]
     pub xruns: u64,
+}
+
+/// One step of a distortion-against-level series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelStep {
+    /// The sweep's level, dBFS.
+    pub level_dbfs: f64,
+    /// The step's session folder, relative to the series' session (`levels/1`, …).
+    pub dir: String,
+}
+
+/// The folder of level step `i` (1-based) inside a session.
+pub fn level_step_dir(i: usize) -> String {
+    format!("levels/{i}")
 }
 
 /// The capture file of placement `p` (1-based): `capture.wav`, then `capture-2.wav`, ….

@@ -218,6 +218,7 @@ pub fn analysis(channels: usize) -> Analysis {
         spl: None,
         repeats: None,
         mic_under_test: None,
+        distortion_vs_level: None,
         written: Vec::new(),
         channels: (0..channels)
             .map(|i| {

@@ -9,6 +9,8 @@
 //!
 //! Imports `results` (what it reads) and `dsp::smoothing`; nothing that draws or writes.
 
+pub mod levels;
+
 use serde::{Deserialize, Serialize};
 
 use crate::dsp::smoothing::{interp_linear, smooth_db};
