@@ -98,6 +98,21 @@ fn demo_writes_a_report_per_device() {
         "{}",
         cmp["claims"]
     );
+    // the headset's driver is played at rising levels: its distortion against level
+    let a = json(&out.join("gaming-headset-speaker/report/analysis.json"));
+    assert_eq!(
+        a["distortion_vs_level"]["levels_dbfs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5,
+        "{}",
+        a["distortion_vs_level"]
+    );
+    assert!(
+        out.join("gaming-headset-speaker/report/distortion-vs-level.png")
+            .is_file()
+    );
     // and real products are judged on published measurements, with their licence and source
     let published: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("compare-published/compare.json")).unwrap(),

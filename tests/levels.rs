@@ -77,7 +77,8 @@ fn thd_against_level_and_the_levels_of_1_and_3_percent() {
             let interp = levels[j - 1] + w * 6.0;
             // the true crossing, by bisection on the closed form
             let (mut lo, mut hi) = (levels[j - 1], levels[j]);
-            for _ in 0..60 {
+            // 16 halvings of a 6 dB step: to 0.0001 dB
+            for _ in 0..16 {
                 let mid = 0.5 * (lo + hi);
                 if true_thd(&model, mid, *f) < limit {
                     lo = mid;

@@ -120,6 +120,9 @@ pub const DEMO_SWEEP: SweepSpec = SweepSpec {
     post_s: 0.5,
 };
 
+/// The level series the demo plays on the gaming headset's driver, dBFS.
+pub const DEMO_LEVELS_DBFS: [f64; 5] = [-24.0, -18.0, -12.0, -6.0, 0.0];
+
 /// Placements the demo records of each model with a `[fit]` (the headphones).
 pub const DEMO_RESEATS: u32 = 5;
 
@@ -280,7 +283,11 @@ pub fn demo(
             force: own,
             analyze: false,
             reseats,
-            levels: None,
+            // the headset's driver distorts: its distortion against level, to 1 % and 3 %
+            levels: (name == "gaming-headset-speaker").then(|| super::levels::LevelSeries {
+                levels_dbfs: DEMO_LEVELS_DBFS.to_vec(),
+                thd_stop_percent: super::levels::DEFAULT_THD_STOP_PERCENT,
+            }),
         };
         simulate(req, stop, &mut |_| {})?;
         let opts = AnalyzeOptions {
