@@ -89,15 +89,66 @@ fn svg_plots_show_what_the_pngs_show() {
         "1200x800",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for page in [
-        "response",
-        "distortion",
-        "noise",
-        "impulse",
-        "decay",
-        "spectrogram",
-        "overview",
-    ] {
+    same_pictures(
+        &out,
+        &[
+            "response",
+            "distortion",
+            "noise",
+            "impulse",
+            "decay",
+            "spectrogram",
+            "overview",
+        ],
+    );
+}
+
+/// The pages only a re-seat series and a level series draw: the spread's band of whole-pixel
+/// fills on the response, and the distortion-against-level page.
+#[test]
+fn svg_of_a_series_shows_what_the_png_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.toml");
+    std::fs::write(
+        &model,
+        "name = \"m\"\nkind = \"headphones\"\ngain_db = -3\n\
+         [nonlinearity]\ntype = \"soft_clip\"\ndrive = 4.0\n\
+         [[noise]]\ntype = \"white\"\nlevel_dbfs = -100\n[fit]\nbass_db = 3\ntreble_db = 2\n",
+    )
+    .unwrap();
+    let s = dir.path().join("s");
+    let o = sweeplab(&[
+        "simulate",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        s.to_str().unwrap(),
+        "--duration",
+        "2",
+        "--reseats",
+        "3",
+        "--levels=-24,-18,-12",
+        "--no-analyze",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("r");
+    let o = sweeplab(&[
+        "analyze",
+        s.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "png,svg",
+        "--size",
+        "1200x800",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    same_pictures(&out, &["response", "distortion-vs-level"]);
+}
+
+/// Each page's SVG, drawn by resvg, against its PNG (see [`differ`]).
+fn same_pictures(out: &Path, pages: &[&str]) {
+    for &page in pages {
         let (pw, ph, png) = read_png(&out.join(format!("{page}.png")));
         let svg_path = out.join(format!("{page}.svg"));
         let (sw, sh, svg) = render_svg(&svg_path);
@@ -138,7 +189,7 @@ fn svg_plots_show_what_the_pngs_show() {
         );
         let text = std::fs::read_to_string(&svg_path).unwrap();
         assert!(
-            text.contains("Frequency (Hz)") || page == "impulse",
+            text.contains("Frequency (Hz)") || text.contains("Sweep level") || page == "impulse",
             "{page}: axis label text"
         );
     }
