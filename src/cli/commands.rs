@@ -329,11 +329,7 @@ fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
         force: c.force,
         analyze: !c.no_analyze,
         reseats: c.reseats,
-        levels: c
-            .levels
-            .as_deref()
-            .map(|l| session::levels::check_levels(l, c.thd_stop))
-            .transpose()?,
+        levels: c.level_series.series()?,
     };
     let progress = Reporter::new("simulating", req.spec.sample_rate);
     let r = run_simulate(req, stop_flag(), &mut progress.updater());
@@ -636,11 +632,7 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
             impedance_ohm: c.impedance,
         }),
         reseats: c.reseats,
-        levels: c
-            .levels
-            .as_deref()
-            .map(|l| session::levels::check_levels(l, c.thd_stop))
-            .transpose()?,
+        levels: c.level_series.series()?,
         max_spl_db: c.max_spl,
     };
     if !(c.max_spl.is_finite() && (60.0..=160.0).contains(&c.max_spl)) {

@@ -112,6 +112,33 @@ pub struct SweepCmd {
     pub force: bool,
 }
 
+/// A distortion-against-level series (`simulate`, `measure`).
+#[derive(Debug, Clone, Args)]
+pub struct LevelSeriesArgs {
+    /// A distortion-against-level series after the sweep: these levels (dBFS, comma-separated,
+    /// played rising), each its own session in DIR/levels/N.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        value_name = "DBFS,..."
+    )]
+    pub levels: Option<Vec<f64>>,
+    /// Stop the level series after a step whose THD at 1 kHz passes this, percent.
+    #[arg(long, default_value_t = crate::session::levels::DEFAULT_THD_STOP_PERCENT, value_name = "PERCENT")]
+    pub thd_stop: f64,
+}
+
+impl LevelSeriesArgs {
+    /// The series asked for, checked (exit 2 on a bad one); None without `--levels`.
+    pub fn series(&self) -> crate::error::Result<Option<crate::session::levels::LevelSeries>> {
+        self.levels
+            .as_deref()
+            .map(|l| crate::session::levels::check_levels(l, self.thd_stop))
+            .transpose()
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct AnalysisOptions {
     /// Smoothing of the bold curve on plots (1/1 … 1/48 octave, or "none").
@@ -268,18 +295,8 @@ pub struct MeasureCmd {
     /// headphone off and put it back; the analysis gives their power average and spread.
     #[arg(long, default_value_t = 1)]
     pub reseats: u32,
-    /// A distortion-against-level series after the sweep: these levels (dBFS, comma-separated,
-    /// played rising), each its own session in DIR/levels/N.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        allow_negative_numbers = true,
-        value_name = "DBFS,..."
-    )]
-    pub levels: Option<Vec<f64>>,
-    /// Stop the level series after a step whose THD at 1 kHz passes this, percent.
-    #[arg(long, default_value_t = crate::session::levels::DEFAULT_THD_STOP_PERCENT, value_name = "PERCENT")]
-    pub thd_stop: f64,
+    #[command(flatten)]
+    pub level_series: LevelSeriesArgs,
     /// The loudest SPL a level series may reach at the microphone (predicted from the level
     /// check with --sensitivity); louder series are refused unless --force.
     #[arg(long, default_value_t = crate::session::levels::DEFAULT_MAX_SPL_DB, value_name = "DB_SPL")]
@@ -348,18 +365,8 @@ pub struct SimulateCmd {
     /// between them; the analysis gives their power average and spread.
     #[arg(long, default_value_t = 1)]
     pub reseats: u32,
-    /// A distortion-against-level series after the sweep: these levels (dBFS, comma-separated,
-    /// played rising), each its own session in DIR/levels/N.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        allow_negative_numbers = true,
-        value_name = "DBFS,..."
-    )]
-    pub levels: Option<Vec<f64>>,
-    /// Stop the level series after a step whose THD at 1 kHz passes this, percent.
-    #[arg(long, default_value_t = crate::session::levels::DEFAULT_THD_STOP_PERCENT, value_name = "PERCENT")]
-    pub thd_stop: f64,
+    #[command(flatten)]
+    pub level_series: LevelSeriesArgs,
     #[command(flatten)]
     pub check: LimitsRunArgs,
 }

@@ -76,15 +76,19 @@ pub fn average_aligned(
             runs: Vec::new(),
         };
     };
-    let first_ref = runs[0][reference];
     let mut fits = vec![RunAlignment {
         delay_samples: 0.0,
         drift_ppm: 0.0,
         coherence: 1.0,
         used: true,
     }];
+    // one transform length for all (zero-padded to twice the longest run: no wrap-around in
+    // the cross-correlation), and the first run's spectrum taken once
+    let longest = runs.iter().map(|r| r[reference].len()).max().unwrap_or(0);
+    let n = good_size(2 * longest.max(HALF_TAPS));
+    let first = fft.forward(runs[0][reference], n);
     for run in &runs[1..] {
-        fits.push(relative_timing(first_ref, run[reference], layout, fft));
+        fits.push(relative_timing(&first, n, run[reference], layout, fft));
     }
     // the drift term's time origin: the sweep's first sample, where it is at f₀
     let origin = layout.sweep_first_sample as f64;
@@ -135,23 +139,30 @@ fn reference_channel(run: &[&[f64]], layout: &SweepLayout) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// The timing of `y` relative to `x` (both one channel of one run of the same sweep).
-fn relative_timing(x: &[f64], y: &[f64], layout: &SweepLayout, fft: &mut FftCache) -> RunAlignment {
+/// The timing of `y` relative to the first run, whose spectrum (length `n`) is `first`
+/// (both one channel of one run of the same sweep).
+fn relative_timing(
+    first: &[Complex64],
+    n: usize,
+    y: &[f64],
+    layout: &SweepLayout,
+    fft: &mut FftCache,
+) -> RunAlignment {
     let unusable = RunAlignment {
         delay_samples: 0.0,
         drift_ppm: 0.0,
         coherence: 0.0,
         used: false,
     };
-    let m = x.len().max(y.len());
-    if m < 2 * HALF_TAPS {
+    if y.len() < 2 * HALF_TAPS {
         return unusable;
     }
-    let n = good_size(2 * m);
     let fs = f64::from(layout.sample_rate);
-    let sx = fft.forward(x, n);
-    let sy = fft.forward(y, n);
-    let mut cross: Vec<Complex64> = sy.iter().zip(&sx).map(|(a, b)| a * b.conj()).collect();
+    // the cross-spectrum, formed in place in y's spectrum
+    let mut cross = fft.forward(y, n);
+    for (c, x) in cross.iter_mut().zip(first) {
+        *c *= x.conj();
+    }
     // whole samples: the cross-correlation's peak (lags wrap: n − k is −k)
     let cc = fft.inverse(&cross, n);
     let (peak, _) =
