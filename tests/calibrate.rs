@@ -138,6 +138,21 @@ fn a_calibrated_microphone_gives_levels_in_db_spl() {
         level + offset
     );
     assert!(text(&o).contains("dB SPL"), "{}", text(&o));
+    // and the response plot reads in dB SPL: its bold (smoothed) curve at 1 kHz is 102 dB SPL
+    let an = sweeplab::storage::session_file::read_analysis(&rep).unwrap();
+    let series =
+        sweeplab::report::response_series(&an, &sweeplab::report::RenderOptions::default());
+    let bold = series
+        .iter()
+        .find(|s| s.style == sweeplab::report::SeriesStyle::Bold)
+        .unwrap();
+    let i = bold.x.partition_point(|&f| f < 1000.0);
+    assert!(
+        (bold.y[i] - 102.0).abs() < 0.1,
+        "{} dB SPL at {} Hz",
+        bold.y[i],
+        bold.x[i]
+    );
     let summary = std::fs::read_to_string(rep.join("summary.md")).unwrap();
     assert!(
         summary.contains("| Level at 1 kHz (SPL) | 102.0 dB SPL |"),

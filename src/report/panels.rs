@@ -50,7 +50,11 @@ pub(super) fn paint_response(
         title: compact.then(|| "Frequency response".to_string()),
         x: x.clone(),
         y: db_yrange(&yv),
-        y_label: format!("Gain (dB{cal})"),
+        y_label: if response_spl_offset_db(a).is_some() {
+            format!("Level at the sweep's level (dB SPL{cal})")
+        } else {
+            format!("Gain (dB{cal})")
+        },
         curves,
         bands: bands.iter().map(Band::from_series).collect(),
         extra: bands.iter().map(Band::legend).collect(),

@@ -136,6 +136,15 @@ pub fn response_bands(analysis: &Analysis) -> Vec<BandSeries> {
             sd_lo.push(mean - sd);
             sd_hi.push(mean + sd);
         }
+        let shift = response_spl_offset_db(analysis).unwrap_or(0.0);
+        for v in lo
+            .iter_mut()
+            .chain(&mut hi)
+            .chain(&mut sd_lo)
+            .chain(&mut sd_hi)
+        {
+            *v += shift;
+        }
         out.push(BandSeries {
             name: format!("ch{} {} placements, min–max", ch.index, curves.len()),
             channel: ch.index,
@@ -158,9 +167,29 @@ pub fn response_bands(analysis: &Analysis) -> Vec<BandSeries> {
     out
 }
 
+/// With a measurement microphone's sensitivity, `response.png` reads as sound pressure: the
+/// gain plus the sweep's level plus the sensitivity's offset, dB SPL at the sweep's level.
+/// The dB added; None without a sensitivity (the plot then shows the gain).
+pub fn response_spl_offset_db(analysis: &Analysis) -> Option<f64> {
+    let spl = analysis.spl.as_ref()?;
+    let l = analysis.sweep.level_dbfs;
+    (l.is_finite() && spl.offset_db.is_finite()).then_some(l + spl.offset_db)
+}
+
 /// The magnitude curves of `response.png`: per channel the raw `gain_db` (faint, or bold
 /// when there is no smoothing) and the 1/n-octave smoothed curve (bold), in channel colour.
 pub fn response_series(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series> {
+    let mut out = response_series_db(analysis, opts);
+    if let Some(shift) = response_spl_offset_db(analysis) {
+        for s in &mut out {
+            s.y.iter_mut().for_each(|v| *v += shift);
+        }
+    }
+    out
+}
+
+/// [`response_series`] in dB of gain.
+fn response_series_db(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series> {
     let n = smoothing_fraction(opts);
     let mut out = Vec::new();
     for (k, ch) in analysis.channels.iter().enumerate() {
