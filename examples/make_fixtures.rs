@@ -84,6 +84,7 @@ fn run(out: &Path) -> sweeplab::Result<()> {
             extra_s: 0.05,
             model: Some(name.to_string()),
             reseats: None,
+            sides: false,
         };
         let mut dev = SimDuplex::new(model.clone(), SEED);
         record_session(&mut dev, &req, &AtomicBool::new(false), &mut |_| {})?;

@@ -136,3 +136,55 @@ mod tests {
         assert!(serde_json::from_str::<DeviceKind>("\"head set\"").is_err());
     }
 }
+
+/// One side of a two-sided device (headphones, a headset's drivers): the output channel a
+/// `--sides` run drives, and the capture channel its ear's microphone is on (left: output 0 and
+/// input 0, right: output 1 and input 1, as a stereo coupler or binaural rig is wired).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Side {
+    #[serde(rename = "L")]
+    Left,
+    #[serde(rename = "R")]
+    Right,
+}
+
+impl Side {
+    pub const BOTH: [Side; 2] = [Side::Left, Side::Right];
+
+    /// "L" or "R": the channel's name in analysis.json, on plots and in file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Left => "L",
+            Side::Right => "R",
+        }
+    }
+
+    /// "left" or "right", for sentences.
+    pub fn word(self) -> &'static str {
+        match self {
+            Side::Left => "left",
+            Side::Right => "right",
+        }
+    }
+
+    /// The capture channel (and output channel) of this side.
+    pub fn channel(self) -> usize {
+        match self {
+            Side::Left => 0,
+            Side::Right => 1,
+        }
+    }
+
+    pub fn other(self) -> Side {
+        match self {
+            Side::Left => Side::Right,
+            Side::Right => Side::Left,
+        }
+    }
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -60,6 +60,10 @@ pub struct Analysis {
     /// Distortion against level (`--levels`); absent for a single level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distortion_vs_level: Option<DistortionVsLevel>,
+    /// A two-sided session (`--sides`): balance, left/right difference, crosstalk and
+    /// polarity; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sides: Option<SidesAnalysis>,
     /// The microphone under test's own sensitivity and self-noise; absent unless given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mic_under_test: Option<MicUnderTest>,
@@ -67,6 +71,85 @@ pub struct Analysis {
     /// The files this run wrote (not part of analysis.json: a fact about the run).
     #[serde(skip)]
     pub written: Vec<std::path::PathBuf>,
+}
+
+/// The sign of a channel's impulse response at its main peak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Polarity {
+    Positive,
+    Negative,
+}
+
+impl Polarity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Polarity::Positive => "positive",
+            Polarity::Negative => "negative",
+        }
+    }
+}
+
+/// Left against right in a two-sided session (`--sides`), each side driven alone and heard
+/// in its own ear (channel L: the left side's capture, input 0; R: the right side's, input
+/// 1). A figure that was not measured is null and `notes` says why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SidesAnalysis {
+    /// L − R, the mean over 250 Hz–4 kHz (each octave weighted equally) of the raw
+    /// responses, dB: positive when the left side is louder.
+    pub balance_db: Option<f64>,
+    /// The largest |L − R| of the 1/6-octave smoothed responses over 100 Hz–10 kHz (the part
+    /// both sides measured), dB, and where.
+    pub max_difference_db: Option<f64>,
+    pub max_difference_hz: Option<f64>,
+    /// The band the largest difference was sought in (100 Hz–10 kHz ∩ what both sides
+    /// measured), Hz.
+    pub difference_band_hz: Option<[f64; 2]>,
+    /// L − R per frequency, 1/6-octave smoothed, wherever both sides measured.
+    pub difference: DifferenceCurve,
+    /// What the undriven ear heard, for each side driven.
+    pub crosstalk: Vec<Crosstalk>,
+    /// Each side's polarity (the sign of its impulse response's main peak).
+    pub polarity: Vec<SidePolarity>,
+    /// Whether the two sides have the same polarity; null when either is unknown.
+    pub polarity_matched: Option<bool>,
+    /// Why a figure is null or limited.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Faults: a side not recorded, a reversed polarity.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DifferenceCurve {
+    pub freq_hz: Vec<f64>,
+    pub db: Vec<f64>,
+}
+
+/// The undriven ear while `driven` played: its response relative to the driven ear's, per
+/// frequency, wherever it stood above its noise (elsewhere the crosstalk lies below what
+/// the capture can show, and the point is absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Crosstalk {
+    pub driven: crate::kind::Side,
+    pub into: crate::kind::Side,
+    pub freq_hz: Vec<f64>,
+    /// Undriven − driven, dB (raw responses).
+    pub db: Vec<f64>,
+    /// The mean over 250 Hz–4 kHz (each octave weighted equally), dB; null when the
+    /// undriven ear did not hear the sweep there.
+    pub mean_db: Option<f64>,
+    /// The largest value over 100 Hz–10 kHz, dB, and where; null when nothing was heard
+    /// there.
+    pub max_db: Option<f64>,
+    pub max_hz: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SidePolarity {
+    pub side: crate::kind::Side,
+    pub polarity: Option<Polarity>,
 }
 
 /// Repeated sweeps and their alignment before the average.
@@ -200,6 +283,10 @@ pub struct CalibrationInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelAnalysis {
     pub index: usize,
+    /// The side this channel is in a two-sided session (`--sides`): "L" or "R", and the
+    /// channel's name everywhere (plots, files, compare); absent otherwise (named `chN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<crate::kind::Side>,
     /// Main IR peak position relative to the stimulus, seconds (sub-sample interpolated);
     /// null when the channel holds no signal.
     pub latency_s: Option<f64>,
@@ -463,10 +550,19 @@ impl Analysis {
 }
 
 impl ChannelAnalysis {
+    /// The channel's name: its side ("L", "R") in a two-sided session, else "chN".
+    pub fn tag(&self) -> String {
+        match self.side {
+            Some(s) => s.as_str().to_string(),
+            None => format!("ch{}", self.index),
+        }
+    }
+
     /// A channel in which nothing was measured: no figures, only why.
     pub fn without_signal(index: usize, peak_dbfs: Option<f64>, warnings: Vec<String>) -> Self {
         ChannelAnalysis {
             index,
+            side: None,
             latency_s: None,
             latency_samples: None,
             measured_band_hz: None,

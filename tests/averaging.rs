@@ -59,6 +59,7 @@ fn record_and_analyze(m: &DeviceModel, dir: &Path, repeats: u32) -> Analysis {
         extra_s: 0.1,
         model: Some(m.name.clone()),
         reseats: None,
+        sides: false,
     };
     let mut dev = SimDuplex::new(m.clone(), 7);
     record_session(&mut dev, &req, &AtomicBool::new(false), &mut |_| {}).unwrap();

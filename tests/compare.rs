@@ -185,6 +185,7 @@ fn write_device(root: &Path, s: &Spec) -> PathBuf {
         repeats: None,
         mic_under_test: None,
         distortion_vs_level: None,
+        sides: None,
         channels: vec![ch],
         written: Vec::new(),
     };

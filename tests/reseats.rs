@@ -45,6 +45,7 @@ fn record(model: &DeviceModel, out: &Path, reseats: u32) -> Analysis {
         analyze: true,
         reseats,
         levels: None,
+        sides: false,
     };
     simulate(req, &STOP, &mut |_| {}).unwrap().unwrap()
 }
@@ -234,6 +235,7 @@ fn a_series_is_overwritten_whole_or_not_at_all() {
         analyze: false,
         reseats: 2,
         levels: None,
+        sides: false,
     };
     assert!(simulate(req.clone(), &STOP, &mut |_| {}).is_err());
     assert_eq!(std::fs::read(hp.join("capture-3.wav")).unwrap(), before);

@@ -49,6 +49,7 @@ fn request(model: &DeviceModel, out: &Path, duration_s: f64) -> RecordRequest {
         extra_s: 0.1,
         model: Some(model.name.clone()),
         reseats: None,
+        sides: false,
     }
 }
 

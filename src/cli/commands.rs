@@ -255,16 +255,16 @@ fn print_analysis(pr: &Printer, out: &Path, a: &Analysis) {
             _ => units::NA.into(),
         };
         pr.say(&format!(
-            "  ch{}: latency {latency}, level at 1 kHz {}, noise {}, SNR {}",
-            ch.index,
+            "  {}: latency {latency}, level at 1 kHz {}, noise {}, SNR {}",
+            ch.tag(),
             f(ch.level_1k_dbfs, "dBFS"),
             f(ch.noise.as_ref().map(|n| n.rms_dbfs), "dBFS"),
             f(ch.snr_db, "dB"),
         ));
         if let Some(spl) = &a.spl {
             pr.say(&format!(
-                "  ch{}: level at 1 kHz {}, noise {}",
-                ch.index,
+                "  {}: level at 1 kHz {}, noise {}",
+                ch.tag(),
                 f(ch.level_1k_dbfs.map(|v| v + spl.offset_db), "dB SPL"),
                 f(
                     ch.noise.as_ref().map(|n| n.a_weighted_dbfs + spl.offset_db),
@@ -282,8 +282,8 @@ fn print_analysis(pr: &Printer, out: &Path, a: &Analysis) {
                 .map(|((hi, lo), f)| (hi - lo, *f))
                 .fold((0.0f64, 0.0), |b, x| if x.0 > b.0 { x } else { b });
             pr.say(&format!(
-                "  ch{}: power average of {} placements; they differ by up to {:.1} dB (at {}) from 100 Hz to 10 kHz",
-                ch.index,
+                "  {}: power average of {} placements; they differ by up to {:.1} dB (at {}) from 100 Hz to 10 kHz",
+                ch.tag(),
                 p.averaged.len(),
                 spread.0,
                 units::hz(spread.1)
@@ -294,8 +294,9 @@ fn print_analysis(pr: &Printer, out: &Path, a: &Analysis) {
                 .db_spl_per_mw
                 .map_or(String::new(), |v| format!(", {v:.1} dB SPL/mW"));
             pr.say(&format!(
-                "  ch{}: driver sensitivity {:.1} dB SPL/V{per_mw}",
-                ch.index, d.db_spl_per_v
+                "  {}: driver sensitivity {:.1} dB SPL/V{per_mw}",
+                ch.tag(),
+                d.db_spl_per_v
             ));
         }
         for w in &ch.warnings {
@@ -330,6 +331,7 @@ fn simulate(c: SimulateCmd) -> anyhow::Result<ExitCode> {
         analyze: !c.no_analyze,
         reseats: c.reseats,
         levels: c.level_series.series()?,
+        sides: c.sides,
     };
     let progress = Reporter::new("simulating", req.spec.sample_rate);
     let r = run_simulate(req, stop_flag(), &mut progress.updater());
@@ -634,6 +636,7 @@ fn measure(c: MeasureCmd) -> anyhow::Result<ExitCode> {
         reseats: c.reseats,
         levels: c.level_series.series()?,
         max_spl_db: c.max_spl,
+        sides: c.sides,
     };
     if !(c.max_spl.is_finite() && (60.0..=160.0).contains(&c.max_spl)) {
         return Err(Error::bad_usage(

@@ -270,7 +270,7 @@ pub enum OutputChannel {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  sweeplab devices\n  sweeplab measure --out hp1 --output-device alsa:default --input-device alsa:default --kind headphones --label \"HD 600\"\n  sweeplab measure --out hp1 --kind headphones --reseats 5"
+    after_help = "Examples:\n  sweeplab devices\n  sweeplab measure --out hp1 --output-device alsa:default --input-device alsa:default --kind headphones --label \"HD 600\"\n  sweeplab measure --out hp1 --kind headphones --reseats 5\n  sweeplab measure --out hp2 --kind headphones --sides"
 )]
 pub struct MeasureCmd {
     /// Session folder to create.
@@ -285,6 +285,11 @@ pub struct MeasureCmd {
     /// Which output channel(s) play the sweep.
     #[arg(long, value_enum, default_value_t = OutputChannel::Both)]
     pub output_channel: OutputChannel,
+    /// Drive the left output, then the right, each alone, with a microphone in each ear
+    /// (input channel 0 the left, 1 the right): the analysis names the channels L and R
+    /// and gives balance, crosstalk and polarity.
+    #[arg(long, conflicts_with_all = ["output_channel", "input_channel"])]
+    pub sides: bool,
     /// Input channel to keep (0-based), or "all".
     #[arg(long, default_value = "all", value_parser = parse_input_channel)]
     pub input_channel: InputChannel,
@@ -342,7 +347,7 @@ pub struct DevicesCmd {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  sweeplab simulate --model gaming-headset-mic --out sim1\n  sweeplab simulate --model fixtures/models/example.toml --out sim2 --duration 10\n  sweeplab simulate --model studio-headphones --out hp --reseats 5"
+    after_help = "Examples:\n  sweeplab simulate --model gaming-headset-mic --out sim1\n  sweeplab simulate --model fixtures/models/example.toml --out sim2 --duration 10\n  sweeplab simulate --model studio-headphones --out hp --reseats 5\n  sweeplab simulate --model studio-headphones --out hp-lr --sides"
 )]
 pub struct SimulateCmd {
     /// Device model (TOML) or a built-in model name.
@@ -365,6 +370,10 @@ pub struct SimulateCmd {
     /// between them; the analysis gives their power average and spread.
     #[arg(long, default_value_t = 1)]
     pub reseats: u32,
+    /// Drive the left side, then the right, each alone (the model needs a [sides] table):
+    /// the analysis names the channels L and R and gives balance, crosstalk and polarity.
+    #[arg(long)]
+    pub sides: bool,
     #[command(flatten)]
     pub level_series: LevelSeriesArgs,
     #[command(flatten)]

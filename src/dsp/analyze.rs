@@ -556,6 +556,7 @@ impl Analyzer {
 
         ChannelAnalysis {
             index,
+            side: None,
             latency_s: Some(latency_samples / fs),
             latency_samples: Some(latency_samples),
             measured_band_hz: Some([band.0, band.1]),

@@ -339,28 +339,7 @@ pub fn floor_in_band(ch: &ChannelAnalysis, band: [f64; 2]) -> Option<f64> {
         .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))))
 }
 
-/// The sign of the impulse response at its main peak.
-pub fn polarity(ch: &ChannelAnalysis) -> Option<Polarity> {
-    let latency = ch.latency_s?;
-    let imp = &ch.impulse;
-    let fs = f64::from(imp.sample_rate);
-    let at = ((latency - imp.start_s) * fs).round() as isize;
-    let lo = (at - 2).max(0) as usize;
-    let hi = ((at + 3).max(0) as usize).min(imp.samples.len());
-    let peak = imp
-        .samples
-        .get(lo..hi)?
-        .iter()
-        .copied()
-        .max_by(|a, b| a.abs().total_cmp(&b.abs()))?;
-    if peak == 0.0 {
-        None
-    } else if peak > 0.0 {
-        Some(Polarity::Positive)
-    } else {
-        Some(Polarity::Negative)
-    }
-}
+pub use crate::metrics::sides::polarity;
 
 /// Left/right figures of two channels.
 #[derive(Debug, Clone, Copy, PartialEq)]

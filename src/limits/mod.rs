@@ -107,21 +107,7 @@ pub enum MaskMode {
     Absolute,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Polarity {
-    Positive,
-    Negative,
-}
-
-impl Polarity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Polarity::Positive => "positive",
-            Polarity::Negative => "negative",
-        }
-    }
-}
+pub use crate::results::Polarity;
 
 /// THD at most `max_percent` over fundamentals `band_hz`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 //! Imports `results` (what it reads) and `dsp::smoothing`; nothing that draws or writes.
 
 pub mod levels;
+pub mod sides;
 
 use serde::{Deserialize, Serialize};
 

@@ -27,8 +27,8 @@ fn ramp(t: f64) -> Rgb {
 /// One slice as drawn: its start (ms), frequencies and levels (NaN where not measured).
 pub type DecaySlice = (f64, Vec<f64>, Vec<f64>);
 
-/// The data drawn: the slices of the first channel that has a decay, and its index.
-pub fn decay_series(a: &Analysis) -> Option<(usize, Vec<DecaySlice>)> {
+/// The data drawn: the slices of the first channel that has a decay, and its name.
+pub fn decay_series(a: &Analysis) -> Option<(String, Vec<DecaySlice>)> {
     let ch = a.channels.iter().find(|c| c.csd.is_some())?;
     let csd = ch.csd.as_ref()?;
     let slices = csd
@@ -40,7 +40,7 @@ pub fn decay_series(a: &Analysis) -> Option<(usize, Vec<DecaySlice>)> {
             (t, csd.freq_hz.clone(), y)
         })
         .collect();
-    Some((ch.index, slices))
+    Some((ch.tag(), slices))
 }
 
 pub(crate) fn decay_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
@@ -82,7 +82,7 @@ pub(crate) fn decay_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
         extra.insert(
             0,
             Entry::Text {
-                text: format!("ch{index}, slices to the window's end"),
+                text: format!("{index}, slices to the window's end"),
                 color: INK,
                 bold: true,
             },

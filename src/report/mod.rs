@@ -24,6 +24,7 @@ mod panels;
 #[cfg(test)]
 mod render_tests;
 mod series;
+mod sides;
 mod spectrogram;
 mod summary;
 #[cfg(test)]
@@ -39,6 +40,7 @@ pub use axes::db_axis_range;
 pub use decay::{DecaySlice, decay_series};
 pub use levels::level_series;
 pub use series::*;
+pub use sides::sides_series;
 pub use summary::summary_markdown;
 
 /// An image file format: every plot can be written in each.
@@ -138,6 +140,9 @@ pub fn render_analysis_unless(
     ];
     if analysis.distortion_vs_level.is_some() {
         jobs.push(("distortion-vs-level", levels::levels_image));
+    }
+    if analysis.sides.is_some() {
+        jobs.push(("balance", sides::sides_image));
     }
     let formats = opts.formats();
     let formats = &formats;

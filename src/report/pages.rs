@@ -49,7 +49,7 @@ pub(crate) fn warnings(a: &Analysis) -> Vec<String> {
                         .chars()
                         .map(|c| if c.is_control() { ' ' } else { c })
                         .collect();
-                    format!("ch{}: {}", ch.index, w)
+                    format!("{}: {}", ch.tag(), w)
                 })
         })
         .collect()

@@ -175,7 +175,7 @@ pub(super) fn paint_distortion(
                     alpha: 1.0,
                     dash: (k > 0).then_some((12.0 * f.line, 7.0 * f.line)),
                 },
-                text: format!("ch{}", ch.index),
+                text: ch.tag(),
             });
         }
     }
@@ -261,7 +261,7 @@ pub(super) fn paint_noise(
     let mut extra = Vec::new();
     for (k, ch) in a.channels.iter().enumerate() {
         let pre = if multi {
-            format!("ch{} ", ch.index)
+            format!("{} ", ch.tag())
         } else {
             String::new()
         };
@@ -440,14 +440,14 @@ pub(super) fn paint_impulse(
         .map(|(ch, latency_s)| {
             if compact {
                 format!(
-                    "ch{} {} ms",
-                    ch.index,
+                    "{} {} ms",
+                    ch.tag(),
                     units::fixed_minus(latency_s * 1000.0, 2)
                 )
             } else {
                 format!(
-                    "ch{} {} ms ({} samples)",
-                    ch.index,
+                    "{} {} ms ({} samples)",
+                    ch.tag(),
                     units::fixed_minus(latency_s * 1000.0, 2),
                     units::fixed_minus(ch.latency_samples.unwrap_or(f64::NAN), 1)
                 )

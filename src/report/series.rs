@@ -146,7 +146,7 @@ pub fn response_bands(analysis: &Analysis) -> Vec<BandSeries> {
             *v += shift;
         }
         out.push(BandSeries {
-            name: format!("ch{} {} placements, min–max", ch.index, curves.len()),
+            name: format!("{} {} placements, min–max", ch.tag(), curves.len()),
             channel: ch.index,
             x: x.clone(),
             lo,
@@ -155,7 +155,7 @@ pub fn response_bands(analysis: &Analysis) -> Vec<BandSeries> {
             alpha: 0.14,
         });
         out.push(BandSeries {
-            name: format!("ch{} ±1 σ", ch.index),
+            name: format!("{} ±1 σ", ch.tag()),
             channel: ch.index,
             x: x.clone(),
             lo: sd_lo,
@@ -196,7 +196,7 @@ fn response_series_db(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series> 
         // with a calibration removed, that is the response to read
         let (freq, gain) = ch.response();
         out.extend(raw_and_smoothed(
-            &format!("ch{}", ch.index),
+            &ch.tag(),
             ch.index,
             k,
             freq,
@@ -274,7 +274,7 @@ pub fn phase_series(analysis: &Analysis) -> Vec<Series> {
             channel: ch.index,
             panel: 1,
             style: SeriesStyle::Normal,
-            ..Series::new(format!("ch{} phase", ch.index), x, y)
+            ..Series::new(format!("{} phase", ch.tag()), x, y)
         });
     }
     out
@@ -300,7 +300,7 @@ pub fn group_delay_series(analysis: &Analysis) -> Vec<Series> {
             channel: ch.index,
             panel: 2,
             style: SeriesStyle::Normal,
-            ..Series::new(format!("ch{} group delay", ch.index), fr.freq_hz.clone(), y)
+            ..Series::new(format!("{} group delay", ch.tag()), fr.freq_hz.clone(), y)
         });
     }
     out
@@ -363,7 +363,7 @@ pub fn distortion_series(analysis: &Analysis) -> Vec<Series> {
         if let Some(fl) = &t.noise_floor {
             let (x, y) = take_pair(&fl.freq_hz, &fl.percent);
             out.push(Series {
-                name: format!("ch{} noise floor", ch.index),
+                name: format!("{} noise floor", ch.tag()),
                 channel: ch.index,
                 x,
                 y,
@@ -375,7 +375,7 @@ pub fn distortion_series(analysis: &Analysis) -> Vec<Series> {
         }
         let (x, y) = with_gaps(&t.freq_hz, &t.percent);
         out.push(Series {
-            name: format!("ch{} THD", ch.index),
+            name: format!("{} THD", ch.tag()),
             channel: ch.index,
             x,
             y,
@@ -398,7 +398,7 @@ pub fn distortion_series(analysis: &Analysis) -> Vec<Series> {
                 .collect();
             let (x, y) = with_gaps(&t.freq_hz[..n], &y);
             out.push(Series {
-                name: format!("ch{} H{}", ch.index, h.order),
+                name: format!("{} H{}", ch.tag(), h.order),
                 channel: ch.index,
                 x,
                 y,
@@ -440,7 +440,7 @@ pub fn noise_series(analysis: &Analysis, opts: &RenderOptions) -> Vec<Series> {
         let Some(noise) = &ch.noise else { continue };
         let sp = &noise.spectrum;
         out.extend(raw_and_smoothed(
-            &format!("ch{}", ch.index),
+            &ch.tag(),
             ch.index,
             k,
             &sp.freq_hz,
@@ -511,7 +511,7 @@ pub fn impulse_series(analysis: &Analysis) -> Vec<Series> {
             })
             .collect();
         out.push(Series {
-            name: format!("ch{} IR", ch.index),
+            name: format!("{} IR", ch.tag()),
             channel: ch.index,
             x: x.clone(),
             y,
@@ -521,7 +521,7 @@ pub fn impulse_series(analysis: &Analysis) -> Vec<Series> {
             panel: 0,
         });
         out.push(Series {
-            name: format!("ch{} ETC", ch.index),
+            name: format!("{} ETC", ch.tag()),
             channel: ch.index,
             x,
             y: etc,

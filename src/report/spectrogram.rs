@@ -53,10 +53,10 @@ fn top_db(s: &[&Spectrogram]) -> Option<f64> {
 
 pub(crate) fn spectrogram_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
     analysis_page(a, opts, "Spectrogram of the capture", 3, |c, r, f| {
-        let chans: Vec<(usize, &Spectrogram)> = a
+        let chans: Vec<(String, &Spectrogram)> = a
             .channels
             .iter()
-            .filter_map(|ch| ch.spectrogram.as_ref().map(|s| (ch.index, s)))
+            .filter_map(|ch| ch.spectrogram.as_ref().map(|s| (ch.tag(), s)))
             .filter(|(_, s)| s.time_s.len() >= 2 && s.freq_hz.len() >= 2)
             .collect();
         let all: Vec<&Spectrogram> = chans.iter().map(|(_, s)| *s).collect();
@@ -70,7 +70,7 @@ pub(crate) fn spectrogram_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas>
         for (k, (index, s)) in chans.iter().enumerate() {
             let y0 = r.y0 + k as f64 * (h + gap);
             let rect = Rect::new(r.x0, y0, r.x1, y0 + h);
-            paint_one(c, rect, *index, s, top, n > 1, f)?;
+            paint_one(c, rect, index, s, top, n > 1, f)?;
         }
         Ok(())
     })
@@ -79,7 +79,7 @@ pub(crate) fn spectrogram_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas>
 fn paint_one(
     c: &mut Canvas,
     rect: Rect,
-    index: usize,
+    index: &str,
     s: &Spectrogram,
     top: f64,
     titled: bool,
@@ -100,7 +100,7 @@ fn paint_one(
         });
     }
     let p = Panel {
-        title: titled.then(|| format!("ch{index}")),
+        title: titled.then(|| index.to_string()),
         x: Axis {
             scale: Scale::Lin {
                 min: 0.0,

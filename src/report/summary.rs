@@ -117,7 +117,7 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
     let metrics: Vec<ChannelMetrics> = a.channels.iter().map(channel_metrics).collect();
     s.push_str("## Key figures\n\n| |");
     for ch in &a.channels {
-        s.push_str(&format!(" ch{} |", ch.index));
+        s.push_str(&format!(" {} |", ch.tag()));
     }
     s.push_str("\n|---|");
     for _ in &a.channels {
@@ -432,7 +432,7 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         s.push_str("## Notes\n\n");
         for c in noted {
             for n in &c.notes {
-                s.push_str(&format!("- ch{}: {}\n", c.index, units::md_escape(n)));
+                s.push_str(&format!("- {}: {}\n", c.tag(), units::md_escape(n)));
             }
         }
         s.push('\n');
@@ -442,7 +442,7 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         s.push_str("## Warnings\n\n");
         for c in warned {
             for w in &c.warnings {
-                s.push_str(&format!("- ch{}: {}\n", c.index, units::md_escape(w)));
+                s.push_str(&format!("- {}: {}\n", c.tag(), units::md_escape(w)));
             }
         }
         s.push('\n');

@@ -128,6 +128,10 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
         }
         analysis = crate::dsp::placements::combine(placements, left_out);
     }
+    if !session.sides.is_empty() {
+        analysis = two_sides(dir, &session, analysis, opts.window_s)?;
+        opts.check_stop(dir, &again)?;
+    }
     if !session.levels.is_empty() {
         analysis.distortion_vs_level = Some(level_series(dir, &session, opts)?);
         opts.check_stop(dir, &again)?;
@@ -148,6 +152,87 @@ pub fn analyze_session(dir: &Path, out: &Path, opts: &AnalyzeOptions) -> Result<
     );
     apply_levels(&mut analysis, opts);
     analysis.written = write_outputs(&out, &analysis, opts)?;
+    Ok(analysis)
+}
+
+/// A two-sided session (`--sides`): `left` is the analysis of `capture.wav` (the left side
+/// driven); the right side's capture is analysed likewise, and the channels become L (the
+/// left ear while the left side played) and R (the right ear while the right side played).
+/// The other ear of each run gives the crosstalk ([`crate::metrics::sides`]). A right side
+/// that was not recorded leaves an analysis of L alone, with a warning.
+fn two_sides(
+    dir: &Path,
+    session: &crate::storage::session_file::SessionFile,
+    left: Analysis,
+    window_s: Option<f64>,
+) -> Result<Analysis> {
+    use crate::kind::Side;
+    use crate::metrics::sides::{SideRun, sides_figures};
+    let path = dir.join(crate::storage::session_file::side_capture(Side::Right));
+    let mut warnings = Vec::new();
+    let right = match session.sides.get(1) {
+        None => {
+            warnings.push(
+                "the right side was not recorded (session.json lists the left side alone): no R channel, no balance"
+                    .to_string(),
+            );
+            None
+        }
+        Some(_) if !path.exists() => {
+            warnings.push(format!(
+                "the right side's capture {} is missing: no R channel, no balance",
+                path.display()
+            ));
+            None
+        }
+        Some(entry) => {
+            let mut a = analyze_capture(dir, session, &path, false)?.run(window_s);
+            if !entry.run.complete {
+                let why = entry.run.stop_reason.as_deref().unwrap_or("unknown reason");
+                for ch in &mut a.channels {
+                    ch.warnings.insert(
+                        0,
+                        format!(
+                            "the right side's capture stopped early ({why}); the analysis uses what was captured"
+                        ),
+                    );
+                }
+            }
+            Some(a)
+        }
+    };
+    let mut analysis = left;
+    let lch = std::mem::take(&mut analysis.channels);
+    let rch = right.map(|a| a.channels).unwrap_or_default();
+    if lch.len() < 2 || (!rch.is_empty() && rch.len() < 2) {
+        warnings.push(
+            "a side's capture has one channel: a --sides session records a microphone in each ear (input 0 the left, 1 the right); the ear missing gives no response and no crosstalk"
+                .to_string(),
+        );
+    }
+    let runs = [
+        SideRun {
+            driven: Side::Left,
+            own: lch.first(),
+            other: lch.get(1),
+        },
+        SideRun {
+            driven: Side::Right,
+            own: rch.get(1),
+            other: rch.first(),
+        },
+    ];
+    let mut figures = sides_figures(&runs);
+    figures.warnings.splice(0..0, warnings);
+    for (side, ch) in [(Side::Left, lch.first()), (Side::Right, rch.get(1))] {
+        if let Some(ch) = ch {
+            let mut ch = ch.clone();
+            ch.index = side.channel();
+            ch.side = Some(side);
+            analysis.channels.push(ch);
+        }
+    }
+    analysis.sides = Some(figures);
     Ok(analysis)
 }
 
@@ -645,6 +730,7 @@ pub fn run_analysis(
         repeats: None,
         mic_under_test: None,
         distortion_vs_level: None,
+        sides: None,
         channels,
         written: Vec::new(),
     }

@@ -53,6 +53,7 @@ pub fn session_for(
         capture: None,
         tool: Some(tool_name()),
         reseats: None,
+        sides: Vec::new(),
         placements: Vec::new(),
         levels: Vec::new(),
         levels_stopped: None,

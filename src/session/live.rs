@@ -136,6 +136,9 @@ mod measure {
         pub reseats: u32,
         /// A distortion-against-level series after the sweep.
         pub levels: Option<super::super::levels::LevelSeries>,
+        /// Drive the left output, then the right, each alone (`--sides`), recording both
+        /// ears (input channels 0 and 1).
+        pub sides: bool,
         /// The loudest SPL a level series may reach at the microphone (with a sensitivity),
         /// dB SPL; louder steps are refused unless `force`.
         pub max_spl_db: f64,
@@ -205,6 +208,9 @@ mod measure {
         let design = super::super::design_sweep(&req.spec)?;
         super::super::record::check_repeats(req.repeats)?;
         super::super::record::check_reseats(req.reseats)?;
+        if req.sides {
+            super::super::simulate::check_sides(req.reseats, req.levels.is_some())?;
+        }
         // the played signal holds every repeat: refuse what this machine cannot hold before
         // any device is opened
         let channels_guess = req
@@ -228,6 +234,22 @@ mod measure {
             req.spec.sample_rate,
         )?;
         device.check_input_channels(&req.input_channels)?;
+        if req.sides {
+            device.check_input_channels(&Some(vec![0, 1])).map_err(|e| {
+                Error::bad_usage(
+                    "--sides",
+                    format!(
+                        "needs an input with two channels, a microphone in each ear (input channel 0 the left, 1 the right): {e}"
+                    ),
+                )
+            })?;
+        }
+        // a two-sided session drives the left side first: the level check plays there
+        let output = if req.sides {
+            OutputRouting::Left
+        } else {
+            req.output
+        };
         say(&format!(
             "output: {}\ninput:  {}",
             device.output_name(),
@@ -239,7 +261,7 @@ mod measure {
                 &mut device,
                 req.spec.sample_rate,
                 req.spec.level_dbfs,
-                req.output,
+                output,
                 req.input_channels.clone(),
                 stop,
             ) {
@@ -271,9 +293,17 @@ mod measure {
             extra_s: 0.5,
             model: None,
             reseats: (req.reseats > 1).then_some(req.reseats),
+            sides: req.sides,
         };
         let t0 = std::time::Instant::now();
+        if req.sides {
+            say("left side (output channel 0)");
+        }
         let mut session = record_session(&mut device, &rec, stop, progress)?;
+        if req.sides {
+            say("right side (output channel 1)");
+            session = super::super::record::record_side(&mut device, &rec, stop, progress)?;
+        }
         for p in 2..=req.reseats as usize {
             between(p, req.reseats as usize)?;
             say(&format!("placement {p} of {}", req.reseats));
@@ -290,7 +320,9 @@ mod measure {
             session = crate::storage::session_file::read_session(&req.out)?;
         }
         let capture_wall_s = t0.elapsed().as_secs_f64();
-        let played_s = design.total_samples() as f64 * f64::from(req.repeats)
+        let played_s = design.total_samples() as f64
+            * f64::from(req.repeats)
+            * if req.sides { 2.0 } else { 1.0 }
             / f64::from(req.spec.sample_rate);
         say(&format!(
             "captured in {capture_wall_s:.2} s ({played_s:.2} s of stimulus); session written to {}",

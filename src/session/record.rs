@@ -9,10 +9,10 @@ use super::create::{design_sweep, session_for};
 use crate::device::{CaptureSink, Duplex, OutputRouting, Progress, RunRequest, RunStats};
 use crate::dsp::sweep::SweepSpec;
 use crate::error::{Error, Result};
-use crate::kind::DeviceKind;
+use crate::kind::{DeviceKind, Side};
 use crate::storage::session_file::{
-    CAPTURE_WAV, CaptureInfo, Placement, STIMULUS_WAV, SessionFile, placement_capture,
-    prepare_session_dir, write_session,
+    CAPTURE_WAV, CaptureInfo, Placement, STIMULUS_WAV, SessionFile, SideCapture, placement_capture,
+    prepare_session_dir, side_capture, write_session,
 };
 use crate::storage::wav::{CaptureWriter, write_wav_f32};
 
@@ -35,6 +35,9 @@ pub struct RecordRequest {
     /// Placements of a re-seat series (`--reseats N`), recorded as placement 1 here and
     /// [`record_placement`] for the rest; None for a single placement.
     pub reseats: Option<u32>,
+    /// A two-sided session (`--sides`): this request records the left side (its `output`
+    /// is then ignored) and [`record_side`] the right.
+    pub sides: bool,
 }
 
 /// The most sweeps one session plays back to back.
@@ -111,6 +114,29 @@ pub fn record_session(
     });
     write_session(&req.out, &session)?;
 
+    if req.sides {
+        session.sides = vec![SideCapture {
+            side: Side::Left,
+            run: Placement {
+                capture: side_capture(Side::Left),
+                frames: 0,
+                complete: false,
+                stop_reason: Some("capture in progress (or the program was killed)".into()),
+                xruns: 0,
+            },
+        }];
+        write_session(&req.out, &session)?;
+    }
+    let left_only;
+    let req = if req.sides {
+        left_only = RecordRequest {
+            output: OutputRouting::Left,
+            ..req.clone()
+        };
+        &left_only
+    } else {
+        req
+    };
     let end = capture_to(
         device,
         &d,
@@ -148,6 +174,15 @@ pub fn record_session(
             xruns: info.xruns,
         }];
     }
+    if let Some(left) = session.sides.first_mut() {
+        left.run = Placement {
+            capture: side_capture(Side::Left),
+            frames: end.frames,
+            complete: session.complete,
+            stop_reason: info.stop_reason.clone(),
+            xruns: info.xruns,
+        };
+    }
     finish(&req.out, &session, end.result)
 }
 
@@ -162,35 +197,111 @@ pub fn record_placement(
     stop: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SessionFile> {
+    record_more(
+        device,
+        req,
+        &placement_capture(p),
+        &|s| {
+            (p >= 2 && s.placements.len() + 1 == p)
+                .then_some(())
+                .ok_or_else(|| {
+                    format!(
+                        "placement {p} does not follow the {} recorded in session.json (or its capture exists); start the series again with --force",
+                        s.placements.len()
+                    )
+                })
+        },
+        &|s, pl| s.placements.push(pl),
+        &|s| s.placements.last_mut(),
+        stop,
+        progress,
+    )
+}
+
+/// Records the right side of a `--sides` session that [`record_session`] began with the
+/// left: the same sweep played on the right output alone, into `capture-R.wav`, listed in
+/// `session.json` before the capture starts and brought up to date however it ends. Never
+/// overwrites a capture.
+pub fn record_side(
+    device: &mut dyn Duplex,
+    req: &RecordRequest,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SessionFile> {
+    let req = RecordRequest {
+        output: OutputRouting::Right,
+        ..req.clone()
+    };
+    record_more(
+        device,
+        &req,
+        &side_capture(Side::Right),
+        &|s| {
+            (s.sides.len() == 1)
+                .then_some(())
+                .ok_or_else(|| {
+                    "the right side follows the left one in a --sides session, and session.json does not list the left side alone; start again with --force".to_string()
+                })
+        },
+        &|s, run| {
+            s.sides.push(SideCapture {
+                side: Side::Right,
+                run,
+            })
+        },
+        &|s| s.sides.last_mut().map(|sc| &mut sc.run),
+        stop,
+        progress,
+    )
+}
+
+/// Records one more capture `name` into the session `req.out`: `follows` says whether the
+/// session is ready for it, `add` lists it in session.json before the capture starts, `last`
+/// finds that entry again to say how the capture ended.
+#[allow(clippy::too_many_arguments)]
+fn record_more(
+    device: &mut dyn Duplex,
+    req: &RecordRequest,
+    name: &str,
+    follows: &dyn Fn(&SessionFile) -> std::result::Result<(), String>,
+    add: &dyn Fn(&mut SessionFile, Placement),
+    last: &dyn Fn(&mut SessionFile) -> Option<&mut Placement>,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SessionFile> {
     let d = design_sweep(&req.spec)?;
     let _out = crate::storage::session_file::prepare_output_dir(&req.out)?;
     let mut session = crate::storage::session_file::read_session(&req.out)?;
-    let name = placement_capture(p);
-    let cap_path = req.out.join(&name);
-    if p < 2 || session.placements.len() + 1 != p || cap_path.exists() {
+    let cap_path = req.out.join(name);
+    let refused = follows(&session).err().or_else(|| {
+        cap_path
+            .exists()
+            .then(|| format!("{name} exists already; start again with --force"))
+    });
+    if let Some(msg) = refused {
         return Err(Error::WouldOverwrite {
             path: cap_path,
-            msg: format!(
-                "placement {p} does not follow the {} recorded in session.json (or its capture exists); start the series again with --force",
-                session.placements.len()
-            ),
+            msg,
         });
     }
-    session.placements.push(Placement {
-        capture: name,
-        frames: 0,
-        complete: false,
-        stop_reason: Some("capture in progress (or the program was killed)".into()),
-        xruns: 0,
-    });
+    add(
+        &mut session,
+        Placement {
+            capture: name.to_string(),
+            frames: 0,
+            complete: false,
+            stop_reason: Some("capture in progress (or the program was killed)".into()),
+            xruns: 0,
+        },
+    );
     write_session(&req.out, &session)?;
     let one: Vec<f32> = d.generate().iter().map(|&v| v as f32).collect();
     let end = capture_to(device, &d, &one, req, &cap_path, stop, progress)?;
-    let placement = session.placements.last_mut().expect("pushed above");
-    placement.frames = end.frames;
-    placement.complete = end.stop_reason.is_none();
-    placement.xruns = end.stats.as_ref().map_or(0, |s| s.xruns);
-    placement.stop_reason = end.stop_reason;
+    let entry = last(&mut session).expect("added above");
+    entry.frames = end.frames;
+    entry.complete = end.stop_reason.is_none();
+    entry.xruns = end.stats.as_ref().map_or(0, |s| s.xruns);
+    entry.stop_reason = end.stop_reason;
     finish(&req.out, &session, end.result)
 }
 

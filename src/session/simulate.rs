@@ -32,6 +32,8 @@ pub struct SimulateRequest {
     pub reseats: u32,
     /// A distortion-against-level series recorded after the session's own sweep.
     pub levels: Option<super::levels::LevelSeries>,
+    /// Drive the left side, then the right (`--sides`): the model needs a `[sides]` table.
+    pub sides: bool,
 }
 
 /// Records one simulated session (and its `truth.json`) and, if asked, analyses it into
@@ -51,8 +53,21 @@ pub fn simulate(
         analyze,
         reseats,
         levels,
+        sides,
     } = req;
     super::record::check_reseats(reseats)?;
+    if sides {
+        check_sides(reseats, levels.is_some())?;
+        if model.sides.is_none() {
+            return Err(Error::bad_usage(
+                "--sides",
+                format!(
+                    "the model {} has one driver (no [sides] table); give it a [sides] table (see fixtures/models/example.toml) or leave --sides out",
+                    model.name
+                ),
+            ));
+        }
+    }
     for p in 0..reseats as usize {
         model
             .placement(p, spec.sample_rate)
@@ -72,10 +87,16 @@ pub fn simulate(
         extra_s: 0.5,
         model: Some(model.name.clone()),
         reseats: (reseats > 1).then_some(reseats),
+        sides,
     };
     let truth = model.truth_for_sweep(&spec);
     let mut device = SimDuplex::new(model.placement(0, spec.sample_rate), 1);
     record_session(&mut device, &rec, stop, progress)?;
+    if sides {
+        // the right side is its own run (a new stream, its own noise)
+        let mut device = SimDuplex::new(model.placement(0, spec.sample_rate), 2);
+        super::record::record_side(&mut device, &rec, stop, progress)?;
+    }
     for p in 2..=reseats as usize {
         // each placement its own device run (a new stream) and its own noise
         let mut device = SimDuplex::new(model.placement(p - 1, spec.sample_rate), p as u64);
@@ -107,6 +128,24 @@ pub fn simulate(
         ..AnalyzeOptions::default()
     };
     analyze_session(&out, &out.join("report"), &opts).map(Some)
+}
+
+/// `--sides` is one placement at one level: it cannot be combined with `--reseats` or
+/// `--levels` (each placement or step would need both sides).
+pub fn check_sides(reseats: u32, levels: bool) -> Result<()> {
+    if reseats > 1 {
+        return Err(Error::bad_usage(
+            "--sides",
+            "cannot be combined with --reseats: measure the sides in a session of their own",
+        ));
+    }
+    if levels {
+        return Err(Error::bad_usage(
+            "--sides",
+            "cannot be combined with --levels: measure the level series in a session of their own",
+        ));
+    }
+    Ok(())
 }
 
 /// The demo's sweep: 2 s keeps the demo to a few seconds; everything else is the default.
@@ -196,6 +235,7 @@ fn production_run(dir: &Path, stop: &'static AtomicBool) -> Result<ProductionRun
             analyze: true,
             reseats: 1,
             levels: None,
+            sides: false,
         };
         simulate(req, stop, &mut |_| {})?;
         Ok(out)
@@ -288,6 +328,7 @@ pub fn demo(
                 levels_dbfs: DEMO_LEVELS_DBFS.to_vec(),
                 thd_stop_percent: super::levels::DEFAULT_THD_STOP_PERCENT,
             }),
+            sides: false,
         };
         simulate(req, stop, &mut |_| {})?;
         let opts = AnalyzeOptions {

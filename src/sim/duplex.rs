@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::model::{
     DeviceModel, DropoutMode, ExtraChannels, Fault, NoiseColor, PinkFilter, Stage, delay_plan,
 };
-use crate::device::{CaptureSink, Duplex, Progress, RunRequest, RunStats};
+use crate::device::{CaptureSink, Duplex, OutputRouting, Progress, RunRequest, RunStats};
 use crate::dsp::filters::{Biquad, BiquadState};
 use crate::dsp::resample::{HALF_TAPS, SincInterpolator};
 use crate::error::{Error, Result};
@@ -56,9 +56,22 @@ impl SimDuplex {
         &self.model
     }
 
-    fn selected_channels(&self, req: &RunRequest) -> Result<Vec<u16>> {
+    /// The model a run plays: a two-sided model's driven side when the run drives one
+    /// side (see [`DeviceModel::side`]), the model itself otherwise.
+    fn played(&self, req: &RunRequest) -> Option<(DeviceModel, &'static str)> {
+        self.model.sides.as_ref()?;
+        match req.output {
+            OutputRouting::Left => Some((self.model.side(crate::kind::Side::Left), "left driver")),
+            OutputRouting::Right => {
+                Some((self.model.side(crate::kind::Side::Right), "right driver"))
+            }
+            OutputRouting::Both => None,
+        }
+    }
+
+    fn selected_channels(&self, model: &DeviceModel, req: &RunRequest) -> Result<Vec<u16>> {
         match &req.input_channels {
-            None => Ok((0..self.model.channels).collect()),
+            None => Ok((0..model.channels).collect()),
             Some(list) => {
                 if list.is_empty() {
                     return Err(Error::bad_usage(
@@ -66,12 +79,12 @@ impl SimDuplex {
                         "the list of input channels is empty",
                     ));
                 }
-                if let Some(c) = list.iter().find(|&&c| c >= self.model.channels) {
+                if let Some(c) = list.iter().find(|&&c| c >= model.channels) {
                     return Err(Error::bad_usage(
                         "--input-channels",
                         format!(
                             "channel {c} does not exist: the simulated device {} has {} capture channel(s), numbered from 0",
-                            self.model.name, self.model.channels
+                            model.name, model.channels
                         ),
                     ));
                 }
@@ -88,9 +101,12 @@ impl SimDuplex {
 /// latency, the device names start with "simulated:".
 impl Duplex for SimDuplex {
     fn input_channel_count(&self, req: &RunRequest) -> u16 {
+        let channels = self
+            .played(req)
+            .map_or(self.model.channels, |(m, _)| m.channels);
         req.input_channels
             .as_ref()
-            .map_or(self.model.channels, |l| l.len() as u16)
+            .map_or(channels, |l| l.len() as u16)
     }
 
     fn run(
@@ -101,18 +117,24 @@ impl Duplex for SimDuplex {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<RunStats> {
         self.model.check_rate(req.sample_rate)?;
-        let channels = self.selected_channels(req)?;
+        // a two-sided model plays the driver of the side the run drives
+        let played = self.played(req);
+        let (model, routing) = match &played {
+            Some((m, r)) => (m, *r),
+            None => (&self.model, "output routing ignored"),
+        };
+        let channels = self.selected_channels(model, req)?;
         let fs = f64::from(req.sample_rate);
         let total = req.stimulus.len() as u64 + req.extra_frames as u64;
         let label = self.model.label.clone().unwrap_or(self.model.name.clone());
         let mut stats = RunStats {
             channels: channels.len() as u16,
-            timestamp_latency_s: Some(self.model.latency.samples(fs) / fs),
-            output_device: format!("simulated: {label} (output routing ignored)"),
+            timestamp_latency_s: Some(model.latency.samples(fs) / fs),
+            output_device: format!("simulated: {label} ({routing})"),
             input_device: format!("simulated: {label}"),
             ..RunStats::default()
         };
-        let mut r = Renderer::new(&self.model, req.stimulus, fs, self.seed, &channels);
+        let mut r = Renderer::new(model, req.stimulus, fs, self.seed, &channels);
         let nch = channels.len();
         let progress_every = (fs / 10.0).round().max(1.0) as u64;
         let mut since_progress = 0u64;
@@ -321,7 +343,8 @@ fn stream_seed(seed: u64, channel: u16, source: usize) -> u64 {
 }
 
 struct ChannelGen {
-    signal: bool,
+    /// The channel's share of the played signal (1: whole, 0: noise only).
+    signal: f64,
     noise: Vec<NoiseGen>,
 }
 
@@ -413,8 +436,12 @@ impl<'a> Renderer<'a> {
                         }
                     })
                     .collect();
+                let whole = c == 0 || model.extra_channels == ExtraChannels::Copy;
                 ChannelGen {
-                    signal: c == 0 || model.extra_channels == ExtraChannels::Copy,
+                    signal: match &model.capture_gains {
+                        Some(g) => g.get(usize::from(c)).copied().unwrap_or(0.0),
+                        None => f64::from(u8::from(whole)),
+                    },
                     noise,
                 }
             })
@@ -516,7 +543,7 @@ impl<'a> Renderer<'a> {
             .map(|&(_, g)| g)
             .product();
         for ch in &mut self.channels {
-            let mut v = if ch.signal && !muted { signal } else { 0.0 };
+            let mut v = if muted { 0.0 } else { ch.signal * signal };
             for n in &mut ch.noise {
                 v += n.next(m);
             }

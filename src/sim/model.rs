@@ -27,7 +27,10 @@
 //!
 //! Extra capture channels (`channels` > 1) carry the same signal with their own independent
 //! noise (`extra_channels = "copy"`, the default) or only noise (`extra_channels = "noise"`,
-//! like an unused input). Output routing is irrelevant to the simulation.
+//! like an unused input). Output routing is irrelevant to the simulation, except for a
+//! two-sided model (`[sides]`): a run that drives only the left or the right output plays that
+//! side's driver, heard on its own ear's channel and through the crosstalk on the other
+//! ([`DeviceModel::side`]).
 //!
 //! # File format
 //!
@@ -91,6 +94,12 @@ pub struct DeviceModel {
     /// How the response moves each time the device is taken off and put back (`[fit]`);
     /// None: every placement is the same.
     pub fit: Option<FitVariation>,
+    /// A two-sided device (`[sides]`): how the right driver differs from the left (the model
+    /// as written) and what the undriven ear hears; None: one driver.
+    pub sides: Option<SidesModel>,
+    /// Each capture channel's share of the played signal, set by [`DeviceModel::side`]; None:
+    /// channel 0 and, with `extra_channels = "copy"`, the others carry it whole.
+    pub capture_gains: Option<Vec<f64>>,
     /// Where the model came from (a file, or `builtin:<name>`), for error messages.
     pub origin: PathBuf,
 }
@@ -324,6 +333,20 @@ pub const FIT_SEQUENCE: [(f64, f64); 8] = [
     (0.75, -0.75),
 ];
 
+/// A two-sided device (`[sides]`). A run that drives one side ([`DeviceModel::side`]) plays
+/// that side's driver: the left is the model as written; the right adds `right_gain_db`, the
+/// `right_stages` and, when `right_inverted`, a polarity inversion. Capture channel 0 is the
+/// left ear, 1 the right: the driven side's ear hears its driver whole, the other ear hears
+/// it `crosstalk_db` lower (flat, same polarity as the driver); without a crosstalk it hears
+/// only its own noise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SidesModel {
+    pub right_gain_db: f64,
+    pub right_stages: Vec<Stage>,
+    pub right_inverted: bool,
+    pub crosstalk_db: Option<f64>,
+}
+
 /// What extra capture channels carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -365,6 +388,31 @@ impl DeviceModel {
                 self.latency.samples(f64::from(sample_rate)) + FIT_LATENCY_STEP * p as f64,
             );
         }
+        m
+    }
+
+    /// The model when only `side` is driven: that side's driver, heard whole on its own
+    /// capture channel and through the crosstalk on the other (see [`SidesModel`]). A model
+    /// without `[sides]` is returned as it is.
+    pub fn side(&self, side: crate::kind::Side) -> DeviceModel {
+        let mut m = self.clone();
+        let Some(sides) = &self.sides else {
+            return m;
+        };
+        let mut sign = 1.0;
+        if side == crate::kind::Side::Right {
+            m.gain_db += sides.right_gain_db;
+            m.stages.extend(sides.right_stages.iter().cloned());
+            if sides.right_inverted {
+                sign = -1.0;
+            }
+        }
+        let leak = sides.crosstalk_db.map_or(0.0, |db| 10f64.powf(db / 20.0));
+        let mut gains = vec![0.0; usize::from(m.channels.max(2))];
+        gains[side.channel()] = sign;
+        gains[side.other().channel()] = sign * leak;
+        m.channels = m.channels.max(2);
+        m.capture_gains = Some(gains);
         m
     }
 

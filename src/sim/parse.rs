@@ -53,6 +53,17 @@ struct RawModel {
     channels: Option<i64>,
     extra_channels: Option<String>,
     fit: Option<RawFit>,
+    sides: Option<RawSides>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSides {
+    right_gain_db: Option<f64>,
+    right_inverted: Option<bool>,
+    crosstalk_db: Option<f64>,
+    #[serde(default)]
+    right_stage: Vec<RawStage>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,11 +161,15 @@ impl DeviceModel {
         let cx = Ctx {
             origin: &self.origin,
         };
-        for (i, s) in self.stages.iter().enumerate() {
+        let right = self.sides.iter().flat_map(|s| &s.right_stages);
+        let tables = std::iter::repeat("[[stage]]")
+            .zip(self.stages.iter().enumerate())
+            .chain(std::iter::repeat("[[sides.right_stage]]").zip(right.enumerate()));
+        for (table, (i, s)) in tables {
             match s {
                 Stage::Biquad { shape, freq_hz, .. } if *freq_hz >= 0.49 * fs => {
                     return Err(cx.err(format!(
-                        "[[stage]] #{} ({}): `freq_hz` = {freq_hz} Hz is not below Nyquist at {sample_rate} Hz (must be under {:.0} Hz); lower it or measure at a higher --rate",
+                        "{table} #{} ({}): `freq_hz` = {freq_hz} Hz is not below Nyquist at {sample_rate} Hz (must be under {:.0} Hz); lower it or measure at a higher --rate",
                         i + 1,
                         shape.as_str(),
                         0.49 * fs
@@ -166,7 +181,7 @@ impl DeviceModel {
                     ..
                 } if *r != sample_rate => {
                     return Err(cx.err(format!(
-                        "[[stage]] #{} (fir): {} is at {r} Hz but the measurement runs at {sample_rate} Hz; measure at --rate {r} or resample the coefficients",
+                        "{table} #{} (fir): {} is at {r} Hz but the measurement runs at {sample_rate} Hz; measure at --rate {r} or resample the coefficients",
                         i + 1,
                         file.display()
                     )));
@@ -246,7 +261,7 @@ impl DeviceModel {
 
         let mut stages = Vec::new();
         for (i, s) in raw.stage.iter().enumerate() {
-            stages.push(parse_stage(&cx, i + 1, s)?);
+            stages.push(parse_stage(&cx, &format!("[[stage]] #{}", i + 1), s)?);
         }
         let nonlinearity = match &raw.nonlinearity {
             None => Nonlinearity::None,
@@ -321,6 +336,35 @@ impl DeviceModel {
                 })
             })
             .transpose()?;
+        let sides = raw
+            .sides
+            .as_ref()
+            .map(|sd| -> Result<SidesModel> {
+                let mut right_stages = Vec::new();
+                for (i, s) in sd.right_stage.iter().enumerate() {
+                    right_stages.push(parse_stage(
+                        &cx,
+                        &format!("[[sides.right_stage]] #{}", i + 1),
+                        s,
+                    )?);
+                }
+                Ok(SidesModel {
+                    right_gain_db: cx.range(
+                        "[sides]",
+                        "right_gain_db",
+                        sd.right_gain_db.unwrap_or(0.0),
+                        -40.0,
+                        40.0,
+                    )?,
+                    right_stages,
+                    right_inverted: sd.right_inverted.unwrap_or(false),
+                    crosstalk_db: sd
+                        .crosstalk_db
+                        .map(|db| cx.range("[sides]", "crosstalk_db", db, -140.0, 0.0))
+                        .transpose()?,
+                })
+            })
+            .transpose()?;
         if let Some(l) = &raw.label {
             crate::bounds::check_label(l).map_err(|m| cx.err(format!("`label`: {m}")))?;
         }
@@ -339,13 +383,16 @@ impl DeviceModel {
             channels,
             extra_channels,
             fit,
+            sides,
+            capture_gains: None,
             origin: origin.to_path_buf(),
         })
     }
 }
 
-fn parse_stage(cx: &Ctx, i: usize, s: &RawStage) -> Result<Stage> {
-    let w = format!("[[stage]] #{i}");
+/// `w`: where the stage is written ("[[stage]] #2"), for messages.
+fn parse_stage(cx: &Ctx, w: &str, s: &RawStage) -> Result<Stage> {
+    let w = w.to_string();
     let kind = s.kind.as_deref().ok_or_else(|| {
         cx.err(format!(
             "{w}: missing `type` (highpass, lowpass, peaking, low_shelf, high_shelf or fir)"

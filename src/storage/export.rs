@@ -1,5 +1,5 @@
 //! Exports of an analysis in the formats other tools read, one set per channel (`chN` in the
-//! names), each written atomically beside analysis.json:
+//! names; `L` and `R` in a two-sided session), each written atomically beside analysis.json:
 //!
 //! - `impulse-chN.wav`: the linear impulse response as analysed (32-bit float, the analysis's
 //!   rate, gain preserved: a sample is the response's own value, not normalised), as REW and
@@ -31,31 +31,34 @@ pub fn write_exports(dir: &Path, a: &Analysis) -> Result<Vec<PathBuf>> {
         if !ch.has_signal() {
             continue; // nothing was measured: no file that would look like a measurement
         }
-        let c = ch.index;
+        // files are named by the channel: chN, or its side (L, R) in a two-sided session
+        let c = ch
+            .side
+            .map_or_else(|| format!("ch{}", ch.index), |s| s.as_str().to_string());
         let imp = &ch.impulse;
         if imp.sample_rate > 0 && !imp.samples.is_empty() {
-            let p = dir.join(format!("impulse-ch{c}.wav"));
+            let p = dir.join(format!("impulse-{c}.wav"));
             super::wav::write_wav_f32(&p, imp.sample_rate, 1, &imp.samples)?;
             written.push(p);
         }
-        let p = dir.join(format!("response-ch{c}-rew.txt"));
+        let p = dir.join(format!("response-{c}-rew.txt"));
         super::write_atomic(&p, rew_text(a, ch).as_bytes())?;
         written.push(p);
-        let p = dir.join(format!("response-ch{c}.frd"));
+        let p = dir.join(format!("response-{c}.frd"));
         super::write_atomic(&p, frd(a, ch).as_bytes())?;
         written.push(p);
         if !ch.thd.freq_hz.is_empty() {
-            let p = dir.join(format!("thd-ch{c}.csv"));
+            let p = dir.join(format!("thd-{c}.csv"));
             super::write_atomic(&p, thd_csv(ch).as_bytes())?;
             written.push(p);
         }
         if let Some(sp) = &ch.placements {
-            let p = dir.join(format!("placements-ch{c}.csv"));
+            let p = dir.join(format!("placements-{c}.csv"));
             super::write_atomic(&p, placements_csv(ch, sp).as_bytes())?;
             written.push(p);
         }
         if let Some(n) = &ch.noise {
-            let p = dir.join(format!("noise-ch{c}.csv"));
+            let p = dir.join(format!("noise-{c}.csv"));
             let mut s = String::from("frequency_hz,dbfs_per_hz\n");
             for (f, v) in n.spectrum.freq_hz.iter().zip(&n.spectrum.dbfs_per_hz) {
                 let _ = writeln!(s, "{f:.6},{v:.6}");
@@ -74,7 +77,7 @@ fn name(a: &Analysis, ch: &ChannelAnalysis) -> String {
         .clone()
         .unwrap_or_else(|| "sweeplab measurement".into());
     // one line: a label holds no line break that could end the comment
-    format!("{} ch{}", label.replace(['\r', '\n'], " "), ch.index)
+    format!("{} {}", label.replace(['\r', '\n'], " "), ch.tag())
 }
 
 /// Response rows: frequency, dB, and degrees where the analysis has phase.

@@ -99,6 +99,10 @@ pub struct SessionFile {
     /// is not a re-seat series.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub placements: Vec<Placement>,
+    /// A two-sided session (`--sides`): the left side driven into `capture.wav`, then the
+    /// right into `capture-R.wav`, each listed before its capture starts; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sides: Vec<SideCapture>,
     /// A distortion-against-level series (`--levels`): its steps, each a whole session in
     /// its own folder, in the order played (rising level).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -125,6 +129,24 @@ pub struct Placement {
     pub stop_reason: Option<String>,
     #[serde(default)]
     pub xruns: u64,
+}
+
+/// One side of a `--sides` session: the output it drove alone and its capture, in which
+/// input channel 0 is the left ear and 1 the right.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideCapture {
+    pub side: crate::kind::Side,
+    #[serde(flatten)]
+    pub run: Placement,
+}
+
+/// The capture file of a side: `capture.wav` for the left (the session's own capture),
+/// `capture-R.wav` for the right.
+pub fn side_capture(side: crate::kind::Side) -> String {
+    match side {
+        crate::kind::Side::Left => CAPTURE_WAV.to_string(),
+        crate::kind::Side::Right => "capture-R.wav".to_string(),
+    }
 }
 
 /// One step of a distortion-against-level series.
@@ -279,6 +301,25 @@ pub fn read_session(dir: &Path) -> Result<SessionFile> {
     {
         return bad(format!("capture.repeats {} is outside 1–100", c.repeats));
     }
+    if !s.sides.is_empty() {
+        if !s.placements.is_empty() || !s.levels.is_empty() {
+            return bad(
+                "\"sides\" cannot be combined with \"placements\" or \"levels\" in one session"
+                    .into(),
+            );
+        }
+        for (i, sc) in s.sides.iter().enumerate() {
+            let want = crate::kind::Side::BOTH[i.min(1)];
+            if i > 1 || sc.side != want || sc.run.capture != side_capture(want) {
+                return bad(format!(
+                    "\"sides\" entry {} must be side {} with capture {} (the left side is recorded first)",
+                    i + 1,
+                    want,
+                    side_capture(want)
+                ));
+            }
+        }
+    }
     Ok(s)
 }
 
@@ -305,7 +346,7 @@ pub fn prepare_session_dir(dir: &Path, force: bool) -> Result<OutputDir> {
     if let Ok(entries) = std::fs::read_dir(dir) {
         let mut more: Vec<String> = entries
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| is_placement_capture(n))
+            .filter(|n| is_placement_capture(n) || *n == side_capture(crate::kind::Side::Right))
             .collect();
         more.sort();
         files.extend(more);

@@ -149,6 +149,7 @@ pub fn channel(
     let noise_rms = -75.0 + index as f64 * 2.0;
     ChannelAnalysis {
         index,
+        side: None,
         latency_s: Some(latency_s),
         latency_samples: Some(latency_s * sr as f64),
         measured_band_hz: None,
@@ -219,6 +220,7 @@ pub fn analysis(channels: usize) -> Analysis {
         repeats: None,
         mic_under_test: None,
         distortion_vs_level: None,
+        sides: None,
         written: Vec::new(),
         channels: (0..channels)
             .map(|i| {

@@ -1,0 +1,286 @@
+//! Two-sided sessions (`--sides`) on the simulated rig: a headphone model whose right driver
+//! differs from the left by a known gain and a known dip, whose undriven ear hears the driven
+//! one at a known crosstalk, and whose right driver may be wired in reverse. Recorded as
+//! `simulate --sides` records it, analysed, and every figure checked against truth computed
+//! here from the model's filters (not by the analysis's code).
+//!
+//! Tolerances: each side's response within 0.1 dB of its truth (the figure for
+//! levels) from 30 Hz to 16 kHz where the model is within 30 dB of its 1 kHz level; the
+//! balance within 0.05 dB of the truth's octave-weighted mean; the largest 1/6-octave
+//! difference within 0.1 dB, within 1/6 octave of where the truth has it; the mean crosstalk
+//! within 0.1 dB; the largest crosstalk within 0.5 dB (the undriven ear hears the sweep
+//! 55 dB down, about 26 dB above its noise, which moves a single point by up to ±0.5 dB).
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use sweeplab::dsp::sweep::SweepSpec;
+use sweeplab::kind::Side;
+use sweeplab::results::{Analysis, Polarity};
+use sweeplab::session::simulate::{SimulateRequest, simulate};
+use sweeplab::session::{AnalyzeOptions, analyze_session};
+use sweeplab::sim::{DeviceModel, builtin};
+
+mod common;
+
+static STOP: AtomicBool = AtomicBool::new(false);
+const RATE: u32 = 48000;
+const LEVEL: f64 = -12.0;
+
+fn spec() -> SweepSpec {
+    SweepSpec {
+        sample_rate: RATE,
+        start_hz: 20.0,
+        end_hz: 20000.0,
+        duration_s: 2.0,
+        level_dbfs: LEVEL,
+        pre_s: 0.5,
+        post_s: 0.5,
+    }
+}
+
+fn record(model: &DeviceModel, out: &Path) -> Analysis {
+    let req = SimulateRequest {
+        model: model.clone(),
+        out: out.to_path_buf(),
+        spec: spec(),
+        label: None,
+        kind: None,
+        force: false,
+        analyze: true,
+        reseats: 1,
+        levels: None,
+        sides: true,
+    };
+    simulate(req, &STOP, &mut |_| {}).unwrap().unwrap()
+}
+
+fn headphones() -> DeviceModel {
+    let m = builtin("studio-headphones").unwrap();
+    assert!(
+        m.sides.is_some(),
+        "the built-in headphones have two drivers"
+    );
+    m
+}
+
+/// The truth's gain at `f`, dB, of the side `side` of `model`.
+fn truth_db(model: &DeviceModel, side: Side, f: &[f64]) -> Vec<f64> {
+    model.side(side).truth(RATE, LEVEL, f).gain_db
+}
+
+/// The linear gain of the side's driver at `f`, dB: its filters evaluated directly (the
+/// nonlinearity's compression, the same on both sides, cancels in L − R to well under
+/// 0.001 dB at this level).
+fn linear_db(model: &DeviceModel, side: Side, f: &[f64]) -> Vec<f64> {
+    let m = model.side(side);
+    f.iter()
+        .map(|&f| 20.0 * m.stages_response(f, f64::from(RATE)).norm().log10())
+        .collect()
+}
+
+/// `n` log-spaced frequencies from `lo` to `hi`.
+fn log_grid(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| lo * (hi / lo).powf(i as f64 / (n - 1) as f64))
+        .collect()
+}
+
+/// The 1/6-octave power average of a truth curve at `f`: |H|² averaged uniformly in log f
+/// over ±1/12 octave (400 points), here by brute force.
+fn smoothed_truth(model: &DeviceModel, side: Side, f: f64) -> f64 {
+    let pts = log_grid(f * 2f64.powf(-1.0 / 12.0), f * 2f64.powf(1.0 / 12.0), 400);
+    let p: f64 = linear_db(model, side, &pts)
+        .iter()
+        .map(|d| 10f64.powf(d / 10.0))
+        .sum::<f64>()
+        / pts.len() as f64;
+    10.0 * p.log10()
+}
+
+#[test]
+fn each_side_balance_difference_and_crosstalk_match_the_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = headphones();
+    let a = record(&model, &tmp.path().join("lr"));
+    // the channels are the two sides, named
+    let names: Vec<_> = a.channels.iter().map(|c| (c.index, c.side)).collect();
+    assert_eq!(names, vec![(0, Some(Side::Left)), (1, Some(Side::Right))]);
+    // each side's response against its driver's truth
+    let t1k = truth_db(&model, Side::Left, &[1000.0])[0];
+    for (ch, side) in a.channels.iter().zip(Side::BOTH) {
+        let fr = &ch.frequency_response;
+        let truth = truth_db(&model, side, &fr.freq_hz);
+        let mut checked = 0;
+        let mut worst = 0.0f64;
+        for ((f, g), t) in fr.freq_hz.iter().zip(&fr.gain_db).zip(&truth) {
+            if !(30.0..=16000.0).contains(f) || *t < t1k - 30.0 {
+                continue;
+            }
+            checked += 1;
+            worst = worst.max((g - t).abs());
+            assert!(
+                (g - t).abs() < 0.1,
+                "{side}: {:.3} dB off at {f:.0} Hz",
+                g - t
+            );
+        }
+        assert!(checked > 300, "{side}: only {checked} points checked");
+        eprintln!("{side}: worst {worst:.3} dB over {checked} points");
+    }
+    let sd = a.sides.as_ref().expect("two-sided figures");
+    assert!(sd.warnings.is_empty(), "{:?}", sd.warnings);
+    assert!(sd.notes.is_empty(), "{:?}", sd.notes);
+    // the balance: the octave-weighted mean of L − R over 250 Hz–4 kHz, integrated here
+    // on 4000 log-spaced points of the truth
+    let grid = log_grid(250.0, 4000.0, 4000);
+    let (l, r) = (
+        linear_db(&model, Side::Left, &grid),
+        linear_db(&model, Side::Right, &grid),
+    );
+    let want = l.iter().zip(&r).map(|(a, b)| a - b).sum::<f64>() / grid.len() as f64;
+    let got = sd.balance_db.unwrap();
+    eprintln!("balance {got:.4} dB, truth {want:.4} dB");
+    assert!((got - want).abs() < 0.05, "balance {got} vs {want}");
+    // the largest 1/6-octave difference over 100 Hz–10 kHz
+    let grid = log_grid(100.0, 10000.0, 600);
+    let (wf, wd) = grid
+        .iter()
+        .map(|&f| {
+            (
+                f,
+                smoothed_truth(&model, Side::Left, f) - smoothed_truth(&model, Side::Right, f),
+            )
+        })
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .unwrap();
+    let (got, at) = (sd.max_difference_db.unwrap(), sd.max_difference_hz.unwrap());
+    eprintln!("largest difference {got:.3} dB at {at:.0} Hz, truth {wd:.3} dB at {wf:.0} Hz");
+    assert!((got - wd.abs()).abs() < 0.1, "{got} vs {wd}");
+    assert!((at / wf).log2().abs() < 1.0 / 6.0, "{at} Hz vs {wf} Hz");
+    // the crosstalk: −55 dB, flat, both ways
+    let xt = model.sides.as_ref().unwrap().crosstalk_db.unwrap();
+    assert_eq!(sd.crosstalk.len(), 2);
+    for (x, driven) in sd.crosstalk.iter().zip(Side::BOTH) {
+        assert_eq!((x.driven, x.into), (driven, driven.other()));
+        let mean = x.mean_db.unwrap();
+        let max = x.max_db.unwrap();
+        eprintln!(
+            "{driven} into {}: mean {mean:.3} dB, largest {max:.3} dB",
+            x.into
+        );
+        assert!((mean - xt).abs() < 0.1, "mean crosstalk {mean} vs {xt}");
+        assert!((max - xt).abs() < 0.5, "largest crosstalk {max} vs {xt}");
+        assert!(x.freq_hz.len() > 500, "{} points", x.freq_hz.len());
+    }
+    // both drivers wired alike: positive, matched, nothing warned
+    let pol: Vec<_> = sd.polarity.iter().map(|p| p.polarity).collect();
+    assert_eq!(
+        pol,
+        vec![Some(Polarity::Positive), Some(Polarity::Positive)]
+    );
+    assert_eq!(sd.polarity_matched, Some(true));
+}
+
+#[test]
+fn a_reversed_driver_is_warned_and_no_crosstalk_is_null_with_a_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut model = headphones();
+    let sides = model.sides.as_mut().unwrap();
+    sides.right_inverted = true;
+    sides.crosstalk_db = None;
+    let a = record(&model, &tmp.path().join("lr"));
+    let sd = a.sides.as_ref().unwrap();
+    let pol: Vec<_> = sd.polarity.iter().map(|p| p.polarity).collect();
+    assert_eq!(
+        pol,
+        vec![Some(Polarity::Positive), Some(Polarity::Negative)]
+    );
+    assert_eq!(sd.polarity_matched, Some(false));
+    assert!(
+        sd.warnings.iter().any(|w| w.contains("opposite polarity")),
+        "{:?}",
+        sd.warnings
+    );
+    // the response's magnitude does not care about the polarity
+    assert!(sd.balance_db.is_some() && sd.max_difference_db.is_some());
+    // an ear that hears only its own noise: no crosstalk figure, and a note why
+    for x in &sd.crosstalk {
+        assert!(x.freq_hz.is_empty(), "{} points", x.freq_hz.len());
+        assert_eq!((x.mean_db, x.max_db), (None, None));
+    }
+    assert_eq!(
+        sd.notes
+            .iter()
+            .filter(|n| n.contains("did not hear") && n.contains("crosstalk lies below"))
+            .count(),
+        2,
+        "{:?}",
+        sd.notes
+    );
+}
+
+#[test]
+fn a_missing_right_side_leaves_the_left_alone_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lr");
+    record(&headphones(), &dir);
+    std::fs::remove_file(dir.join("capture-R.wav")).unwrap();
+    let opts = AnalyzeOptions {
+        plots: false,
+        ..AnalyzeOptions::default()
+    };
+    let a = analyze_session(&dir, &dir.join("again"), &opts).unwrap();
+    // capture.wav's second channel is the crosstalk, never the right side's response
+    assert_eq!(a.channels.len(), 1);
+    assert_eq!(a.channels[0].side, Some(Side::Left));
+    let sd = a.sides.as_ref().unwrap();
+    assert!(
+        sd.warnings
+            .iter()
+            .any(|w| w.contains("capture-R.wav is missing")),
+        "{:?}",
+        sd.warnings
+    );
+    assert_eq!((sd.balance_db, sd.max_difference_db), (None, None));
+    assert_eq!(sd.polarity_matched, None);
+    // the left side's crosstalk was still heard
+    assert_eq!(sd.crosstalk.len(), 1);
+    assert!(sd.crosstalk[0].mean_db.is_some());
+}
+
+#[test]
+fn sides_are_refused_where_they_cannot_be_measured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("x");
+    for (args, flag, what) in [
+        (
+            vec!["--model", "usb-mic", "--sides"],
+            "--sides",
+            "one driver",
+        ),
+        (
+            vec!["--model", "studio-headphones", "--sides", "--reseats", "3"],
+            "--sides",
+            "--reseats",
+        ),
+        (
+            vec![
+                "--model",
+                "studio-headphones",
+                "--sides",
+                "--levels=-20,-10",
+            ],
+            "--sides",
+            "--levels",
+        ),
+    ] {
+        let mut full = vec!["simulate", "--out", out.to_str().unwrap()];
+        full.extend(args.iter().copied());
+        let r = common::sweeplab(&full);
+        let err = common::text(&r);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag) && err.contains(what), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}
