@@ -545,6 +545,29 @@ impl Analysis {
         for (i, ch) in self.channels.iter().enumerate() {
             ch.check().map_err(|m| format!("channels[{i}]: {m}"))?;
         }
+        if let Some(sd) = &self.sides {
+            let curve = |what: &str, f: &[f64], v: &[f64]| {
+                if f.len() != v.len() {
+                    Err(format!(
+                        "sides.{what}: {} values for {} frequencies",
+                        v.len(),
+                        f.len()
+                    ))
+                } else if !f.iter().all(|f| f.is_finite() && *f > 0.0)
+                    || f.windows(2).any(|w| w[1] <= w[0])
+                {
+                    Err(format!(
+                        "sides.{what}.freq_hz must be positive and strictly rising"
+                    ))
+                } else {
+                    Ok(())
+                }
+            };
+            curve("difference", &sd.difference.freq_hz, &sd.difference.db)?;
+            for x in &sd.crosstalk {
+                curve("crosstalk", &x.freq_hz, &x.db)?;
+            }
+        }
         Ok(())
     }
 }

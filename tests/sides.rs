@@ -284,3 +284,72 @@ fn sides_are_refused_where_they_cannot_be_measured() {
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
 }
+
+#[test]
+fn the_outputs_name_the_sides_and_a_damaged_sides_record_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lr");
+    let o = common::sweeplab(&[
+        "simulate",
+        "--model",
+        "studio-headphones",
+        "--sides",
+        "--duration",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let said = common::text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("  L: latency") && said.contains("  R: latency"),
+        "{said}"
+    );
+    assert!(said.contains("left/right: balance L − R"), "{said}");
+    let rep = dir.join("report");
+    for f in [
+        "balance.png",
+        "balance.csv",
+        "response-L.frd",
+        "response-R.frd",
+        "thd-L.csv",
+        "impulse-R.wav",
+    ] {
+        assert!(rep.join(f).is_file(), "{f} missing");
+    }
+    // balance.csv: its L − R column is the analysis's difference curve
+    let a = common::json(&rep.join("analysis.json"));
+    let diff = a["sides"]["difference"]["db"].as_array().unwrap();
+    let csv = std::fs::read_to_string(rep.join("balance.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), diff.len());
+    for (row, d) in rows.iter().zip(diff) {
+        let v: f64 = row.split(',').nth(3).unwrap().parse().unwrap();
+        assert!((v - d.as_f64().unwrap()).abs() < 1e-5, "{row}");
+    }
+    // summary.md has the section
+    let md = std::fs::read_to_string(rep.join("summary.md")).unwrap();
+    assert!(
+        md.contains("## Left and right") && md.contains("(matched)"),
+        "{md}"
+    );
+    // `report` redraws the page from analysis.json alone
+    std::fs::remove_file(rep.join("balance.png")).unwrap();
+    let o = common::sweeplab(&["report", rep.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert!(rep.join("balance.png").is_file());
+    // a sides record whose lists disagree is refused, naming the file
+    let mut bad = a.clone();
+    bad["sides"]["difference"]["db"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    std::fs::write(rep.join("analysis.json"), bad.to_string()).unwrap();
+    let o = common::sweeplab(&["report", rep.to_str().unwrap()]);
+    let err = common::text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("analysis.json") && err.contains("sides.difference"),
+        "{err}"
+    );
+}

@@ -303,6 +303,37 @@ fn print_analysis(pr: &Printer, out: &Path, a: &Analysis) {
             pr.say(&format!("  warning: {w}"));
         }
     }
+    if let Some(sd) = &a.sides {
+        let db = |v: Option<f64>| v.map_or(units::NA.to_string(), |v| format!("{v:.1} dB"));
+        let xt: Vec<String> = sd
+            .crosstalk
+            .iter()
+            .map(|x| format!("{} into {} {}", x.driven, x.into, db(x.mean_db)))
+            .collect();
+        pr.say(&format!(
+            "  left/right: balance L − R {}, largest |L − R| {}{}, crosstalk {}, polarity {}",
+            db(sd.balance_db),
+            db(sd.max_difference_db),
+            sd.max_difference_hz
+                .map_or(String::new(), |h| format!(" at {}", units::hz(h))),
+            if xt.is_empty() {
+                units::NA.to_string()
+            } else {
+                xt.join(", ")
+            },
+            match sd.polarity_matched {
+                Some(true) => "matched",
+                Some(false) => "OPPOSITE",
+                None => units::NA,
+            }
+        ));
+        for n in &sd.notes {
+            pr.say(&format!("  note: {n}"));
+        }
+        for w in &sd.warnings {
+            pr.say(&format!("  warning: {w}"));
+        }
+    }
     if let Some(m) = &a.mic_under_test {
         let noise: Vec<String> = m
             .self_noise_dba_spl

@@ -89,12 +89,30 @@ pub struct AnalysisSummary {
     /// Channel 0's CONTRACT metrics (null where not measured).
     pub metrics: Option<Metrics>,
     pub channels: Vec<ChannelSummary>,
+    /// A two-sided session: balance, largest difference, mean crosstalk, polarity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sides: Option<SidesSummary>,
     pub error: Option<ErrorSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SidesSummary {
+    pub balance_db: Option<f64>,
+    pub max_difference_db: Option<f64>,
+    pub max_difference_hz: Option<f64>,
+    /// Mean crosstalk over 250 Hz–4 kHz, per side driven ("L", "R").
+    pub crosstalk_mean_db: std::collections::BTreeMap<String, Option<f64>>,
+    pub polarity_matched: Option<bool>,
+    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct ChannelSummary {
     pub index: usize,
+    /// "L" or "R" in a two-sided session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side: Option<crate::kind::Side>,
     /// The channel holds the sweep (else every figure is null).
     pub signal: bool,
     pub measured_band_hz: Option<[f64; 2]>,
@@ -136,6 +154,7 @@ impl AnalysisSummary {
                 .iter()
                 .map(|c| ChannelSummary {
                     index: c.index,
+                    side: c.side,
                     signal: c.has_signal(),
                     measured_band_hz: c.measured_band_hz,
                     latency_s: c.latency_s,
@@ -151,6 +170,19 @@ impl AnalysisSummary {
                     notes: c.notes.clone(),
                 })
                 .collect(),
+            sides: a.sides.as_ref().map(|sd| SidesSummary {
+                balance_db: sd.balance_db,
+                max_difference_db: sd.max_difference_db,
+                max_difference_hz: sd.max_difference_hz,
+                crosstalk_mean_db: sd
+                    .crosstalk
+                    .iter()
+                    .map(|x| (x.driven.to_string(), x.mean_db))
+                    .collect(),
+                polarity_matched: sd.polarity_matched,
+                warnings: sd.warnings.clone(),
+                notes: sd.notes.clone(),
+            }),
             error: None,
         }
     }
@@ -165,6 +197,7 @@ impl AnalysisSummary {
             provenance: None,
             metrics: None,
             channels: Vec::new(),
+            sides: None,
             error: Some(ErrorSummary::of(e)),
         }
     }

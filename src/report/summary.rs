@@ -428,6 +428,9 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
     if let Some(d) = &a.distortion_vs_level {
         s.push_str(&levels_section(d, a.spl.as_ref().map(|x| x.offset_db)));
     }
+    if let Some(sd) = &a.sides {
+        s.push_str(&sides_section(sd));
+    }
     if !noted.is_empty() {
         s.push_str("## Notes\n\n");
         for c in noted {
@@ -461,6 +464,73 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
     }
     if a.distortion_vs_level.is_some() {
         s.push_str("- [Distortion against level](distortion-vs-level.png)\n");
+    }
+    if a.sides.is_some() {
+        s.push_str("- [Left and right](balance.png)\n");
+    }
+    s
+}
+
+/// The left/right section of a two-sided session: balance, largest difference, crosstalk,
+/// polarity, then what was not measured and why.
+fn sides_section(sd: &crate::results::SidesAnalysis) -> String {
+    let db = |v: Option<f64>| {
+        v.map_or(units::NA.to_string(), |v| {
+            format!("{} dB", units::fixed(v, 2))
+        })
+    };
+    let mut s = String::from(
+        "## Left and right
+
+Each side was driven alone and heard in its own ear: L is the left \
+         ear (input 0) while the left side played, R the right ear (input 1) while the right \
+         side played.\n\n| Figure | Value |\n| --- | --- |\n",
+    );
+    s.push_str(&format!(
+        "| Balance L − R, 250 Hz–4 kHz (each octave weighted equally) | {} |\n",
+        db(sd.balance_db)
+    ));
+    s.push_str(&format!(
+        "| Largest \\|L − R\\|, 100 Hz–10 kHz, 1/6 octave | {}{} |\n",
+        db(sd.max_difference_db),
+        sd.max_difference_hz
+            .map_or(String::new(), |h| format!(" at {}", units::hz(h)))
+    ));
+    for x in &sd.crosstalk {
+        s.push_str(&format!(
+            "| Crosstalk {} into {}: mean 250 Hz–4 kHz / largest 100 Hz–10 kHz | {} / {}{} |\n",
+            x.driven,
+            x.into,
+            db(x.mean_db),
+            db(x.max_db),
+            x.max_hz
+                .map_or(String::new(), |h| format!(" at {}", units::hz(h)))
+        ));
+    }
+    let pol = |p: &crate::results::SidePolarity| {
+        format!(
+            "{} {}",
+            p.side,
+            p.polarity.map_or(units::NA, |p| p.as_str())
+        )
+    };
+    s.push_str(&format!(
+        "| Polarity | {}{} |\n\n",
+        sd.polarity.iter().map(pol).collect::<Vec<_>>().join(", "),
+        match sd.polarity_matched {
+            Some(true) => " (matched)",
+            Some(false) => " (**opposite**)",
+            None => "",
+        }
+    ));
+    for n in &sd.notes {
+        s.push_str(&format!("- {}\n", units::md_escape(n)));
+    }
+    for w in &sd.warnings {
+        s.push_str(&format!("- **warning:** {}\n", units::md_escape(w)));
+    }
+    if !(sd.notes.is_empty() && sd.warnings.is_empty()) {
+        s.push('\n');
     }
     s
 }

@@ -14,6 +14,10 @@
 //! - `placements-chN.csv` (a re-seat series): per frequency the average, the spread and each
 //!   placement's own response.
 //!
+//! - `balance.csv` (a two-sided session): per frequency where both sides measured, each
+//!   side's 1/6-octave response, L − R, and the crosstalk into each undriven ear (raw, an
+//!   empty cell where that ear did not hear the sweep above its noise).
+//!
 //! Only measured points are written: the response over the measured band, THD and harmonics
 //! where they rose above the noise (a harmonic not seen is an empty CSV cell, never a number).
 //! Phase is the analysis's: the latency (the impulse peak) removed, wrapped to ±180°.
@@ -67,7 +71,53 @@ pub fn write_exports(dir: &Path, a: &Analysis) -> Result<Vec<PathBuf>> {
             written.push(p);
         }
     }
+    if let Some(sd) = &a.sides {
+        let p = dir.join("balance.csv");
+        super::write_atomic(&p, balance_csv(a, sd).as_bytes())?;
+        written.push(p);
+    }
     Ok(written)
+}
+
+/// `balance.csv`: see the module documentation.
+fn balance_csv(a: &Analysis, sd: &crate::results::SidesAnalysis) -> String {
+    use crate::kind::Side;
+    let six = crate::metrics::sides::DIFFERENCE_SMOOTHING;
+    // a curve's value at exactly `f` (the curves share one analysis grid)
+    let at = |fs: &[f64], vs: &[f64], f: f64| -> Option<f64> {
+        let i = fs.partition_point(|x| *x < f * (1.0 - 1e-9));
+        fs.get(i)
+            .filter(|x| (*x - f).abs() <= 1e-9 * f)
+            .and_then(|_| vs.get(i).copied())
+    };
+    let side_curve = |s: Side| {
+        a.channels.iter().find(|c| c.side == Some(s)).and_then(|c| {
+            c.smoothed.iter().find(|sm| sm.fraction == six).map(|sm| {
+                (
+                    c.frequency_response.freq_hz.as_slice(),
+                    sm.gain_db.as_slice(),
+                )
+            })
+        })
+    };
+    let xt = |s: Side| sd.crosstalk.iter().find(|x| x.driven == s);
+    let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
+    let mut out = String::from(
+        "frequency_hz,l_db_1_6_oct,r_db_1_6_oct,l_minus_r_db,crosstalk_l_into_r_db,crosstalk_r_into_l_db\n",
+    );
+    for (&f, &d) in sd.difference.freq_hz.iter().zip(&sd.difference.db) {
+        let side = |s: Side| side_curve(s).and_then(|(fs, vs)| at(fs, vs, f));
+        let x = |s: Side| xt(s).and_then(|x| at(&x.freq_hz, &x.db, f));
+        let _ = writeln!(
+            out,
+            "{f:.6},{},{},{d:.6},{},{}",
+            cell(side(Side::Left)),
+            cell(side(Side::Right)),
+            cell(x(Side::Left)),
+            cell(x(Side::Right))
+        );
+    }
+    out
 }
 
 /// The name a header gives the measurement.
