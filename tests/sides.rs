@@ -353,3 +353,86 @@ fn the_outputs_name_the_sides_and_a_damaged_sides_record_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn compare_takes_both_sides_by_default_and_one_side_or_channel_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lr");
+    let a = record(&headphones(), &dir);
+    let balance = a.sides.as_ref().unwrap().balance_db.unwrap();
+    let hs = tmp.path().join("hs");
+    let o = common::sweeplab(&[
+        "simulate",
+        "--model",
+        "gaming-headset-speaker",
+        "--duration",
+        "1",
+        "--out",
+        hs.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let compare = |name: &str, extra: &[&str]| -> serde_json::Value {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "compare",
+            dir.to_str().unwrap(),
+            hs.to_str().unwrap(),
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = common::sweeplab(&args);
+        assert!(o.status.success(), "{}", common::text(&o));
+        common::json(&out.join("compare.json"))
+    };
+    let reference =
+        |c: &serde_json::Value| c["devices"][0]["metrics"]["reference_db"].as_f64().unwrap();
+    let (l, r) = (
+        compare("l", &["--channel", "L"]),
+        compare("r", &["--channel", "R"]),
+    );
+    // each side's reference level (the octave-weighted mean over 250 Hz–4 kHz) differs by
+    // the balance, measured on the same band: within 0.01 dB
+    let d = reference(&l) - reference(&r);
+    assert!(
+        (d - balance).abs() < 0.01,
+        "L − R references {d} vs balance {balance}"
+    );
+    assert!(l["devices"][0]["metrics_spread"].is_null());
+    // the default: both sides, their range as the spread, judged over the sides
+    let both = compare("both", &[]);
+    let sp = &both["devices"][0]["metrics_spread"];
+    assert_eq!(sp["over"], "sides");
+    let range = sp["reference_db"].as_array().unwrap();
+    let (lo, hi) = (range[0].as_f64().unwrap(), range[1].as_f64().unwrap());
+    assert!((lo - reference(&l).min(reference(&r))).abs() < 1e-6, "{sp}");
+    assert!((hi - reference(&l).max(reference(&r))).abs() < 1e-6, "{sp}");
+    let avg = reference(&both);
+    assert!(
+        lo < avg && avg < hi,
+        "the average {avg} lies between {lo} and {hi}"
+    );
+    assert!(
+        both["claims"].to_string().contains("over the sides"),
+        "{}",
+        both["claims"]
+    );
+    // a channel number applies to every source: one a source lacks is refused, naming it
+    let out = tmp.path().join("bad");
+    let o = common::sweeplab(&[
+        "compare",
+        dir.to_str().unwrap(),
+        hs.to_str().unwrap(),
+        "--channel",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = common::text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--channel") && err.contains("no channel 1"),
+        "{err}"
+    );
+}

@@ -480,6 +480,7 @@ fn compare(c: CompareCmd) -> anyhow::Result<ExitCode> {
         calibration: c.calibration,
         plots: !c.no_plots,
         formats: c.format,
+        channel: c.channel,
     };
     let steps = Steps::new("comparing", args.sources.len(), pr.quiet || pr.json);
     let r = session::compare(&args, Some(stop_flag()), &mut |i, src| {

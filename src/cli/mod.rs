@@ -236,6 +236,11 @@ pub struct CompareCmd {
     /// Microphone calibration file applied to session/analysis sources.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
+    /// Which channel of each measured source: L or R (a side of a two-sided session), both
+    /// (the two sides' power average, claims judged over both), or a channel number.
+    /// Default: both sides of a two-sided session, else channel 0.
+    #[arg(long, value_name = "L|R|both|N")]
+    pub channel: Option<crate::compare::ChannelChoice>,
     /// Smoothing of the overlay curves (1/1 … 1/48 octave, or "none").
     #[arg(long, default_value = "1/6", value_parser = parse_smoothing)]
     pub smoothing: Smoothing,

@@ -68,6 +68,35 @@ pub struct CompareArgs {
     pub plots: bool,
     /// The plots' formats.
     pub formats: Vec<crate::report::ImageFormat>,
+    /// Which channel of each analysed source is compared; `None`: what the source says (both
+    /// sides of a two-sided session, else channel 0).
+    pub channel: Option<ChannelChoice>,
+}
+
+/// `compare --channel`: which channel of a measured source is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelChoice {
+    /// One side of a two-sided session (a source with one side only compares channel 0).
+    Side(crate::kind::Side),
+    /// Both sides of a two-sided session: their power average, claims judged over both.
+    Both,
+    /// Channel N (its `index`) of every measured source.
+    Index(usize),
+}
+
+impl std::str::FromStr for ChannelChoice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim() {
+            "L" | "l" | "left" => Ok(ChannelChoice::Side(crate::kind::Side::Left)),
+            "R" | "r" | "right" => Ok(ChannelChoice::Side(crate::kind::Side::Right)),
+            "both" => Ok(ChannelChoice::Both),
+            n => n
+                .parse::<usize>()
+                .map(ChannelChoice::Index)
+                .map_err(|_| format!("{s:?} is not L, R, both or a channel number (0, 1, …)")),
+        }
+    }
 }
 
 impl CompareArgs {
@@ -86,6 +115,7 @@ impl CompareArgs {
             calibration: None,
             plots: true,
             formats: vec![crate::report::ImageFormat::Png],
+            channel: None,
         }
     }
 }
@@ -173,7 +203,10 @@ pub struct CompareResult {
 /// extension is only bounded by the band's edge).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSpread {
+    /// The curves the range is over (placements, or the two sides).
     pub placements: usize,
+    /// What they are: "placements" or "sides".
+    pub over: claims::Over,
     pub reference_db: Option<[f64; 2]>,
     pub bass_db: Option<[f64; 2]>,
     pub treble_db: Option<[f64; 2]>,
@@ -184,7 +217,11 @@ pub struct MetricsSpread {
 impl MetricsSpread {
     /// The spread of `avg`'s response metrics over `placements` ((freq, gain) each); None
     /// for fewer than two placements.
-    pub fn of(avg: &metrics::Measured, placements: &[(Vec<f64>, Vec<f64>)]) -> Option<Self> {
+    pub fn of(
+        avg: &metrics::Measured,
+        placements: &[(Vec<f64>, Vec<f64>)],
+        over: claims::Over,
+    ) -> Option<Self> {
         if placements.len() < 2 {
             return None;
         }
@@ -202,6 +239,7 @@ impl MetricsSpread {
         };
         Some(MetricsSpread {
             placements: placements.len(),
+            over,
             reference_db: range(&|m| m.metrics.reference_db),
             bass_db: range(&|m| m.metrics.bass_db),
             treble_db: range(&|m| m.metrics.treble_db),
@@ -252,7 +290,12 @@ impl claims::Subject for Device {
         let sp = r.metrics_spread.as_ref();
         // a re-seat series: the value with its range over the placements
         let spread = |v: Option<f64>, range: Option<[f64; 2]>| match (v, range) {
-            (Some(value), Some([lo, hi])) => R::Spread { value, lo, hi },
+            (Some(value), Some([lo, hi])) => R::Spread {
+                value,
+                lo,
+                hi,
+                over: sp.map_or(claims::Over::Placements, |s| s.over),
+            },
             (v, _) => exact(v),
         };
         match metric {
@@ -292,6 +335,7 @@ impl claims::Subject for Device {
                     self.placements.iter().map(|(f, g)| level(f, g)).collect();
                 match each {
                     Some(v) if !v.is_empty() => R::Spread {
+                        over: sp.map_or(claims::Over::Placements, |s| s.over),
                         value,
                         lo: v.iter().copied().fold(value, f64::min),
                         hi: v.iter().copied().fold(value, f64::max),
@@ -406,8 +450,11 @@ pub fn run(
         let kind = args.kinds.get(i).copied().flatten();
         match load_source(
             src,
-            label,
-            kind,
+            sources::Wanted {
+                label,
+                kind,
+                channel: args.channel,
+            },
             &args.out,
             calibration.as_ref(),
             &mut used_names,

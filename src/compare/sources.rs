@@ -82,15 +82,27 @@ fn safe_dir_name(s: &str, used: &mut Vec<String>) -> String {
     name
 }
 
+/// What the command line asks of one source: its label and kind (overriding its own) and
+/// the channel compared.
+pub(super) struct Wanted {
+    pub label: Option<String>,
+    pub kind: Option<DeviceKind>,
+    pub channel: Option<ChannelChoice>,
+}
+
 pub(super) fn load_source(
     src: &Path,
-    label: Option<String>,
-    kind: Option<DeviceKind>,
+    wanted: Wanted,
     out: &Path,
     calibration: Option<&Calibration>,
     used_names: &mut Vec<String>,
     analyse: &mut AnalyseSession,
 ) -> Result<Device> {
+    let Wanted {
+        label,
+        kind,
+        channel: choice,
+    } = wanted;
     let mut warnings = Vec::new();
     let (analysis, source_type, analysis_dir, fallback_label): (
         Option<Analysis>,
@@ -119,15 +131,17 @@ pub(super) fn load_source(
     };
     // the response compared, and what else was measured on that channel
     let mut faults = Vec::new();
+    let mut sides = None;
     let (label, kind, mut freq_hz, mut gain_db, channel, already_calibrated) = match &analysis {
         Some(a) => {
-            let n = a.channels.len();
-            let ch = a.channels.first().cloned().ok_or_else(|| {
-                Error::bad_input(src, "the analysis holds no channels: nothing to compare")
-            })?;
-            if n > 1 {
-                warnings.push(format!("channel 0 of {n} compared"));
-            }
+            let picked = pick_channel(src, a, choice, &mut warnings)?;
+            let ch = match picked {
+                Picked::One(ch) => ch.clone(),
+                Picked::Sides(l, r) => {
+                    sides = Some((l.response(), r.response()));
+                    l.clone()
+                }
+            };
             warnings.extend(ch.warnings.iter().cloned());
             faults.extend(
                 ch.warnings
@@ -135,12 +149,18 @@ pub(super) fn load_source(
                     .filter(|w| crate::results::is_fault(w))
                     .cloned(),
             );
-            let (f, g) = ch.response();
+            let (f, g) = match sides {
+                Some(((lf, lg), (rf, rg))) => power_average(lf, lg, rf, rg),
+                None => {
+                    let (f, g) = ch.response();
+                    (f.to_vec(), g.to_vec())
+                }
+            };
             (
                 label.or(a.label.clone().filter(|l| !l.trim().is_empty())),
                 kind.or(a.kind),
-                f.to_vec(),
-                g.to_vec(),
+                f,
+                g,
                 Some(ch),
                 ch_calibrated(a),
             )
@@ -177,10 +197,19 @@ pub(super) fn load_source(
         warnings.push("no kind given (use --kind): this device takes part in no claim".into());
     }
     // a re-seat series: each placement's response, calibrated alike
-    let mut placements = channel
-        .as_ref()
-        .map(|ch| ch.placement_responses())
-        .unwrap_or_default();
+    // or the two sides, each its own curve
+    let over = if sides.is_some() {
+        crate::compare::claims::Over::Sides
+    } else {
+        crate::compare::claims::Over::Placements
+    };
+    let mut placements = match sides {
+        Some(((lf, lg), (rf, rg))) => vec![(lf.to_vec(), lg.to_vec()), (rf.to_vec(), rg.to_vec())],
+        None => channel
+            .as_ref()
+            .map(|ch| ch.placement_responses())
+            .unwrap_or_default(),
+    };
     if let (Some(cal), true) = (calibration, calibrated && !already_calibrated) {
         for (f, g) in &mut placements {
             *g = cal.apply(f, g);
@@ -209,7 +238,7 @@ pub(super) fn load_source(
     }
     // keep only what the metrics used
     (freq_hz, gain_db) = metrics::clean(&freq_hz, &gain_db);
-    let metrics_spread = super::MetricsSpread::of(&m, &placements);
+    let metrics_spread = super::MetricsSpread::of(&m, &placements, over);
     Ok(Device {
         result: DeviceResult {
             label: label.unwrap_or(fallback_label),
@@ -235,4 +264,113 @@ pub(super) fn load_source(
         gain_db,
         placements,
     })
+}
+
+/// The channel (or the two sides) of an analysis that `compare` compares.
+enum Picked<'a> {
+    One(&'a crate::results::ChannelAnalysis),
+    Sides(
+        &'a crate::results::ChannelAnalysis,
+        &'a crate::results::ChannelAnalysis,
+    ),
+}
+
+/// Applies `--channel` to one analysed source: a side or both sides of a two-sided session
+/// (default: both), channel N of any source, or channel 0 of a source with one side only.
+fn pick_channel<'a>(
+    src: &Path,
+    a: &'a Analysis,
+    choice: Option<ChannelChoice>,
+    warnings: &mut Vec<String>,
+) -> Result<Picked<'a>> {
+    use crate::kind::Side;
+    let by_side = |s: Side| a.channels.iter().find(|c| c.side == Some(s));
+    let two_sided = a.sides.is_some();
+    let n = a.channels.len();
+    let first = || {
+        a.channels.first().ok_or_else(|| {
+            Error::bad_input(src, "the analysis holds no channels: nothing to compare")
+        })
+    };
+    match choice {
+        Some(ChannelChoice::Index(i)) => {
+            let ch = a.channels.iter().find(|c| c.index == i).ok_or_else(|| {
+                Error::bad_usage(
+                    "--channel",
+                    format!(
+                        "{} has no channel {i} (its channels: {})",
+                        src.display(),
+                        a.channels
+                            .iter()
+                            .map(|c| c.index.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
+            if n > 1 {
+                warnings.push(format!("channel {} ({}) of {n} compared", i, ch.tag()));
+            }
+            Ok(Picked::One(ch))
+        }
+        Some(ChannelChoice::Side(s)) if two_sided => {
+            let ch = by_side(s).ok_or_else(|| {
+                Error::bad_input(
+                    src,
+                    format!(
+                        "the {} side was not measured (--channel {s}); see its analysis's warnings",
+                        s.word()
+                    ),
+                )
+            })?;
+            warnings.push(format!("the {} side compared", s.word()));
+            Ok(Picked::One(ch))
+        }
+        None | Some(ChannelChoice::Both) if two_sided => {
+            match (
+                by_side(Side::Left).filter(|c| c.has_signal()),
+                by_side(Side::Right).filter(|c| c.has_signal()),
+            ) {
+                (Some(l), Some(r)) => {
+                    warnings.push(
+                        "both sides compared: their power average, each claim judged over both sides; noise, SNR and THD from the left side"
+                            .into(),
+                    );
+                    Ok(Picked::Sides(l, r))
+                }
+                _ => {
+                    let ch = first()?;
+                    warnings.push(format!(
+                        "one side measured: the {} side compared alone",
+                        ch.side.map_or("first", |s| s.word())
+                    ));
+                    Ok(Picked::One(ch))
+                }
+            }
+        }
+        other => {
+            let ch = first()?;
+            if other.is_some() {
+                warnings.push(format!(
+                    "not a two-sided session: --channel applies to two-sided sources; channel 0 of {n} compared"
+                ));
+            } else if n > 1 {
+                warnings.push(format!("channel 0 of {n} compared"));
+            }
+            Ok(Picked::One(ch))
+        }
+    }
+}
+
+/// The power average of two curves on one analysis grid, where both hold a point.
+fn power_average(lf: &[f64], lg: &[f64], rf: &[f64], rg: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    crate::metrics::sides::common(lf, lg, rf, rg)
+        .into_iter()
+        .map(|(f, l, r)| {
+            (
+                f,
+                10.0 * (0.5 * (10f64.powf(l / 10.0) + 10f64.powf(r / 10.0))).log10(),
+            )
+        })
+        .unzip()
 }

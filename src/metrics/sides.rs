@@ -38,7 +38,7 @@ pub fn polarity(ch: &ChannelAnalysis) -> Option<Polarity> {
 
 /// The points where two curves on one analysis grid both hold a value (each curve leaves out
 /// the points it could not measure): (f, a, b). Both are sorted by frequency.
-fn common(fa: &[f64], a: &[f64], fb: &[f64], b: &[f64]) -> Vec<(f64, f64, f64)> {
+pub fn common(fa: &[f64], a: &[f64], fb: &[f64], b: &[f64]) -> Vec<(f64, f64, f64)> {
     let (mut i, mut j) = (0, 0);
     let mut out = Vec::new();
     while i < fa.len().min(a.len()) && j < fb.len().min(b.len()) {

@@ -54,8 +54,13 @@ fn show(r: Reading, metric: &Metric) -> String {
         Reading::Exact(x) => v(x),
         Reading::AtMost(x) => format!("≤ {} (band start)", v(x)),
         Reading::AtLeast(x) => format!("≥ {} (band end)", v(x)),
-        Reading::Spread { value, lo, hi } => {
-            format!("{} (placements {} to {})", v(value), v(lo), v(hi))
+        Reading::Spread {
+            value,
+            lo,
+            hi,
+            over,
+        } => {
+            format!("{} ({} {} to {})", v(value), over.as_str(), v(lo), v(hi))
         }
     }
 }
@@ -196,8 +201,17 @@ fn pair(a: &dyn Subject, b: Option<&dyn Subject>, c: &Condition) -> PairResult {
         if let (Some(x), Some(y)) = (value(ra), value(rb)) {
             out.difference = Some(x.0 - y.0);
         }
+        let over = |r: Reading| match r {
+            Reading::Spread { over, .. } => Some(over),
+            _ => None,
+        };
+        let what = match (over(ra), over(rb)) {
+            (Some(a), Some(b)) if a != b => "placements or sides".to_string(),
+            (Some(a), _) | (_, Some(a)) => a.as_str().to_string(),
+            (None, None) => "placements".to_string(),
+        };
         out.evidence = format!(
-            "{numbers}: A − B = {} to {} over the placements of each (needs {} over the whole range)",
+            "{numbers}: A − B = {} to {} over the {what} of each (needs {} over the whole range)",
             show_diff(diff.0, c.unit),
             show_diff(diff.1, c.unit),
             show_threshold(c)

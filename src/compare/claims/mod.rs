@@ -243,13 +243,34 @@ pub enum Reading {
     AtMost(f64),
     /// The true value is at or above this (a high extension at the band's end).
     AtLeast(f64),
-    /// A re-seat series: `value` from the averaged response, `lo`…`hi` the range over it and
-    /// each placement's own response. A claim must hold over the whole range.
+    /// A re-seat series (or the two sides of a headphone): `value` from the averaged
+    /// response, `lo`…`hi` the range over it and each placement's (side's) own response. A
+    /// claim must hold over the whole range.
     Spread {
         value: f64,
         lo: f64,
         hi: f64,
+        over: Over,
     },
+}
+
+/// What a spread of readings is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Over {
+    /// The placements of a re-seat series.
+    Placements,
+    /// The two sides of a two-sided session (`compare --channel both`).
+    Sides,
+}
+
+impl Over {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Over::Placements => "placements",
+            Over::Sides => "sides",
+        }
+    }
 }
 
 /// What the evaluation needs to know about a device.
