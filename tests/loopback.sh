@@ -19,6 +19,10 @@
 #   loopback.sh install        apt-get install the needed Debian packages (runs apt-get update if
 #                              the package lists are empty)
 #   loopback.sh start [--filter none|lowpass|highpass] [--fc HZ] [--delay-ms MS]
+#                     [--right-volume PCT]   the right channel at PCT % of PulseAudio's
+#                              volume (software volume, cubic: a gain of (PCT/100)^3, e.g.
+#                              50 % = 0.125 = -18.06 dB), the left at 100 %: two sides that
+#                              differ by a KNOWN gain
 #   loopback.sh restart [start options]   stop (if running), then start
 #   loopback.sh check          play a tone with aplay, record it with arecord (and sox), verify
 #   loopback.sh status
@@ -120,9 +124,10 @@ cmd_install() {
 }
 
 cmd_start() {
-    local filter=none fc=1000 delay_ms=0
+    local filter=none fc=1000 delay_ms=0 right_volume=100
     while [[ $# -gt 0 ]]; do
         case $1 in
+            --right-volume) right_volume=$2; shift 2;;
             --filter) filter=$2; shift 2;;
             --fc) fc=$2; shift 2;;
             --delay-ms) delay_ms=$2; shift 2;;
@@ -187,6 +192,10 @@ cmd_start() {
         kill "$pid" 2>/dev/null || true
         rm -f "$PIDFILE"
         die "pulseaudio did not come up within 10 s; see $LB/pulseaudio.log"
+    fi
+    if [[ $right_volume != 100 ]]; then
+        awk -v v="$right_volume" 'BEGIN{exit !(v>0 && v<=100)}' || die "--right-volume must be in (0,100]"
+        pactl set-sink-volume "$(pactl get-default-sink)" 100% "${right_volume}%"
     fi
     echo "pulseaudio pid $(cat "$PIDFILE"), socket $SOCK"
     pactl list short sinks

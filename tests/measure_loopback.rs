@@ -299,6 +299,102 @@ fn a_reseat_series_records_every_placement() {
     );
 }
 
+/// Two sides through the real server: the left channel plays through the Butterworth
+/// lowpass at 100 % volume, the right at PulseAudio's 50 % (a software gain of 0.5³,
+/// −18.062 dB). `measure --sides` drives each alone: L matches the formula, R the formula
+/// −18.062 dB (0.1 dB each), the balance is +18.062 dB (0.1 dB), the largest difference the
+/// same, both polarities positive and matched with nothing warned; the undriven ear of a
+/// null sink receives digital silence, so no crosstalk is reported and a note says why.
+#[test]
+fn two_sides_with_a_known_gain_between_them() {
+    let _g = lock();
+    let Some(lb) = loopback(
+        "two_sides_with_a_known_gain_between_them",
+        &[
+            "--filter",
+            "lowpass",
+            "--fc",
+            "2000",
+            "--right-volume",
+            "50",
+        ],
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("lr");
+    let o = lb.measure(&out, &["--sides"]);
+    ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("right side (output channel 1)"), "{err}");
+    let s = json(&out.join("session.json"));
+    let sides = s["sides"].as_array().unwrap();
+    assert_eq!(sides.len(), 2);
+    for (sd, (side, name)) in sides
+        .iter()
+        .zip([("L", "capture.wav"), ("R", "capture-R.wav")])
+    {
+        assert_eq!(
+            (sd["side"].as_str(), sd["capture"].as_str()),
+            (Some(side), Some(name))
+        );
+        assert_eq!(sd["complete"], true, "{sd}");
+        assert!(out.join(name).exists());
+    }
+    let right_db = 20.0 * 0.125f64.log10();
+    let a = json(&out.join("report/analysis.json"));
+    let num = |v: &serde_json::Value| v.as_f64().unwrap();
+    for (k, (side, offset)) in [("L", 0.0), ("R", right_db)].into_iter().enumerate() {
+        let ch = &a["channels"][k];
+        assert_eq!(ch["side"], side);
+        let fr = &ch["frequency_response"];
+        let (f, g) = (
+            fr["freq_hz"].as_array().unwrap(),
+            fr["gain_db"].as_array().unwrap(),
+        );
+        let mut checked = 0;
+        for (fv, gv) in f.iter().map(num).zip(g.iter().map(num)) {
+            let want = butterworth_db(fv, 2000.0, false) + offset;
+            if (40.0..=18000.0).contains(&fv) && want >= offset - 30.0 {
+                assert!((gv - want).abs() <= 0.1, "{side} {fv} Hz: {gv} vs {want}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 300, "{side}: {checked} points");
+        assert!(
+            ch["warnings"].as_array().unwrap().is_empty(),
+            "{}",
+            ch["warnings"]
+        );
+    }
+    let sd = &a["sides"];
+    let balance = num(&sd["balance_db"]);
+    assert!((balance + right_db).abs() < 0.1, "balance {balance}");
+    let max = num(&sd["max_difference_db"]);
+    eprintln!(
+        "balance {balance:.4} dB, largest difference {max:.4} dB, truth {:.4} dB",
+        -right_db
+    );
+    assert!((max + right_db).abs() < 0.1, "largest difference {max}");
+    assert_eq!(sd["polarity_matched"], true);
+    assert!(
+        sd["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        sd["warnings"]
+    );
+    for x in sd["crosstalk"].as_array().unwrap() {
+        assert!(
+            x["mean_db"].is_null() && x["freq_hz"].as_array().unwrap().is_empty(),
+            "{x}"
+        );
+    }
+    assert!(
+        sd["notes"].to_string().contains("did not hear"),
+        "{}",
+        sd["notes"]
+    );
+}
+
 /// Waiting for Enter needs a terminal: without one (and without --reseat-wait) a series is
 /// refused before any device is opened or file written (exit 2). Needs no audio server.
 #[test]
