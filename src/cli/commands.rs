@@ -423,6 +423,20 @@ fn demo(c: DemoCmd) -> anyhow::Result<ExitCode> {
         &outcome.published_dir,
         &outcome.published,
     );
+    let lr = &outcome.sides;
+    println!(
+        "both sides of the studio headphones, each driven alone ({}):",
+        c.out
+            .join(session::simulate::DEMO_SIDES_DIR)
+            .join("report")
+            .join("balance.png")
+            .display()
+    );
+    print_analysis(
+        &Printer::default(),
+        &c.out.join(session::simulate::DEMO_SIDES_DIR).join("report"),
+        lr,
+    );
     let run = &outcome.production;
     println!(
         "a production run (simulated gaming headsets; limits from 3 golden units: {}):",

@@ -120,6 +120,22 @@ pub fn simulate(
     let text = serde_json::to_string_pretty(&truth)
         .map_err(|e| Error::io(out.join(TRUTH_JSON), std::io::Error::other(e)))?;
     crate::storage::write_atomic(&out.join(TRUTH_JSON), text.as_bytes())?;
+    if sides {
+        // truth.json is the left driver's (the model as written); the right's beside it
+        let right = model.side(crate::kind::Side::Right).truth_for_sweep(&spec);
+        let path = out.join(TRUTH_RIGHT_JSON);
+        let text = serde_json::to_string_pretty(&right)
+            .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        crate::storage::write_atomic(&path, text.as_bytes())?;
+    } else {
+        // a session recorded anew over a two-sided one: its right truth no longer applies
+        match std::fs::remove_file(out.join(TRUTH_RIGHT_JSON)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(out.join(TRUTH_RIGHT_JSON), e));
+            }
+            _ => {}
+        }
+    }
     if !analyze {
         return Ok(None);
     }
@@ -129,6 +145,9 @@ pub fn simulate(
     };
     analyze_session(&out, &out.join("report"), &opts).map(Some)
 }
+
+/// The right driver's truth in a simulated `--sides` session (`truth.json` is the left's).
+pub const TRUTH_RIGHT_JSON: &str = "truth-R.json";
 
 /// `--sides` is one placement at one level: it cannot be combined with `--reseats` or
 /// `--levels` (each placement or step would need both sides).
@@ -176,6 +195,8 @@ pub struct DemoOutcome {
     pub published: CompareResult,
     /// A short production run on simulated units.
     pub production: ProductionRun,
+    /// Both sides of the studio headphones, each driven alone (`--sides`).
+    pub sides: Analysis,
 }
 
 /// The demo's production run: limits from three golden units of the gaming headset (its fit
@@ -347,6 +368,7 @@ pub fn demo(
     let published =
         super::published::compare_published(&out.join("published"), &published_dir, Some(stop))?;
     let production = production_run(&out.join("production"), stop)?;
+    let sides = demo_sides(&out.join(DEMO_SIDES_DIR), stop)?;
     Ok(DemoOutcome {
         devices,
         compare_dir,
@@ -354,5 +376,32 @@ pub fn demo(
         published_dir,
         published,
         production,
+        sides,
     })
+}
+
+/// Where the demo measures both sides of the studio headphones (inside its folder).
+pub const DEMO_SIDES_DIR: &str = "studio-headphones-lr";
+
+/// The demo's two-sided session: the studio headphones' two drivers, each driven alone,
+/// analysed into `dir/report` (balance, difference, crosstalk, polarity; `balance.png`).
+fn demo_sides(dir: &Path, stop: &'static AtomicBool) -> Result<Analysis> {
+    let model = crate::sim::builtin("studio-headphones").expect("built-in model");
+    let own = read_session(dir)
+        .ok()
+        .and_then(|s| s.capture)
+        .is_some_and(|ci| ci.model.is_some());
+    let req = SimulateRequest {
+        model,
+        out: dir.to_path_buf(),
+        spec: DEMO_SWEEP,
+        label: Some("Studio headphones (left and right)".into()),
+        kind: None,
+        force: own,
+        analyze: true,
+        reseats: 1,
+        levels: None,
+        sides: true,
+    };
+    simulate(req, stop, &mut |_| {})?.ok_or_else(|| Error::Interrupted("not analysed".into()))
 }
