@@ -395,6 +395,69 @@ fn two_sides_with_a_known_gain_between_them() {
     );
 }
 
+/// The interactive re-seat series, as a user at a terminal runs it: `measure --reseats 2`
+/// under a pseudo-terminal (util-linux `script`), which asks for the headphone to be put
+/// back and waits for Enter; the Enter typed is read at the prompt and the second placement
+/// recorded. Both placements are complete and averaged.
+#[test]
+fn a_reseat_series_at_a_terminal_waits_for_enter() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let _g = lock();
+    let Some(lb) = loopback("a_reseat_series_at_a_terminal_waits_for_enter", &[]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("tty");
+    let cmd = format!(
+        "{} measure --out {} --duration 1 --pre 0.5 --post 0.5 --force --reseats 2",
+        env!("CARGO_BIN_EXE_sweeplab"),
+        out.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .envs(lb.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run script (util-linux)");
+    let mut stdin = child.stdin.take().unwrap();
+    // typed ahead: the terminal holds the line until the prompt reads it
+    stdin.write_all(b"\n").unwrap();
+    stdin.flush().unwrap();
+    let t0 = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "measure did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("Press Enter to record the next placement"),
+        "{said}"
+    );
+    assert!(said.contains("placement 2 of 2"), "{said}");
+    let s = json(&out.join("session.json"));
+    let pl = s["placements"].as_array().unwrap();
+    assert_eq!(pl.len(), 2);
+    assert!(pl.iter().all(|p| p["complete"] == true), "{pl:?}");
+    let a = json(&out.join("report/analysis.json"));
+    assert_eq!(
+        a["channels"][0]["placements"]["averaged"],
+        serde_json::json!([1, 2])
+    );
+}
+
 /// Waiting for Enter needs a terminal: without one (and without --reseat-wait) a series is
 /// refused before any device is opened or file written (exit 2). Needs no audio server.
 #[test]
