@@ -172,28 +172,35 @@ impl SweepDesign {
 
     /// The stimulus: pre-roll silence, faded sweep, post-roll silence.
     pub fn generate(&self) -> Vec<f64> {
-        let fs = self.sample_rate as f64;
         let n_sweep = self.sweep_samples();
         let mut out = vec![0.0; self.total_samples()];
         let pre = self.pre_samples();
+        for n in 0..n_sweep {
+            out[pre + n] = self.sweep_sample(n);
+        }
+        out
+    }
+
+    /// Sample `n` of the sweep itself (0 at its first sample, before the pre-roll is added):
+    /// what [`SweepDesign::generate`] puts at `pre_samples() + n`.
+    pub fn sweep_sample(&self, n: usize) -> f64 {
+        let fs = self.sample_rate as f64;
+        let n_sweep = self.sweep_samples();
         let fi = self.fade_in_s * fs;
         let fo = self.fade_out_s * fs;
         let k = self.phase_start_hz * self.rate_l_s;
-        for n in 0..n_sweep {
-            let t = n as f64 / fs;
-            let phase = 2.0 * PI * k * ((t / self.rate_l_s).exp_m1());
-            let nf = n as f64;
-            let mut w = 1.0;
-            if nf < fi {
-                w = 0.5 - 0.5 * (PI * nf / fi).cos();
-            }
-            let from_end = (n_sweep - 1 - n) as f64;
-            if from_end < fo {
-                w *= 0.5 - 0.5 * (PI * from_end / fo).cos();
-            }
-            out[pre + n] = self.amplitude * w * phase.sin();
+        let t = n as f64 / fs;
+        let phase = 2.0 * PI * k * ((t / self.rate_l_s).exp_m1());
+        let nf = n as f64;
+        let mut w = 1.0;
+        if nf < fi {
+            w = 0.5 - 0.5 * (PI * nf / fi).cos();
         }
-        out
+        let from_end = n_sweep.saturating_sub(n + 1) as f64;
+        if from_end < fo {
+            w *= 0.5 - 0.5 * (PI * from_end / fo).cos();
+        }
+        self.amplitude * w * phase.sin()
     }
 }
 
@@ -210,6 +217,27 @@ mod tests {
             level_dbfs: -12.0,
             pre_s: 1.0,
             post_s: 1.0,
+        }
+    }
+
+    /// A sample evaluated alone is the sample `generate` writes (bit for bit), and the
+    /// pre- and post-roll are silence.
+    #[test]
+    fn a_sample_alone_is_the_generated_one() {
+        let d = SweepDesign::new(&spec()).unwrap();
+        let all = d.generate();
+        let pre = d.pre_samples();
+        assert!(all[..pre].iter().all(|v| *v == 0.0));
+        assert!(all[pre + d.sweep_samples()..].iter().all(|v| *v == 0.0));
+        for n in (0..d.sweep_samples())
+            .step_by(997)
+            .chain([d.sweep_samples() - 1])
+        {
+            assert_eq!(
+                d.sweep_sample(n).to_bits(),
+                all[pre + n].to_bits(),
+                "sample {n}"
+            );
         }
     }
 
