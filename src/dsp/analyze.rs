@@ -63,6 +63,14 @@ pub struct Analyzer {
     fixed_right: Option<usize>,
 }
 
+/// The shortest circular length the deconvolution needs for signals of `base` samples (the
+/// longer of stimulus and capture) and a sweep rate of `lfs` (L·fs, samples): room for the
+/// harmonics' responses up to the third before the linear one. The transform length is the
+/// next size with prime factors 2, 3 and 5 only ([`crate::dsp::fft::good_size`]).
+pub fn transform_min_len(base: usize, lfs: f64) -> usize {
+    base.max((2.0 * lfs * 3f64.ln()).ceil() as usize)
+}
+
 impl Analyzer {
     /// `stimulus` must have its DC offset removed; `capture_len` is the longest channel.
     pub fn new(stimulus: &[f64], capture_len: usize, layout: SweepLayout) -> Self {
@@ -74,7 +82,7 @@ impl Analyzer {
         // at negative lags (the end of the buffer), where the linear response of a capture
         // this long has long decayed; harmonics are kept only while their zone fits in half
         // of the buffer. A shorter buffer also gives shorter transforms.
-        let min_len = base.max((2.0 * lfs * 3f64.ln()).ceil() as usize);
+        let min_len = transform_min_len(base, lfs);
         let deconv = Deconvolver::new(
             stimulus,
             min_len,

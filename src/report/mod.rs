@@ -147,23 +147,35 @@ pub fn render_analysis_unless(
     let formats = opts.formats();
     let formats = &formats;
     type Encoded = (PathBuf, std::result::Result<Vec<u8>, String>);
-    // two worker threads: the images are independent
-    let results: Vec<Encoded> = std::thread::scope(|s| {
-        let handles: Vec<_> = [&jobs[..4], &jobs[4..]]
-            .into_iter()
-            .map(|part| {
+    // two worker threads: the images are independent. Each takes the next page not yet
+    // taken (the overview, four panels, first), so neither waits while the other still has
+    // several; the files are then written in the pages' own order.
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| jobs[i].0 != "overview");
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (jobs, order, next) = (&jobs, &order, &next);
+    let mut results: Vec<(usize, Encoded)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
                 s.spawn(move || {
                     let mut done = Vec::new();
-                    for (name, paint) in part {
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = order.get(k) else {
+                            break;
+                        };
+                        let (name, paint) = jobs[i];
                         let path =
                             |f: ImageFormat| out_dir.join(format!("{name}.{}", f.extension()));
                         if stopped() {
-                            done.push((path(formats[0]), Err(String::new())));
+                            done.push((i, (path(formats[0]), Err(String::new()))));
                             continue;
                         }
                         match text::ensure_fonts().and_then(|_| paint(analysis, opts)) {
-                            Ok(c) => done.extend(formats.iter().map(|&f| (path(f), encode(&c, f)))),
-                            Err(e) => done.push((path(formats[0]), Err(e))),
+                            Ok(c) => {
+                                done.extend(formats.iter().map(|&f| (i, (path(f), encode(&c, f)))))
+                            }
+                            Err(e) => done.push((i, (path(formats[0]), Err(e)))),
                         }
                     }
                     done
@@ -174,10 +186,16 @@ pub fn render_analysis_unless(
             .into_iter()
             .flat_map(|h| match h.join() {
                 Ok(v) => v,
-                Err(_) => vec![(out_dir.to_path_buf(), Err("a plot thread panicked".into()))],
+                Err(_) => vec![(
+                    usize::MAX,
+                    (out_dir.to_path_buf(), Err("a plot thread panicked".into())),
+                )],
             })
             .collect()
     });
+    // stable: a page's formats keep their order
+    results.sort_by_key(|r| r.0);
+    let results = results.into_iter().map(|r| r.1);
     if stopped() {
         return Err(Error::Interrupted(format!(
             "no plots written to {}",
