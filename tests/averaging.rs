@@ -11,6 +11,8 @@ use std::sync::atomic::AtomicBool;
 
 use sweeplab::device::OutputRouting;
 use sweeplab::dsp::sweep::SweepSpec;
+
+mod common;
 use sweeplab::results::Analysis;
 use sweeplab::session::{AnalyzeOptions, RecordRequest, analyze_session, record_session};
 use sweeplab::sim::DeviceModel;
@@ -21,15 +23,7 @@ use sweeplab::storage::wav::{read_wav, write_wav_f32};
 const RATE: u32 = 48000;
 
 fn spec() -> SweepSpec {
-    SweepSpec {
-        sample_rate: RATE,
-        start_hz: 20.0,
-        end_hz: 20000.0,
-        duration_s: 2.0,
-        level_dbfs: -12.0,
-        pre_s: 0.5,
-        post_s: 0.5,
-    }
+    common::spec_2s(RATE)
 }
 
 fn model(extra: &str) -> DeviceModel {

@@ -28,15 +28,7 @@ const RATE: u32 = 48000;
 const LEVEL: f64 = -12.0;
 
 fn spec() -> SweepSpec {
-    SweepSpec {
-        sample_rate: RATE,
-        start_hz: 20.0,
-        end_hz: 20000.0,
-        duration_s: 2.0,
-        level_dbfs: LEVEL,
-        pre_s: 0.5,
-        post_s: 0.5,
-    }
+    common::spec_2s(RATE)
 }
 
 fn record(model: &DeviceModel, out: &Path) -> Analysis {

@@ -93,6 +93,14 @@ pub fn spec(rate: u32) -> SweepSpec {
     }
 }
 
+/// The demo's sweep: 2 s from 20 Hz to 20 kHz at −12 dBFS, 0.5 s of silence either side.
+pub fn spec_2s(rate: u32) -> SweepSpec {
+    SweepSpec {
+        duration_s: 2.0,
+        ..spec(rate)
+    }
+}
+
 pub fn biquads(x: &[f64], chain: &[Biquad]) -> Vec<f64> {
     let mut y = x.to_vec();
     for q in chain {
