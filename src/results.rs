@@ -96,7 +96,8 @@ impl Polarity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SidesAnalysis {
     /// L − R, the mean over 250 Hz–4 kHz (each octave weighted equally) of the raw
-    /// responses, dB: positive when the left side is louder.
+    /// responses, dB: positive when the left side is louder. Null unless both sides measured
+    /// at least 90 % of that band. It holds the two ear microphones' own difference too.
     pub balance_db: Option<f64>,
     /// The largest |L − R| of the 1/6-octave smoothed responses over 100 Hz–10 kHz (the part
     /// both sides measured), dB, and where.
@@ -137,8 +138,8 @@ pub struct Crosstalk {
     pub freq_hz: Vec<f64>,
     /// Undriven − driven, dB (raw responses).
     pub db: Vec<f64>,
-    /// The mean over 250 Hz–4 kHz (each octave weighted equally), dB; null when the
-    /// undriven ear did not hear the sweep there.
+    /// The mean over 250 Hz–4 kHz (each octave weighted equally), dB; null unless the
+    /// undriven ear heard the sweep above its noise over at least 90 % of that band.
     pub mean_db: Option<f64>,
     /// The largest value over 100 Hz–10 kHz, dB, and where; null when nothing was heard
     /// there.

@@ -139,6 +139,19 @@ pub(super) fn load_source(
                 Picked::One(ch) => ch.clone(),
                 Picked::Sides(l, r) => {
                     sides = Some((l.response(), r.response()));
+                    // the right side's faults count as much as the left's
+                    let right: Vec<String> = r.warnings.iter().map(|w| format!("R: {w}")).collect();
+                    faults.extend(
+                        r.warnings
+                            .iter()
+                            .zip(&right)
+                            .filter(|(w, _)| crate::results::is_fault(w))
+                            .map(|(_, p)| p.clone()),
+                    );
+                    warnings.extend(right);
+                    if let Some(sd) = &a.sides {
+                        warnings.extend(sd.warnings.iter().cloned());
+                    }
                     l.clone()
                 }
             };
@@ -338,8 +351,12 @@ fn pick_channel<'a>(
                     );
                     Ok(Picked::Sides(l, r))
                 }
-                _ => {
-                    let ch = first()?;
+                (l, r) => {
+                    // the side that was measured, if either was
+                    let ch = match l.or(r) {
+                        Some(c) => c,
+                        None => first()?,
+                    };
                     warnings.push(format!(
                         "one side measured: the {} side compared alone",
                         ch.side.map_or("first", |s| s.word())

@@ -58,6 +58,35 @@ pub fn common(fa: &[f64], a: &[f64], fb: &[f64], b: &[f64]) -> Vec<(f64, f64, f6
     out
 }
 
+/// Share of a band a figure's points must cover for the figure to stand for the band.
+pub const MIN_COVERAGE: f64 = 0.9;
+
+/// The share of [lo, hi] (in octaves) that sorted points `f` cover: the stretches between
+/// neighbouring points at most 1/12 octave apart (four steps of the analysis's grid), inside
+/// the band. Points left out (below the noise) leave holes.
+pub fn coverage(f: &[f64], lo: f64, hi: f64) -> f64 {
+    let span = (hi / lo).log2();
+    let covered: f64 = f
+        .windows(2)
+        .filter(|w| (w[1] / w[0]).log2() <= 1.0 / 12.0 + 1e-9)
+        .map(|w| {
+            let (a, b) = (w[0].max(lo), w[1].min(hi));
+            if b > a { (b / a).log2() } else { 0.0 }
+        })
+        .sum();
+    (covered / span).clamp(0.0, 1.0)
+}
+
+/// A band mean only where the points cover at least [`MIN_COVERAGE`] of the band; otherwise
+/// None and the share covered.
+fn covered_mean(f: &[f64], v: &[f64], lo: f64, hi: f64) -> Result<f64, f64> {
+    let share = coverage(f, lo, hi);
+    if share < MIN_COVERAGE {
+        return Err(share);
+    }
+    band_mean_db(f, v, lo, hi).ok_or(share)
+}
+
 /// A channel's smoothed curve of 1/`fraction` octave.
 fn smoothed(ch: &ChannelAnalysis, fraction: u32) -> Option<&[f64]> {
     ch.smoothed
@@ -111,22 +140,13 @@ pub fn sides_figures(runs: &[SideRun]) -> SidesAnalysis {
         let raw = common(&lf.freq_hz, &lf.gain_db, &rf.freq_hz, &rf.gain_db);
         let f: Vec<f64> = raw.iter().map(|p| p.0).collect();
         let d: Vec<f64> = raw.iter().map(|p| p.1 - p.2).collect();
-        a.balance_db = band_mean_db(&f, &d, REFERENCE_BAND_HZ.0, REFERENCE_BAND_HZ.1);
-        match (a.balance_db, f.first(), f.last()) {
-            (None, _, _) => notes.push(
-                "no balance: the two sides have no measured point in common over 250 Hz–4 kHz"
-                    .into(),
-            ),
-            (Some(_), Some(&lo), Some(&hi))
-                if lo > REFERENCE_BAND_HZ.0 * 1.001 || hi < REFERENCE_BAND_HZ.1 * 0.999 =>
-            {
-                notes.push(format!(
-                    "the balance covers {:.0}–{:.0} Hz only, the part of 250 Hz–4 kHz both sides measured",
-                    lo.max(REFERENCE_BAND_HZ.0),
-                    hi.min(REFERENCE_BAND_HZ.1)
-                ))
-            }
-            _ => {}
+        match covered_mean(&f, &d, REFERENCE_BAND_HZ.0, REFERENCE_BAND_HZ.1) {
+            Ok(b) => a.balance_db = Some(b),
+            Err(share) => notes.push(format!(
+                "no balance: the two sides both measured only {:.0} % of 250 Hz–4 kHz (at least {:.0} % needed)",
+                100.0 * share,
+                100.0 * MIN_COVERAGE
+            )),
         }
         if let (Some(ls), Some(rs)) = (
             smoothed(l, DIFFERENCE_SMOOTHING),
@@ -182,7 +202,8 @@ pub fn sides_figures(runs: &[SideRun]) -> SidesAnalysis {
         };
         let freq_hz: Vec<f64> = pts.iter().map(|p| p.0).collect();
         let db: Vec<f64> = pts.iter().map(|p| p.2 - p.1).collect();
-        let mean_db = band_mean_db(&freq_hz, &db, REFERENCE_BAND_HZ.0, REFERENCE_BAND_HZ.1);
+        let mean = covered_mean(&freq_hz, &db, REFERENCE_BAND_HZ.0, REFERENCE_BAND_HZ.1);
+        let mean_db = mean.ok();
         // sought where the difference is (the sweep's fades at the band's edges leave the
         // undriven ear's last points closest to its noise)
         let max = pts
@@ -196,11 +217,13 @@ pub fn sides_figures(runs: &[SideRun]) -> SidesAnalysis {
                 into.word(),
                 run.driven.word()
             ));
-        } else if mean_db.is_none() {
+        } else if let Err(share) = mean {
             notes.push(format!(
-                "no mean crosstalk from the {} side: the {} ear heard it above its noise only outside 250 Hz–4 kHz",
+                "no mean crosstalk from the {} side: the {} ear heard it above its noise over {:.0} % of 250 Hz–4 kHz only (at least {:.0} % needed); its curve shows where",
                 run.driven.word(),
-                into.word()
+                into.word(),
+                100.0 * share,
+                100.0 * MIN_COVERAGE
             ));
         }
         a.crosstalk.push(Crosstalk {
@@ -241,4 +264,67 @@ pub fn sides_figures(runs: &[SideRun]) -> SidesAnalysis {
     a.notes = notes;
     a.warnings = warnings;
     a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The analysis's grid, 48 points per octave, from 20 Hz to 20 kHz.
+    fn grid() -> Vec<f64> {
+        (0..=478)
+            .map(|i| 20.0 * 2f64.powf(i as f64 / 48.0))
+            .collect()
+    }
+
+    /// The grid with its points between 500 Hz and 1 kHz left out, and the hole's edges (the
+    /// grid's last point below 500 Hz and first above 1 kHz).
+    fn holed() -> (Vec<f64>, f64, f64) {
+        let g = grid();
+        let inside = |f: f64| f > 500.0 && f < 1000.0;
+        let lo = g
+            .iter()
+            .copied()
+            .filter(|&f| f <= 500.0)
+            .fold(0.0, f64::max);
+        let hi = g
+            .iter()
+            .copied()
+            .filter(|&f| f >= 1000.0)
+            .fold(f64::MAX, f64::min);
+        let f = g.into_iter().filter(|&f| !inside(f)).collect();
+        (f, lo, hi)
+    }
+
+    /// Coverage against shares worked out directly (to 1e-9): the whole grid covers 250 Hz–
+    /// 4 kHz; a hole from the grid's last point below 500 Hz to its first above 1 kHz
+    /// leaves 1 − log2(hi/lo)/4 of the four octaves (about 3/4); points every 1/6 octave
+    /// (gaps wider than 1/12) cover nothing.
+    #[test]
+    fn coverage_counts_the_octaves_the_points_cover() {
+        let g = grid();
+        assert!((coverage(&g, 250.0, 4000.0) - 1.0).abs() < 1e-9);
+        let (f, lo, hi) = holed();
+        let want = 1.0 - (hi / lo).log2() / 4.0;
+        assert!((coverage(&f, 250.0, 4000.0) - want).abs() < 1e-9);
+        assert!((want - 0.75).abs() < 0.01, "{want}");
+        let sparse: Vec<f64> = g.iter().copied().step_by(8).collect();
+        assert_eq!(coverage(&sparse, 250.0, 4000.0), 0.0);
+    }
+
+    /// A mean over a band is given only where the points cover 90 % of it: a flat −60 dB
+    /// over the whole band gives −60; the same with a one-octave hole gives no figure.
+    #[test]
+    fn a_band_mean_needs_the_band() {
+        let g = grid();
+        let v = vec![-60.0; g.len()];
+        assert!((covered_mean(&g, &v, 250.0, 4000.0).unwrap() + 60.0).abs() < 1e-9);
+        let (f, lo, hi) = holed();
+        let v = vec![-60.0; f.len()];
+        let share = covered_mean(&f, &v, 250.0, 4000.0).unwrap_err();
+        assert!(
+            (share - (1.0 - (hi / lo).log2() / 4.0)).abs() < 1e-9,
+            "{share}"
+        );
+    }
 }

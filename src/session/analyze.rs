@@ -167,7 +167,6 @@ fn two_sides(
     window_s: Option<f64>,
 ) -> Result<Analysis> {
     use crate::kind::Side;
-    use crate::metrics::sides::{SideRun, sides_figures};
     let path = dir.join(crate::storage::session_file::side_capture(Side::Right));
     let mut warnings = Vec::new();
     let right = match session.sides.get(1) {
@@ -185,8 +184,25 @@ fn two_sides(
             ));
             None
         }
+        Some(entry) if entry.run.frames == 0 && !entry.run.complete => {
+            warnings.push(format!(
+                "the right side's capture {} holds nothing ({}): no R channel, no balance",
+                path.display(),
+                entry.run.stop_reason.as_deref().unwrap_or("stopped early")
+            ));
+            None
+        }
         Some(entry) => {
-            let mut a = analyze_capture(dir, session, &path, false)?.run(window_s);
+            // the right side's recording failing leaves the left one to analyse
+            let mut a = match analyze_capture(dir, session, &path, false) {
+                Ok(job) => job.run(window_s),
+                Err(e) => {
+                    warnings.push(format!(
+                        "the right side's capture could not be analysed ({e}): no R channel, no balance"
+                    ));
+                    return Ok(finish_sides(left, None, warnings));
+                }
+            };
             if !entry.run.complete {
                 let why = entry.run.stop_reason.as_deref().unwrap_or("unknown reason");
                 for ch in &mut a.channels {
@@ -201,6 +217,14 @@ fn two_sides(
             Some(a)
         }
     };
+    Ok(finish_sides(left, right, warnings))
+}
+
+/// The two sides' channels and figures from the left run's analysis and the right run's
+/// (None when it was not recorded or could not be analysed; `warnings` say why).
+fn finish_sides(left: Analysis, right: Option<Analysis>, mut warnings: Vec<String>) -> Analysis {
+    use crate::kind::Side;
+    use crate::metrics::sides::{SideRun, sides_figures};
     let mut analysis = left;
     let lch = std::mem::take(&mut analysis.channels);
     let rch = right.map(|a| a.channels).unwrap_or_default();
@@ -233,7 +257,7 @@ fn two_sides(
         }
     }
     analysis.sides = Some(figures);
-    Ok(analysis)
+    analysis
 }
 
 /// A distortion-against-level series: each step's session analysed as the session itself

@@ -244,11 +244,17 @@ mod measure {
                 )
             })?;
         }
-        // a two-sided session drives the left side first: the level check plays there
+        // a two-sided session drives the left side first: the level check plays there; both
+        // ears are recorded, whatever the input's default channel count
         let output = if req.sides {
             OutputRouting::Left
         } else {
             req.output
+        };
+        let input_channels = if req.sides {
+            Some(vec![0, 1])
+        } else {
+            req.input_channels.clone()
         };
         say(&format!(
             "output: {}\ninput:  {}",
@@ -262,7 +268,7 @@ mod measure {
                 req.spec.sample_rate,
                 req.spec.level_dbfs,
                 output,
-                req.input_channels.clone(),
+                input_channels.clone(),
                 stop,
             ) {
                 Ok(r) => {
@@ -288,7 +294,7 @@ mod measure {
             kind: req.kind,
             force: req.force,
             output: req.output,
-            input_channels: req.input_channels.clone(),
+            input_channels,
             repeats: req.repeats,
             extra_s: 0.5,
             model: None,

@@ -337,7 +337,8 @@ pub const FIT_SEQUENCE: [(f64, f64); 8] = [
 /// that side's driver: the left is the model as written; the right adds `right_gain_db`, the
 /// `right_stages` and, when `right_inverted`, a polarity inversion. Capture channel 0 is the
 /// left ear, 1 the right: the driven side's ear hears its driver whole, the other ear hears
-/// it `crosstalk_db` lower (flat, same polarity as the driver); without a crosstalk it hears
+/// it `crosstalk_db` lower (flat, same polarity as the driver; `right_crosstalk_db`, when
+/// given, for what the left ear hears of the right driver); without a crosstalk it hears
 /// only its own noise.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SidesModel {
@@ -345,6 +346,8 @@ pub struct SidesModel {
     pub right_stages: Vec<Stage>,
     pub right_inverted: bool,
     pub crosstalk_db: Option<f64>,
+    /// The left ear's crosstalk from the right driver, when it differs from `crosstalk_db`.
+    pub right_crosstalk_db: Option<f64>,
 }
 
 /// What extra capture channels carry.
@@ -407,7 +410,11 @@ impl DeviceModel {
                 sign = -1.0;
             }
         }
-        let leak = sides.crosstalk_db.map_or(0.0, |db| 10f64.powf(db / 20.0));
+        let db = match side {
+            crate::kind::Side::Left => sides.crosstalk_db,
+            crate::kind::Side::Right => sides.right_crosstalk_db.or(sides.crosstalk_db),
+        };
+        let leak = db.map_or(0.0, |db| 10f64.powf(db / 20.0));
         let mut gains = vec![0.0; usize::from(m.channels.max(2))];
         gains[side.channel()] = sign;
         gains[side.other().channel()] = sign * leak;

@@ -62,6 +62,7 @@ struct RawSides {
     right_gain_db: Option<f64>,
     right_inverted: Option<bool>,
     crosstalk_db: Option<f64>,
+    right_crosstalk_db: Option<f64>,
     #[serde(default)]
     right_stage: Vec<RawStage>,
 }
@@ -361,6 +362,10 @@ impl DeviceModel {
                     crosstalk_db: sd
                         .crosstalk_db
                         .map(|db| cx.range("[sides]", "crosstalk_db", db, -140.0, 0.0))
+                        .transpose()?,
+                    right_crosstalk_db: sd
+                        .right_crosstalk_db
+                        .map(|db| cx.range("[sides]", "right_crosstalk_db", db, -140.0, 0.0))
                         .transpose()?,
                 })
             })
