@@ -27,19 +27,7 @@ fn spec() -> SweepSpec {
 }
 
 fn record(model: &DeviceModel, out: &Path, reseats: u32) -> Analysis {
-    let req = SimulateRequest {
-        model: model.clone(),
-        out: out.to_path_buf(),
-        spec: spec(),
-        label: None,
-        kind: None,
-        force: false,
-        analyze: true,
-        reseats,
-        levels: None,
-        sides: false,
-    };
-    simulate(req, &STOP, &mut |_| {}).unwrap().unwrap()
+    common::simulate_2s(model, out, reseats, false)
 }
 
 fn reanalyze(dir: &Path) -> Analysis {

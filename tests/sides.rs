@@ -12,39 +12,19 @@
 //! 55 dB down, about 26 dB above its noise, which moves a single point by up to ±0.5 dB).
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
-use sweeplab::dsp::sweep::SweepSpec;
 use sweeplab::kind::Side;
 use sweeplab::results::{Analysis, Polarity};
-use sweeplab::session::simulate::{SimulateRequest, simulate};
 use sweeplab::session::{AnalyzeOptions, analyze_session};
 use sweeplab::sim::{DeviceModel, builtin};
 
 mod common;
 
-static STOP: AtomicBool = AtomicBool::new(false);
 const RATE: u32 = 48000;
 const LEVEL: f64 = -12.0;
 
-fn spec() -> SweepSpec {
-    common::spec_2s(RATE)
-}
-
 fn record(model: &DeviceModel, out: &Path) -> Analysis {
-    let req = SimulateRequest {
-        model: model.clone(),
-        out: out.to_path_buf(),
-        spec: spec(),
-        label: None,
-        kind: None,
-        force: false,
-        analyze: true,
-        reseats: 1,
-        levels: None,
-        sides: true,
-    };
-    simulate(req, &STOP, &mut |_| {}).unwrap().unwrap()
+    common::simulate_2s(model, out, 1, true)
 }
 
 fn headphones() -> DeviceModel {

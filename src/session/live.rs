@@ -209,7 +209,7 @@ mod measure {
         super::super::record::check_repeats(req.repeats)?;
         super::super::record::check_reseats(req.reseats)?;
         if req.sides {
-            super::super::simulate::check_sides(req.reseats, req.levels.is_some())?;
+            super::super::record::check_sides(req.reseats, req.levels.is_some())?;
         }
         // the played signal holds every repeat: refuse what this machine cannot hold before
         // any device is opened

@@ -70,6 +70,24 @@ pub fn check_reseats(reseats: u32) -> Result<()> {
     }
 }
 
+/// `--sides` is one placement at one level: it cannot be combined with `--reseats` or
+/// `--levels` (each placement or step would need both sides).
+pub fn check_sides(reseats: u32, levels: bool) -> Result<()> {
+    if reseats > 1 {
+        return Err(Error::bad_usage(
+            "--sides",
+            "cannot be combined with --reseats: measure the sides in a session of their own",
+        ));
+    }
+    if levels {
+        return Err(Error::bad_usage(
+            "--sides",
+            "cannot be combined with --levels: measure the level series in a session of their own",
+        ));
+    }
+    Ok(())
+}
+
 /// Forwards captured blocks to the WAV writer and remembers the peak level.
 struct WavSink<'a> {
     writer: &'a mut crate::storage::wav::CaptureWriter,

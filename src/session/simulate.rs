@@ -57,7 +57,7 @@ pub fn simulate(
     } = req;
     super::record::check_reseats(reseats)?;
     if sides {
-        check_sides(reseats, levels.is_some())?;
+        super::record::check_sides(reseats, levels.is_some())?;
         if model.sides.is_none() {
             return Err(Error::bad_usage(
                 "--sides",
@@ -148,24 +148,6 @@ pub fn simulate(
 
 /// The right driver's truth in a simulated `--sides` session (`truth.json` is the left's).
 pub const TRUTH_RIGHT_JSON: &str = "truth-R.json";
-
-/// `--sides` is one placement at one level: it cannot be combined with `--reseats` or
-/// `--levels` (each placement or step would need both sides).
-pub fn check_sides(reseats: u32, levels: bool) -> Result<()> {
-    if reseats > 1 {
-        return Err(Error::bad_usage(
-            "--sides",
-            "cannot be combined with --reseats: measure the sides in a session of their own",
-        ));
-    }
-    if levels {
-        return Err(Error::bad_usage(
-            "--sides",
-            "cannot be combined with --levels: measure the level series in a session of their own",
-        ));
-    }
-    Ok(())
-}
 
 /// The demo's sweep: 2 s keeps the demo to a few seconds; everything else is the default.
 pub const DEMO_SWEEP: SweepSpec = SweepSpec {

@@ -101,6 +101,32 @@ pub fn spec_2s(rate: u32) -> SweepSpec {
     }
 }
 
+/// A simulated session of `model` into `out` with [`spec_2s`] at 48 kHz, as `simulate`
+/// records it (`reseats` placements; both sides, each alone, when `sides`), analysed.
+pub fn simulate_2s(
+    model: &sweeplab::sim::DeviceModel,
+    out: &std::path::Path,
+    reseats: u32,
+    sides: bool,
+) -> sweeplab::results::Analysis {
+    static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let req = sweeplab::session::simulate::SimulateRequest {
+        model: model.clone(),
+        out: out.to_path_buf(),
+        spec: spec_2s(48000),
+        label: None,
+        kind: None,
+        force: false,
+        analyze: true,
+        reseats,
+        levels: None,
+        sides,
+    };
+    sweeplab::session::simulate::simulate(req, &NEVER, &mut |_| {})
+        .unwrap()
+        .unwrap()
+}
+
 pub fn biquads(x: &[f64], chain: &[Biquad]) -> Vec<f64> {
     let mut y = x.to_vec();
     for q in chain {
