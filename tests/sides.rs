@@ -192,6 +192,24 @@ fn a_reversed_driver_is_warned_and_no_crosstalk_is_null_with_a_reason() {
         "{:?}",
         sd.notes
     );
+    // the page says why in place of the missing curves (read back from its SVG)
+    let rep = tmp.path().join("lr").join("report");
+    let svg = tmp.path().join("svg");
+    let o = common::sweeplab(&[
+        "report",
+        rep.to_str().unwrap(),
+        "--format",
+        "svg",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let page = std::fs::read_to_string(svg.join("balance.svg")).unwrap();
+    assert!(
+        page.contains("did not hear the left side above its noise"),
+        "no reason on the page"
+    );
+    assert!(page.contains("R polarity: negative"));
 }
 
 #[test]

@@ -103,22 +103,32 @@ pub(crate) fn sides_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
                 bold: false,
             });
         }
+        // why a panel has nothing to draw: the notes and warnings about its figure
+        let why = |topic: &str| -> Vec<String> {
+            let lines: Vec<String> = sd
+                .notes
+                .iter()
+                .chain(&sd.warnings)
+                .filter(|n| n.contains(topic))
+                .cloned()
+                .collect();
+            if lines.is_empty() {
+                vec!["not measured (summary.md says why)".to_string()]
+            } else {
+                lines
+            }
+        };
         let panel = |title: &str,
                      curves: &[&Series],
                      y_label: &str,
                      min_span: f64,
                      extra: Vec<Entry>,
+                     topic: &str,
                      c: &mut Canvas,
                      rect: Rect|
          -> R<()> {
             if curves.is_empty() {
-                return paint_message(
-                    c,
-                    rect,
-                    Some(title),
-                    &["not measured (summary.md says why)".to_string()],
-                    &fq,
-                );
+                return paint_message(c, rect, Some(title), &why(topic), &fq);
             }
             let yv = y_in_band(curves, &x);
             let (min, max, step) = db_axis_range_q(&yv, min_span, 0.0, 1.0);
@@ -152,6 +162,7 @@ pub(crate) fn sides_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
             "Gain (dB)",
             20.0,
             extra,
+            "side",
             c,
             upper,
         )?;
@@ -171,6 +182,7 @@ pub(crate) fn sides_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
             "L − R (dB)",
             4.0,
             diff,
+            "difference",
             c,
             middle,
         )?;
@@ -195,6 +207,7 @@ pub(crate) fn sides_image(a: &Analysis, opts: &RenderOptions) -> R<Canvas> {
             "Crosstalk (dB)",
             20.0,
             xt,
+            "crosstalk",
             c,
             lower,
         )
