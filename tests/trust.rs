@@ -82,7 +82,7 @@ fn dump(case: &str, stim: &[f64], channels: &[&[f64]]) {
 fn analyze(case: &str, d: &SweepDesign, stim: &[f64], channels: &[&[f64]]) -> Vec<ChannelAnalysis> {
     dump(case, stim, channels);
     let n = channels.iter().map(|c| c.len()).max().unwrap();
-    let mut a = sweeplab::dsp::analyze::Analyzer::new(stim, n, layout(d));
+    let a = sweeplab::dsp::analyze::Analyzer::new(stim, n, layout(d));
     channels
         .iter()
         .enumerate()

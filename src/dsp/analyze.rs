@@ -9,6 +9,7 @@
 //! only on silence before the sweep that is not digital silence.
 
 use std::f64::consts::PI;
+use std::sync::OnceLock;
 
 use realfft::num_complex::Complex64;
 
@@ -18,7 +19,7 @@ use super::distortion::{HarmonicBand, LINEAR_SHARE, Leakage, distortion};
 use super::drift::judged_drift;
 pub use super::drift::{DRIFT_PLAUSIBLE_PPM, DRIFT_WARN_PPM};
 use super::faults::{Measured, capture_faults};
-use super::fft::FftCache;
+use super::fft::{FftCache, good_size};
 use super::ir::{extract_window, peak_position};
 use super::noise::noise_before_sweep;
 use super::spectrogram::capture_spectrogram;
@@ -49,6 +50,28 @@ const FADE_IN_OCT: f64 = 1.0 / 4.0;
 /// Harmonics are measured up to this far below the sweep's end (its fade-out, with margin).
 const FADE_OUT_OCT: f64 = 1.0 / 12.0;
 
+/// A capture channel's spectrum on the deconvolution's length, its mean removed: the one
+/// transform of a channel that needs nothing of the stimulus, so it can be made while the
+/// stimulus's inverse is.
+pub struct CaptureSpectrum {
+    y: Vec<Complex64>,
+}
+
+/// The spectrum of `raw` (its mean removed) on `n` points.
+pub fn capture_spectrum(raw: &[f64], n: usize) -> CaptureSpectrum {
+    CaptureSpectrum {
+        y: FftCache::new().forward_offset(raw, mean_of(raw), n),
+    }
+}
+
+fn mean_of(raw: &[f64]) -> f64 {
+    if raw.is_empty() {
+        0.0
+    } else {
+        raw.iter().sum::<f64>() / raw.len() as f64
+    }
+}
+
 /// Analyses capture channels against one stimulus, reusing the inverse filter and FFT plans.
 pub struct Analyzer {
     layout: SweepLayout,
@@ -56,8 +79,9 @@ pub struct Analyzer {
     deconv: Deconvolver,
     harmonics: usize,
     grid_hz: Vec<f64>,
-    /// The deconvolution's own floor in each harmonic window.
-    leakage: Leakage,
+    /// The deconvolution's own floor in each harmonic window: made when the first channel
+    /// starts, beside its deconvolution (it costs about as much).
+    leakage: OnceLock<Leakage>,
     /// A fixed right side of the linear window, samples (`--window`): no decay search, no
     /// frequency-dependent widening.
     fixed_right: Option<usize>,
@@ -71,25 +95,27 @@ pub fn transform_min_len(base: usize, lfs: f64) -> usize {
     base.max((2.0 * lfs * 3f64.ln()).ceil() as usize)
 }
 
+/// The deconvolution's transform length for a stimulus of `stimulus_len` samples, a capture
+/// of `capture_len` and a sweep rate of `lfs` (L·fs, samples): what [`Analyzer::new`] plans,
+/// known from the files' headers, so that the plans can be made while the samples are read.
+pub fn transform_len(stimulus_len: usize, capture_len: usize, lfs: f64) -> usize {
+    good_size(transform_min_len(stimulus_len.max(capture_len), lfs).max(stimulus_len))
+}
+
 impl Analyzer {
     /// `stimulus` must have its DC offset removed; `capture_len` is the longest channel.
     pub fn new(stimulus: &[f64], capture_len: usize, layout: SweepLayout) -> Self {
         let fs = layout.sample_rate as f64;
         let mut fft = FftCache::new();
-        let base = stimulus.len().max(capture_len);
         let lfs = layout.rate_l_s * fs;
         // The circular length only has to hold the longer signal: the harmonic responses land
         // at negative lags (the end of the buffer), where the linear response of a capture
         // this long has long decayed; harmonics are kept only while their zone fits in half
         // of the buffer. A shorter buffer also gives shorter transforms.
-        let min_len = transform_min_len(base, lfs);
-        let deconv = Deconvolver::new(
-            stimulus,
-            min_len,
-            fs,
-            (layout.start_hz, layout.end_hz),
-            &mut fft,
-        );
+        let n = transform_len(stimulus.len(), capture_len, lfs);
+        // both directions of the full length (made already if the caller planned ahead)
+        fft.prepare(n);
+        let deconv = Deconvolver::new(stimulus, n, fs, (layout.start_hz, layout.end_hz), &mut fft);
         let n = deconv.n as f64;
         // harmonics k with their zone inside half of the buffer
         let mut harmonics = 1;
@@ -106,17 +132,13 @@ impl Analyzer {
         if layout.end_hz / grid_hz[count] > 1.0 + 1e-9 {
             grid_hz.push(layout.end_hz);
         }
-        let leakage = {
-            let h_self = deconv.self_response(&mut fft);
-            Leakage::new(&h_self, lfs, harmonics.max(2), fs, &mut fft)
-        };
         Analyzer {
             layout,
             fft,
             deconv,
             harmonics,
             grid_hz,
-            leakage,
+            leakage: OnceLock::new(),
             fixed_right: None,
         }
     }
@@ -130,13 +152,64 @@ impl Analyzer {
         self
     }
 
+    /// The deconvolution's own floor in each harmonic window, made on first use.
+    fn leakage(&self) -> &Leakage {
+        self.leakage.get_or_init(|| {
+            let mut fft = self.fft.clone();
+            let h_self = self.deconv.self_response(&mut fft);
+            let fs = self.layout.sample_rate as f64;
+            let lfs = self.layout.rate_l_s * fs;
+            Leakage::new(&h_self, lfs, self.harmonics.max(2), fs, &mut fft)
+        })
+    }
+
     pub fn grid_hz(&self) -> &[f64] {
         &self.grid_hz
     }
 
+    /// The full transform length.
+    pub fn transform_len(&self) -> usize {
+        self.deconv.n
+    }
+
     /// Analyses one capture channel (raw samples as recorded).
-    pub fn analyze_channel(&mut self, index: usize, raw: &[f64]) -> ChannelAnalysis {
+    ///
+    /// Takes `&self`: channels can be analysed side by side, and the independent parts of
+    /// one channel (the spectrogram beside the deconvolution; the deconvolution's own floor
+    /// beside the linear response; distortion and decay beside the drift, the prediction and
+    /// the noise floor) run on two threads when rayon has them.
+    /// The result never depends on it: each part computes the same wherever it runs.
+    pub fn analyze_channel(&self, index: usize, raw: &[f64]) -> ChannelAnalysis {
+        self.analyze_channel_with(index, raw, None)
+    }
+
+    /// [`Analyzer::analyze_channel`] with the channel's spectrum made beforehand
+    /// ([`capture_spectrum`] on [`Analyzer::transform_len`]), e.g. beside this analyzer.
+    pub fn analyze_channel_with(
+        &self,
+        index: usize,
+        raw: &[f64],
+        spectrum: Option<CaptureSpectrum>,
+    ) -> ChannelAnalysis {
+        // the deconvolution's own floor is needed only for the harmonics: it is made on
+        // another thread (when rayon has one) while this one gets the impulse response and
+        // the linear response
+        rayon::scope(|s| {
+            s.spawn(|_| {
+                self.leakage();
+            });
+            self.channel(index, raw, spectrum)
+        })
+    }
+
+    fn channel(
+        &self,
+        index: usize,
+        raw: &[f64],
+        spectrum: Option<CaptureSpectrum>,
+    ) -> ChannelAnalysis {
         let lay = self.layout;
+        let mut fft = self.fft.clone();
         let fs = lay.sample_rate as f64;
         let n = self.deconv.n;
         let nf = n as f64;
@@ -152,14 +225,18 @@ impl Analyzer {
                 "clipping: {clipped} samples at full scale in channel {index}; lower the output level or the input gain and measure again"
             ));
         }
-        let mean = if raw.is_empty() {
-            0.0
-        } else {
-            raw.iter().sum::<f64>() / raw.len() as f64
-        };
+        let mean = mean_of(raw);
 
-        let spectrogram = capture_spectrogram(raw, fs, &mut self.fft);
-        let mut h = self.deconv.impulse_response(raw, mean, &mut self.fft);
+        let (spectrogram, mut h) = {
+            let mut fft2 = fft.clone();
+            rayon::join(
+                || capture_spectrogram(raw, fs, &mut fft2),
+                || match spectrum.filter(|s| s.y.len() == n / 2 + 1) {
+                    Some(s) => self.deconv.impulse_from_spectrum(s.y, &mut fft),
+                    None => self.deconv.impulse_response(raw, mean, &mut fft),
+                },
+            )
+        };
 
         // main peak: anywhere but the harmonic zone, unless the capture started so late that
         // the linear response itself sits there (then it stands far above everything else)
@@ -232,7 +309,7 @@ impl Analyzer {
                     faded[j] *= w;
                 }
             }
-            h = self.deconv.impulse_response(&faded, 0.0, &mut self.fft);
+            h = self.deconv.impulse_response(&faded, 0.0, &mut fft);
         }
         let fade = edge as f64;
         if cut_start {
@@ -304,7 +381,7 @@ impl Analyzer {
             &STORED_SMOOTHING.map(f64::from),
             noise_stretch,
             fs,
-            &mut self.fft,
+            &mut fft,
         );
         // the response is measured where it stands 6 dB above the noise its window collects
         // (both averaged over 1/6 octave); below, a point says more about the noise than the
@@ -404,119 +481,142 @@ impl Analyzer {
                 "the impulse response holds no stretch of pure noise: harmonics are reported without checking them against their noise, and no spectral decay is reported (its slices could not be told from noise)".into(),
             );
         }
-        let thd = if self.harmonics >= 2 {
-            distortion(
-                &h,
-                peak_pos,
-                lfs,
-                self.harmonics,
-                &grid,
-                &h1,
-                harm_band,
-                noise_stretch,
-                &self.leakage,
-                fs,
-                &mut self.fft,
-            )
-        } else {
-            notes.push("the sweep is too short to separate its harmonics: no THD".into());
-            Thd {
-                freq_hz: Vec::new(),
-                percent: Vec::new(),
-                harmonics: Vec::new(),
-                noise_floor: None,
-            }
-        };
-
-        // clock drift from the excess phase of a shorter window of the linear response
-        let m = ((fs as usize).next_power_of_two()).min(1 << 18).min(n);
+        // The rest is two independent halves, run side by side: the harmonics and the decay
+        // read windows of the impulse response; the drift, the prediction (two full-length
+        // transforms) and the noise floor the rest. Each half keeps its own warnings and
+        // notes, joined below in the order one thread would have written them.
         let post = lin_end as isize;
-        let (pre_m, post_m) = (
-            (pre as isize).min(m as isize / 8),
-            post.min(m as isize * 3 / 4),
-        );
-        let short = extract_window(
-            &h,
-            pi,
-            -pre_m,
-            post_m,
-            (pre_m / 2) as usize,
-            (post_m / 4).max(1) as usize,
-            m,
-        );
-        let fit_band = ((band.0 * 2.0).max(50.0), (band.1 / 1.5).min(0.4 * fs));
-        let complete = arrival >= 0.0 && captured_to >= sweep_len;
-        let drift_ppm = judged_drift(
-            &short,
-            fs,
-            (lay.start_hz, lay.end_hz),
-            fit_band,
-            lay.rate_l_s,
-            complete,
-            (&mut warnings, &mut notes),
-            &mut self.fft,
-        );
+        let mut fft_b = fft.clone();
+        let (
+            (thd, csd, samples, before, (warnings_a, notes_a)),
+            (drift_ppm, prediction, noise, (warnings_b, notes_b)),
+        ) = rayon::join(
+            || {
+                let (warnings, mut notes) = (Vec::new(), Vec::new());
+                let thd = if self.harmonics >= 2 {
+                    distortion(
+                        &h,
+                        peak_pos,
+                        lfs,
+                        self.harmonics,
+                        &grid,
+                        &h1,
+                        harm_band,
+                        noise_stretch,
+                        self.leakage(),
+                        fs,
+                        &mut fft,
+                    )
+                } else {
+                    notes.push("the sweep is too short to separate its harmonics: no THD".into());
+                    Thd {
+                        freq_hz: Vec::new(),
+                        percent: Vec::new(),
+                        harmonics: Vec::new(),
+                        noise_floor: None,
+                    }
+                };
 
-        // impulse response section: 10 ms before the peak to 300 ms after (or the window end)
-        let before = (0.01 * fs) as isize;
-        let after = ((0.3 * fs) as isize).min(post);
-        let samples: Vec<f32> = (-before..after)
-            .map(|o| h[(pi + o).rem_euclid(n as isize) as usize] as f32)
-            .collect();
+                // impulse response section: 10 ms before the peak to 300 ms after (or the
+                // window end)
+                let before = (0.01 * fs) as isize;
+                let after = ((0.3 * fs) as isize).min(post);
+                let samples: Vec<f32> = (-before..after)
+                    .map(|o| h[(pi + o).rem_euclid(n as isize) as usize] as f32)
+                    .collect();
 
-        // the cumulative spectral decay: slices over the first half of the measured decay
-        // (2–20 ms), every slice ending where the response's window does
-        // 1/24 octave, an octave above the band's start and a third below its end: nearer
-        // the edges the slices show the sweep's own band limit ringing, not the device
-        let freq: Vec<f64> = grid
-            .iter()
-            .step_by(4)
-            .copied()
-            .filter(|&f| f >= 2.0 * band.0 && f <= band.1 / 1.25)
-            .collect();
-        let csd = channel_csd(
-            &h,
-            pi,
-            (decay.right, max_right),
-            noise_stretch,
-            fs,
-            freq,
-            &mut self.fft,
+                // the cumulative spectral decay: slices over the first half of the measured
+                // decay (2–20 ms), every slice ending where the response's window does;
+                // 1/24 octave, an octave above the band's start and a third below its end:
+                // nearer the edges the slices show the sweep's own band limit ringing, not
+                // the device
+                let freq: Vec<f64> = grid
+                    .iter()
+                    .step_by(4)
+                    .copied()
+                    .filter(|&f| f >= 2.0 * band.0 && f <= band.1 / 1.25)
+                    .collect();
+                let csd = channel_csd(
+                    &h,
+                    pi,
+                    (decay.right, max_right),
+                    noise_stretch,
+                    fs,
+                    freq,
+                    &mut fft,
+                );
+                (thd, csd, samples, before, (warnings, notes))
+            },
+            || {
+                let (mut warnings, mut notes) = (Vec::new(), Vec::new());
+                // clock drift from the excess phase of a shorter window of the linear response
+                let m = ((fs as usize).next_power_of_two()).min(1 << 18).min(n);
+                let (pre_m, post_m) = (
+                    (pre as isize).min(m as isize / 8),
+                    post.min(m as isize * 3 / 4),
+                );
+                let short = extract_window(
+                    &h,
+                    pi,
+                    -pre_m,
+                    post_m,
+                    (pre_m / 2) as usize,
+                    (post_m / 4).max(1) as usize,
+                    m,
+                );
+                let fit_band = ((band.0 * 2.0).max(50.0), (band.1 / 1.5).min(0.4 * fs));
+                let complete = arrival >= 0.0 && captured_to >= sweep_len;
+                let drift_ppm = judged_drift(
+                    &short,
+                    fs,
+                    (lay.start_hz, lay.end_hz),
+                    fit_band,
+                    lay.rate_l_s,
+                    complete,
+                    (&mut warnings, &mut notes),
+                    &mut fft_b,
+                );
+
+                // the prediction of the capture for the fault checks: the stimulus through
+                // the measured linear response (harmonics are left out: a glitch deconvolves
+                // into a smear over every lag, and a window reaching over the harmonics would
+                // predict it too)
+                let prediction = {
+                    let lin = extract_window(
+                        &h,
+                        pi,
+                        -(pre as isize),
+                        resp.longest as isize,
+                        (pre / 4).max(1),
+                        (resp.longest / 5).max(1),
+                        n,
+                    );
+                    let spec = fft_b.forward_owned(lin, n);
+                    let mut p = self.deconv.predict(&spec, &mut fft_b);
+                    p.rotate_right(pi.rem_euclid(n as isize) as usize);
+                    p.truncate(raw.len());
+                    p.iter_mut().for_each(|v| *v += mean);
+                    p
+                };
+                // noise floor from the silence before the sweep arrives
+                let noise = noise_before_sweep(
+                    raw,
+                    arrival,
+                    fs,
+                    index,
+                    &mut warnings,
+                    &mut notes,
+                    &mut fft_b,
+                );
+                (drift_ppm, prediction, noise, (warnings, notes))
+            },
         );
-
-        // the prediction of the capture for the fault checks: the stimulus through the measured
-        // linear response (harmonics are left out: a glitch deconvolves into a smear over
-        // every lag, and a window reaching over the harmonics would predict it too)
-        let prediction = {
-            let lin = extract_window(
-                &h,
-                pi,
-                -(pre as isize),
-                resp.longest as isize,
-                (pre / 4).max(1),
-                (resp.longest / 5).max(1),
-                n,
-            );
-            let spec = self.fft.forward_owned(lin, n);
-            let mut p = self.deconv.predict(&spec, &mut self.fft);
-            p.rotate_right(pi.rem_euclid(n as isize) as usize);
-            p.truncate(raw.len());
-            p.iter_mut().for_each(|v| *v += mean);
-            p
-        };
         // the full impulse response is not needed any more
         drop(h);
-
-        // noise floor from the silence before the sweep arrives
-        let noise = noise_before_sweep(
-            raw,
-            arrival,
-            fs,
-            index,
-            &mut warnings,
-            &mut notes,
-            &mut self.fft,
-        );
+        warnings.extend(warnings_a);
+        warnings.extend(warnings_b);
+        notes.extend(notes_a);
+        notes.extend(notes_b);
 
         // level at 1 kHz: the 1/3-octave smoothed response, where its whole band is measured
         let third = 2f64.powf(1.0 / 6.0);

@@ -10,6 +10,8 @@ use std::f64::consts::PI;
 
 use realfft::num_complex::{Complex32, Complex64};
 
+use rayon::prelude::*;
+
 use super::fft::{FftCache, good_size};
 
 /// The regularized inverse of one stimulus, reusable for every capture channel.
@@ -80,8 +82,9 @@ impl Deconvolver {
             v.sort_by(f64::total_cmp);
             v.get(v.len() / 2).copied().unwrap_or(0.0)
         };
+        // bin by bin, independent: split over rayon's threads (the order is kept)
         let inverse: Vec<Complex64> = x
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(k, &xk)| {
                 let f = k as f64 * df;
@@ -111,7 +114,7 @@ impl Deconvolver {
             sample_rate,
             inverse,
             stimulus: x
-                .iter()
+                .par_iter()
                 .map(|c| Complex32::new(c.re as f32, c.im as f32))
                 .collect(),
         }
@@ -121,7 +124,13 @@ impl Deconvolver {
     /// linear response at lags ≥ 0, harmonic responses wrapped to the end (negative lags).
     /// `dc` is subtracted from the capture on the way in.
     pub fn impulse_response(&self, capture: &[f64], dc: f64, fft: &mut FftCache) -> Vec<f64> {
-        let mut y = fft.forward_offset(capture, dc, self.n);
+        self.impulse_from_spectrum(fft.forward_offset(capture, dc, self.n), fft)
+    }
+
+    /// [`Deconvolver::impulse_response`] from the capture's spectrum on this length (made
+    /// beforehand, e.g. while this deconvolver was being made).
+    pub fn impulse_from_spectrum(&self, mut y: Vec<Complex64>, fft: &mut FftCache) -> Vec<f64> {
+        assert_eq!(y.len(), self.n / 2 + 1, "a spectrum of another length");
         for (yk, ik) in y.iter_mut().zip(&self.inverse) {
             *yk *= ik;
         }

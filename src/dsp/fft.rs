@@ -6,21 +6,69 @@ use std::sync::{Arc, Mutex, OnceLock};
 use realfft::num_complex::Complex64;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
-/// The process-wide planner: planning (twiddle factors) costs about as much as a transform,
-/// so every analysis in a process shares one set of plans.
-fn planner() -> std::sync::MutexGuard<'static, RealFftPlanner<f64>> {
-    static PLANNER: OnceLock<Mutex<RealFftPlanner<f64>>> = OnceLock::new();
-    PLANNER
-        .get_or_init(|| Mutex::new(RealFftPlanner::new()))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+type Forward = Arc<dyn RealToComplex<f64>>;
+type Inverse = Arc<dyn ComplexToReal<f64>>;
+
+/// The plans of one length, each made once per process when first asked for.
+#[derive(Default)]
+struct Plans {
+    forward: OnceLock<Forward>,
+    inverse: OnceLock<Inverse>,
 }
 
-/// Forward and inverse real-FFT plans by size, fetched from the shared planner once and
-/// then held locally (no lock on the hot path).
+/// The process-wide plans by length: planning (twiddle factors) costs about as much as a
+/// transform, so every analysis in a process shares one set. The map's lock is held only to
+/// find a length's cell; the planning itself runs outside it, so two threads plan two
+/// lengths (or the two directions of one) at once, and a thread that wants a plan being
+/// made waits for that one only.
+fn plans(n: usize) -> Arc<Plans> {
+    static MAP: OnceLock<Mutex<HashMap<usize, Arc<Plans>>>> = OnceLock::new();
+    MAP.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(n)
+        .or_default()
+        .clone()
+}
+
+/// Each plan comes from a planner of its own: rustfft builds a length from the sub-transforms
+/// its planner already holds, so a planner that planned other lengths first can build the
+/// same length another way and round differently in the last bits (with one planner per
+/// thread, a session analysed alone and the same session analysed beside another differed
+/// in the 16th digit of a THD noise floor: tests/cli.rs). A planner per plan gives every
+/// length one structure whatever ran before, at no measurable cost.
+fn forward_plan(n: usize) -> Forward {
+    plans(n)
+        .forward
+        .get_or_init(|| RealFftPlanner::<f64>::new().plan_fft_forward(n))
+        .clone()
+}
+
+fn inverse_plan(n: usize) -> Inverse {
+    plans(n)
+        .inverse
+        .get_or_init(|| RealFftPlanner::<f64>::new().plan_fft_inverse(n))
+        .clone()
+}
+
+/// Makes the forward plan of length `n` for the whole process (a caller that knows a length
+/// early plans it while it does something else, such as reading the samples).
+pub fn plan_forward(n: usize) {
+    forward_plan(n);
+}
+
+/// Makes the inverse plan of length `n` for the whole process (see [`plan_forward`]).
+pub fn plan_inverse(n: usize) {
+    inverse_plan(n);
+}
+
+/// Forward and inverse real-FFT plans by size, fetched from the process-wide ones once and
+/// then held locally (no lock on the hot path). Cheap to make: each task of a parallel
+/// analysis has its own.
+#[derive(Clone)]
 pub struct FftCache {
-    forward: HashMap<usize, Arc<dyn RealToComplex<f64>>>,
-    inverse: HashMap<usize, Arc<dyn ComplexToReal<f64>>>,
+    forward: HashMap<usize, Forward>,
+    inverse: HashMap<usize, Inverse>,
 }
 
 impl Default for FftCache {
@@ -37,6 +85,14 @@ impl FftCache {
         }
     }
 
+    /// Makes (or fetches) both plans of length `n` now, the two directions on two threads
+    /// when a second one is free.
+    pub fn prepare(&mut self, n: usize) {
+        let (f, i) = rayon::join(|| forward_plan(n), || inverse_plan(n));
+        self.forward.insert(n, f);
+        self.inverse.insert(n, i);
+    }
+
     /// Forward real FFT of `input` zero-padded (or truncated) to `n`: `n/2 + 1` bins, unscaled.
     pub fn forward(&mut self, input: &[f64], n: usize) -> Vec<Complex64> {
         self.forward_offset(input, 0.0, n)
@@ -48,7 +104,7 @@ impl FftCache {
         let plan = self
             .forward
             .entry(n)
-            .or_insert_with(|| planner().plan_fft_forward(n))
+            .or_insert_with(|| forward_plan(n))
             .clone();
         let mut buf = vec![0.0; n];
         let m = input.len().min(n);
@@ -67,7 +123,7 @@ impl FftCache {
         let plan = self
             .forward
             .entry(n)
-            .or_insert_with(|| planner().plan_fft_forward(n))
+            .or_insert_with(|| forward_plan(n))
             .clone();
         input.resize(n, 0.0);
         let mut out = plan.make_output_vec();
@@ -86,7 +142,7 @@ impl FftCache {
         let plan = self
             .inverse
             .entry(n)
-            .or_insert_with(|| planner().plan_fft_inverse(n))
+            .or_insert_with(|| inverse_plan(n))
             .clone();
         let mut buf = spectrum;
         // a real signal's DC and Nyquist bins are real; drop rounding residue so realfft agrees

@@ -1,5 +1,6 @@
 //! Pure, deterministic signal processing: samples in, numbers out; no I/O, no clocks, no
-//! threads of its own. Must not import: `storage`, `device`, `sim`, `report`, `compare`,
+//! threads of its own (independent parts of one computation may run side by side on the
+//! caller's rayon pool, `join`/`par_iter`, never with a result that depends on it). Must not import: `storage`, `device`, `sim`, `report`, `compare`,
 //! `session`, `cli` (only `results` for the data it fills, `bounds` for its limits).
 
 pub mod align;

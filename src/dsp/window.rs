@@ -16,6 +16,8 @@
 
 use realfft::num_complex::Complex64;
 
+use rayon::prelude::*;
+
 use super::fft::{FftCache, good_size};
 use super::ir::extract_window;
 use super::smoothing::smooth_power;
@@ -100,6 +102,9 @@ pub struct WindowedResponse {
     pub longest: usize,
 }
 
+/// A spectrum and its bin width, Hz.
+type Spectrum = (Vec<Complex64>, f64);
+
 /// Evaluates the response of `h` windowed from `pre` samples before the peak at `peak` to a
 /// right side T(f) = max(decay_right, cycles / f) (at most `max_right`) at each `grid`
 /// frequency; `cycles` = 0 gives a fixed window of `decay_right`.
@@ -144,32 +149,36 @@ pub fn windowed_response(
             len,
         )
     };
-    let spectra: Vec<(Vec<Complex64>, f64)> = lengths
-        .iter()
+    // every rung's transform, and the same window over a stretch of pure noise (narrower if
+    // the stretch is, its power scaled to the full width): the rungs are independent, and
+    // so are the two windows of a rung, so they run side by side (rayon keeps the order)
+    let rungs: Vec<(Spectrum, Option<Vec<Complex64>>)> = lengths
+        .par_iter()
         .map(|&right| {
             let len = good_size(PAD * (pre + right));
-            (
-                fft.forward_owned(cut(peak, right, len), len),
-                sample_rate / len as f64,
+            let (mut fa, mut fb) = (fft.clone(), fft.clone());
+            rayon::join(
+                || {
+                    (
+                        fa.forward_owned(cut(peak, right, len), len),
+                        sample_rate / len as f64,
+                    )
+                },
+                || {
+                    noise.map(|(n0, n1)| {
+                        let avail = ((n1 - n0).max(0) as usize).saturating_sub(pre).max(8);
+                        let r = right.min(avail);
+                        let scale = ((pre + right) as f64 / (pre + r) as f64).sqrt();
+                        let mut s = fb.forward_owned(cut(peak + n0 + pre as isize, r, len), len);
+                        s.iter_mut().for_each(|c| *c *= scale);
+                        s
+                    })
+                },
             )
         })
         .collect();
-    // the same windows over a stretch of pure noise (narrower if the stretch is, its power
-    // scaled to the full width)
-    let noise_spectra: Option<Vec<Vec<Complex64>>> = noise.map(|(n0, n1)| {
-        lengths
-            .iter()
-            .map(|&right| {
-                let len = good_size(PAD * (pre + right));
-                let avail = ((n1 - n0).max(0) as usize).saturating_sub(pre).max(8);
-                let r = right.min(avail);
-                let scale = ((pre + right) as f64 / (pre + r) as f64).sqrt();
-                let mut s = fft.forward_owned(cut(peak + n0 + pre as isize, r, len), len);
-                s.iter_mut().for_each(|c| *c *= scale);
-                s
-            })
-            .collect()
-    });
+    let (spectra, noise_spectra): (Vec<_>, Vec<_>) = rungs.into_iter().unzip();
+    let noise_spectra: Option<Vec<Vec<Complex64>>> = noise_spectra.into_iter().collect();
     let eval = |spec: &[Complex64], df: f64, f: f64| -> Complex64 {
         let x = f / df;
         let k = (x.floor() as usize).min(spec.len() - 2);
@@ -252,18 +261,25 @@ pub fn windowed_response(
             .collect()
     };
     let signal: Vec<(&[Complex64], f64)> = spectra.iter().map(|(s, df)| (&s[..], *df)).collect();
-    let smoothed_power: Vec<Vec<f64>> = smoothing
-        .iter()
-        .map(|&n| smooth_ladder(&signal, n))
-        .collect();
-    let noise_power = noise_spectra.as_ref().map(|ns| {
-        let noise: Vec<(&[Complex64], f64)> = ns
-            .iter()
-            .zip(&spectra)
-            .map(|(s, (_, df))| (&s[..], *df))
-            .collect();
-        smooth_ladder(&noise, smoothing.last().copied().unwrap_or(6.0))
-    });
+    // the curves are independent: smoothed side by side
+    let (smoothed_power, noise_power) = rayon::join(
+        || -> Vec<Vec<f64>> {
+            smoothing
+                .par_iter()
+                .map(|&n| smooth_ladder(&signal, n))
+                .collect()
+        },
+        || {
+            noise_spectra.as_ref().map(|ns| {
+                let noise: Vec<(&[Complex64], f64)> = ns
+                    .iter()
+                    .zip(&spectra)
+                    .map(|(s, (_, df))| (&s[..], *df))
+                    .collect();
+                smooth_ladder(&noise, smoothing.last().copied().unwrap_or(6.0))
+            })
+        },
+    );
     WindowedResponse {
         values,
         smoothed_power,

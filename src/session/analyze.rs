@@ -322,8 +322,48 @@ fn analyze_capture(
     let stim_info = probe_wav(&stim_path)?;
     let needed = stim_info.frames * repeats + 5 * stim_info.sample_rate as usize;
     check_memory(&stim_info, cap_path, needed)?;
-    let mut stim = read_wav(&stim_path)?;
-    let (cap, cap_total) = crate::storage::wav::read_wav_prefix(cap_path, Some(needed))?;
+    // the transform's length follows from the headers: its plans (as long as a transform
+    // to make) are made while the samples are read
+    let cap_info = probe_wav(cap_path)?;
+    let sw = &session.sweep;
+    let ahead = (repeats == 1).then(|| {
+        let fs = f64::from(session.sample_rate);
+        let end_hz = sw.end_hz.min(max_end_hz(session.sample_rate));
+        let rate_l_s = session
+            .sync
+            .as_ref()
+            .map_or(sw.duration_s / (end_hz / sw.start_hz).ln(), |s| s.rate_l_s);
+        crate::dsp::analyze::transform_len(
+            stim_info.frames,
+            cap_info.frames.min(needed),
+            rate_l_s * fs,
+        )
+    });
+    // the two files are read side by side, each followed by one of the two plans; the
+    // stimulus is checked and prepared on its own side as soon as it is read (its errors are
+    // returned below, in the order the checks are made)
+    let plan = ahead.filter(|&n| n > 0);
+    let ((stim, ready), cap) = rayon::join(
+        || {
+            let stim = read_wav(&stim_path);
+            let ready = stim
+                .as_ref()
+                .ok()
+                .and_then(|s| prepare_stimulus(&stim_path, s, session));
+            if let Some(n) = plan {
+                crate::dsp::fft::plan_forward(n);
+            }
+            (stim, ready)
+        },
+        || {
+            let cap = crate::storage::wav::read_wav_prefix(cap_path, Some(needed));
+            if let Some(n) = plan {
+                crate::dsp::fft::plan_inverse(n);
+            }
+            cap
+        },
+    );
+    let (mut stim, (cap, cap_total)) = (stim?, cap?);
     if stim.sample_rate != session.sample_rate {
         return Err(Error::bad_input(
             &stim_path,
@@ -335,7 +375,6 @@ fn analyze_capture(
     }
     check_pair(&stim_path, &stim, cap_path, &cap)?;
     let fs = f64::from(stim.sample_rate);
-    let sw = &session.sweep;
     let stim_s = stim.frames() as f64 / fs;
     if sw.pre_s + sw.duration_s > stim_s + 0.5 / fs {
         return Err(Error::bad_input(
@@ -352,12 +391,19 @@ fn analyze_capture(
         Some(s) => (s.rate_l_s, s.phase_start_hz),
         None => (sw.duration_s / (end_hz / sw.start_hz).ln(), sw.start_hz),
     };
-    if let Some(sync) = &session.sync {
-        check_own_stimulus(&stim_path, &stim.channels[0], session, sync)?;
-    }
-    let stimulus = dc_removed(std::mem::take(&mut stim.channels[0]));
-    detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz)
-        .map_err(|m| Error::bad_input(&stim_path, m))?;
+    let ReadyStimulus {
+        own_check,
+        stimulus,
+        detected,
+    } = match ready {
+        Some(r) => r,
+        None => prepare_stimulus(&stim_path, &stim, session).ok_or_else(|| {
+            Error::bad_input(&stim_path, "is not a mono stimulus of the session's rate")
+        })?,
+    };
+    own_check?;
+    drop(std::mem::take(&mut stim.channels[0]));
+    detected.map_err(|m| Error::bad_input(&stim_path, m))?;
     let first = (sw.pre_s * fs).round() as usize;
     let layout = SweepLayout {
         sample_rate: stim.sample_rate,
@@ -603,6 +649,44 @@ fn round_to(v: f64, step: f64) -> f64 {
     (v / step).round() * step
 }
 
+/// The stimulus made ready for the analysis as soon as it is read: the check that it is the
+/// session's own sweep, its DC offset removed, and the check that it holds a sweep.
+struct ReadyStimulus {
+    own_check: Result<()>,
+    stimulus: Vec<f64>,
+    detected: std::result::Result<(), String>,
+}
+
+/// `None` where the stimulus fails a check made on it first (rate, channels, length): the
+/// caller reports that one.
+fn prepare_stimulus(
+    stim_path: &Path,
+    stim: &WavData,
+    session: &crate::storage::session_file::SessionFile,
+) -> Option<ReadyStimulus> {
+    let fs = f64::from(stim.sample_rate);
+    let sw = &session.sweep;
+    if stim.sample_rate != session.sample_rate
+        || stim.channels.len() != 1
+        || stim.frames() == 0
+        || sw.pre_s + sw.duration_s > stim.frames() as f64 / fs + 0.5 / fs
+    {
+        return None;
+    }
+    let own_check = match &session.sync {
+        Some(sync) => check_own_stimulus(stim_path, &stim.channels[0], session, sync),
+        None => Ok(()),
+    };
+    let stimulus = dc_removed(stim.channels[0].clone());
+    let end_hz = sw.end_hz.min(max_end_hz(stim.sample_rate));
+    let detected = detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz).map(|_| ());
+    Some(ReadyStimulus {
+        own_check,
+        stimulus,
+        detected,
+    })
+}
+
 /// A session made by sweeplab says exactly which sweep it played: its stimulus.wav must be
 /// that sweep (to within 16-bit rounding), or the analysis would measure one sweep against
 /// another and report nonsense as drift.
@@ -735,18 +819,38 @@ pub fn run_analysis(
     extra_warnings: &[String],
     window_s: Option<f64>,
 ) -> Analysis {
-    let mut analyzer = Analyzer::new(&stimulus, cap.frames(), layout);
+    // the first channel's transform is made while the stimulus's inverse is
+    let n = crate::dsp::analyze::transform_len(
+        stimulus.len(),
+        cap.frames(),
+        layout.rate_l_s * f64::from(layout.sample_rate),
+    );
+    let (mut analyzer, first) = rayon::join(
+        || Analyzer::new(&stimulus, cap.frames(), layout),
+        || {
+            cap.channels
+                .first()
+                .map(|ch| crate::dsp::analyze::capture_spectrum(ch, n))
+        },
+    );
     if let Some(w) = window_s {
         analyzer = analyzer.with_fixed_window(w);
     }
     // only its spectrum is needed from here on
     drop(stimulus);
+    // channels side by side (rayon keeps their order)
+    use rayon::prelude::*;
+    let mut spectra: Vec<_> = cap.channels.iter().map(|_| None).collect();
+    if let Some(s) = spectra.first_mut() {
+        *s = first;
+    }
     let channels = cap
         .channels
-        .iter()
+        .par_iter()
+        .zip(spectra)
         .enumerate()
-        .map(|(i, ch)| {
-            let mut c = analyzer.analyze_channel(i, ch);
+        .map(|(i, (ch, spectrum))| {
+            let mut c = analyzer.analyze_channel_with(i, ch, spectrum);
             c.warnings.splice(0..0, extra_warnings.iter().cloned());
             c
         })

@@ -185,6 +185,6 @@ pub fn analyze_one(
     stim: &[f64],
     capture: &[f64],
 ) -> sweeplab::results::ChannelAnalysis {
-    let mut a = Analyzer::new(stim, capture.len(), layout(d));
+    let a = Analyzer::new(stim, capture.len(), layout(d));
     a.analyze_channel(0, capture)
 }
