@@ -7,6 +7,7 @@ use clap::Parser;
 use sweeplab::cli::Cli;
 
 fn main() -> ExitCode {
+    keep_large_buffers_in_the_heap();
     let cli = Cli::parse();
     match sweeplab::cli::run(cli) {
         Ok(code) => code,
@@ -16,3 +17,22 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc gives every block over its mmap threshold (128 KiB at first) pages of its own and
+/// returns them at `free`: an analysis allocates and frees buffers of megabytes over and
+/// over, and each one is then page-faulted in again and, with two threads, unmapped with a
+/// TLB shoot-down on the other core. Raising the threshold (and never trimming the heap's
+/// top) lets freed buffers be reused: analyze 0.87-0.92x the time from 1 s at 48 kHz to
+/// 30 s at 192 kHz stereo (farm-bench, paired), peak memory within 8 %.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_large_buffers_in_the_heap() {
+    // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
+    // (a refusal, which returns 0, leaves glibc's defaults: slower, never wrong)
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_large_buffers_in_the_heap() {}
