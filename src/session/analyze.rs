@@ -345,9 +345,9 @@ fn analyze_capture(
     let plan = ahead.filter(|&n| n > 0);
     let ((stim, ready), cap) = rayon::join(
         || {
-            let stim = read_wav(&stim_path);
+            let mut stim = read_wav(&stim_path);
             let ready = stim
-                .as_ref()
+                .as_mut()
                 .ok()
                 .and_then(|s| prepare_stimulus(&stim_path, s, session));
             if let Some(n) = plan {
@@ -393,16 +393,15 @@ fn analyze_capture(
     };
     let ReadyStimulus {
         own_check,
-        stimulus,
         detected,
     } = match ready {
         Some(r) => r,
-        None => prepare_stimulus(&stim_path, &stim, session).ok_or_else(|| {
+        None => prepare_stimulus(&stim_path, &mut stim, session).ok_or_else(|| {
             Error::bad_input(&stim_path, "is not a mono stimulus of the session's rate")
         })?,
     };
     own_check?;
-    drop(std::mem::take(&mut stim.channels[0]));
+    let stimulus = std::mem::take(&mut stim.channels[0]);
     detected.map_err(|m| Error::bad_input(&stim_path, m))?;
     let first = (sw.pre_s * fs).round() as usize;
     let layout = SweepLayout {
@@ -649,19 +648,19 @@ fn round_to(v: f64, step: f64) -> f64 {
     (v / step).round() * step
 }
 
-/// The stimulus made ready for the analysis as soon as it is read: the check that it is the
-/// session's own sweep, its DC offset removed, and the check that it holds a sweep.
+/// The checks of a stimulus made as soon as it is read: that it is the session's own sweep,
+/// and that it holds a sweep.
 struct ReadyStimulus {
     own_check: Result<()>,
-    stimulus: Vec<f64>,
     detected: std::result::Result<(), String>,
 }
 
-/// `None` where the stimulus fails a check made on it first (rate, channels, length): the
-/// caller reports that one.
+/// Checks the stimulus (as read) and removes its DC offset in place. `None`, with the samples
+/// untouched, where it fails a check made on it first (rate, channels, length): the caller
+/// reports that one.
 fn prepare_stimulus(
     stim_path: &Path,
-    stim: &WavData,
+    stim: &mut WavData,
     session: &crate::storage::session_file::SessionFile,
 ) -> Option<ReadyStimulus> {
     let fs = f64::from(stim.sample_rate);
@@ -677,12 +676,12 @@ fn prepare_stimulus(
         Some(sync) => check_own_stimulus(stim_path, &stim.channels[0], session, sync),
         None => Ok(()),
     };
-    let stimulus = dc_removed(stim.channels[0].clone());
+    stim.channels[0] = dc_removed(std::mem::take(&mut stim.channels[0]));
     let end_hz = sw.end_hz.min(max_end_hz(stim.sample_rate));
-    let detected = detect_sweep(&stimulus, stim.sample_rate, sw.start_hz, end_hz).map(|_| ());
+    let detected =
+        detect_sweep(&stim.channels[0], stim.sample_rate, sw.start_hz, end_hz).map(|_| ());
     Some(ReadyStimulus {
         own_check,
-        stimulus,
         detected,
     })
 }
@@ -883,6 +882,15 @@ pub fn write_outputs(
     opts: &AnalyzeOptions,
 ) -> Result<Vec<PathBuf>> {
     let out = out_dir.path();
+    // the files and the plots side by side; the files' errors first
+    let (files, plots) = rayon::join(|| write_files(out, a), || write_plots(out, a, opts));
+    let mut written = files?;
+    written.extend(plots?);
+    Ok(written)
+}
+
+/// analysis.json, response.csv (and its calibrated twin) and the exports.
+fn write_files(out: &Path, a: &Analysis) -> Result<Vec<PathBuf>> {
     let mut written = vec![write_analysis(out, a)?];
     if let Some(ch) = a.channels.first() {
         let p = out.join(RESPONSE_CSV);
@@ -899,6 +907,12 @@ pub fn write_outputs(
         }
     }
     written.extend(crate::storage::export::write_exports(out, a)?);
+    Ok(written)
+}
+
+/// The plots, unless they are off.
+fn write_plots(out: &Path, a: &Analysis, opts: &AnalyzeOptions) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
     if opts.plots {
         let ropts = crate::report::RenderOptions {
             width: opts.size.0,
