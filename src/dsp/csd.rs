@@ -11,6 +11,8 @@
 
 use std::f64::consts::PI;
 
+use rayon::prelude::*;
+
 use super::fft::FftCache;
 use crate::results::Csd;
 
@@ -84,56 +86,61 @@ pub fn cumulative_spectral_decay(
                 .collect()
         })
     });
-    let mut start_s = Vec::new();
-    let mut powers: Vec<Vec<f64>> = Vec::new();
-    for k in 0..s.slices {
-        let from = (k as f64 * step).round() as usize;
-        if from + rise + taper >= end {
-            break;
-        }
-        let l = end - from;
-        let x: Vec<f64> = (0..l)
-            .map(|i| {
-                let mut w = 1.0;
-                if i < rise {
-                    w *= 0.5 - 0.5 * (PI * (i as f64 + 0.5) / rise as f64).cos();
+    // the slices that fit before the end (the condition only grows with k), each its own
+    // transform: made side by side (rayon keeps their order)
+    let from_of = |k: usize| (k as f64 * step).round() as usize;
+    let count = (0..s.slices)
+        .take_while(|&k| from_of(k) + rise + taper < end)
+        .count();
+    let start_s: Vec<f64> = (0..count).map(|k| from_of(k) as f64 / fs).collect();
+    let powers: Vec<Vec<f64>> = (0..count)
+        .into_par_iter()
+        .map_init(
+            || fft.clone(),
+            |fft, k| {
+                let from = from_of(k);
+                let l = end - from;
+                let x: Vec<f64> = (0..l)
+                    .map(|i| {
+                        let mut w = 1.0;
+                        if i < rise {
+                            w *= 0.5 - 0.5 * (PI * (i as f64 + 0.5) / rise as f64).cos();
+                        }
+                        let j = l - 1 - i;
+                        if j < taper {
+                            w *= 0.5 - 0.5 * (PI * (j as f64 + 0.5) / taper as f64).cos();
+                        }
+                        at(from as isize + i as isize) * w
+                    })
+                    .collect();
+                let spec = fft.forward(&x, n);
+                let p: Vec<f64> = grid_hz
+                    .iter()
+                    .map(|&f| {
+                        let b = bin(f);
+                        let i = (b.floor() as usize).min(n / 2 - 1);
+                        let t = b - i as f64;
+                        let m = spec[i].norm() * (1.0 - t) + spec[i + 1].norm() * t;
+                        m * m
+                    })
+                    .collect();
+                match &noise_per_sample {
+                    Some(np) => p
+                        .iter()
+                        .zip(np)
+                        .map(|(&p, &q)| {
+                            if p >= NOISE_GATE * q * l as f64 {
+                                p
+                            } else {
+                                f64::NAN
+                            }
+                        })
+                        .collect(),
+                    None => p,
                 }
-                let j = l - 1 - i;
-                if j < taper {
-                    w *= 0.5 - 0.5 * (PI * (j as f64 + 0.5) / taper as f64).cos();
-                }
-                at(from as isize + i as isize) * w
-            })
-            .collect();
-        let spec = fft.forward(&x, n);
-        let p: Vec<f64> = grid_hz
-            .iter()
-            .map(|&f| {
-                // linear interpolation between the two bins around f
-                let b = bin(f);
-                let i = (b.floor() as usize).min(n / 2 - 1);
-                let t = b - i as f64;
-                let m = spec[i].norm() * (1.0 - t) + spec[i + 1].norm() * t;
-                m * m
-            })
-            .collect();
-        let gated = match &noise_per_sample {
-            Some(np) => p
-                .iter()
-                .zip(np)
-                .map(|(&p, &q)| {
-                    if p >= NOISE_GATE * q * l as f64 {
-                        p
-                    } else {
-                        f64::NAN
-                    }
-                })
-                .collect(),
-            None => p,
-        };
-        start_s.push(from as f64 / fs);
-        powers.push(gated);
-    }
+            },
+        )
+        .collect();
     let top = powers
         .first()
         .map(|p| {
