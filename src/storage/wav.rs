@@ -171,52 +171,59 @@ fn decode(path: &Path, h: &Header, bytes: &[u8]) -> Result<WavData> {
     let data = &bytes[h.data_offset..h.data_offset + h.data_len];
     let frames = data.len() / width / nch;
     let bytes = &data[..frames * nch * width];
-    // decode all samples in one tight, format-specialised pass
-    let interleaved: Vec<f64> = match (spec_fmt == SampleFormat::Float, width) {
-        (true, _) => bytes
-            .chunks_exact(4)
-            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-            .collect(),
-        (false, 1) => bytes
-            .iter()
-            .map(|&b| (f64::from(b) - 128.0) / 128.0)
-            .collect(),
-        (false, 2) => bytes
-            .chunks_exact(2)
-            .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
-            .collect(),
-        (false, 3) => bytes
-            .chunks_exact(3)
-            .map(|b| f64::from(i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) / 8_388_608.0)
-            .collect(),
-        (false, _) => bytes
-            .chunks_exact(4)
-            .map(|b| f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) / 2_147_483_648.0)
-            .collect(),
+    // decode all samples in one tight, format-specialised pass, straight into each channel's
+    // buffer (no interleaved copy)
+    let channels: Vec<Vec<f64>> = match (spec_fmt == SampleFormat::Float, width) {
+        (true, _) => split(bytes, nch, 4, |b| {
+            f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        }),
+        (false, 1) => split(bytes, nch, 1, |b| (f64::from(b[0]) - 128.0) / 128.0),
+        (false, 2) => split(bytes, nch, 2, |b| {
+            f64::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0
+        }),
+        (false, 3) => split(bytes, nch, 3, |b| {
+            f64::from(i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) / 8_388_608.0
+        }),
+        (false, _) => split(bytes, nch, 4, |b| {
+            f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) / 2_147_483_648.0
+        }),
     };
-    if let Some(i) = interleaved.iter().position(|v| !v.is_finite()) {
+    // the first non-finite sample in the file's order (frame, then channel)
+    let bad = channels
+        .iter()
+        .enumerate()
+        .filter_map(|(c, ch)| ch.iter().position(|v| !v.is_finite()).map(|i| (i, c)))
+        .min();
+    if let Some((i, c)) = bad {
         return Err(Error::bad_input(
             path,
             format!(
-                "sample {} of channel {} is {}: the file holds non-finite values",
-                i / nch,
-                i % nch,
-                interleaved[i]
+                "sample {i} of channel {c} is {}: the file holds non-finite values",
+                channels[c][i]
             ),
         ));
     }
-    let channels: Vec<Vec<f64>> = if nch == 1 {
-        vec![interleaved]
-    } else {
-        (0..nch)
-            .map(|c| interleaved.iter().skip(c).step_by(nch).copied().collect())
-            .collect()
-    };
     Ok(WavData {
         sample_rate: h.sample_rate,
         channels,
         format,
     })
+}
+
+/// The samples of `bytes` (`nch` interleaved channels of `width`-byte samples, whole frames)
+/// decoded by `sample`, one buffer per channel.
+fn split(bytes: &[u8], nch: usize, width: usize, sample: impl Fn(&[u8]) -> f64) -> Vec<Vec<f64>> {
+    if nch == 1 {
+        return vec![bytes.chunks_exact(width).map(sample).collect()];
+    }
+    let frames = bytes.len() / (width * nch);
+    let mut channels: Vec<Vec<f64>> = (0..nch).map(|_| Vec::with_capacity(frames)).collect();
+    for frame in bytes.chunks_exact(width * nch) {
+        for (ch, b) in channels.iter_mut().zip(frame.chunks_exact(width)) {
+            ch.push(sample(b));
+        }
+    }
+    channels
 }
 
 struct Header {
@@ -470,5 +477,79 @@ impl Drop for CaptureWriter {
         if let Some(w) = self.writer.take() {
             let _ = w.finalize();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(format: SampleFormat, bits: u16, channels: u16, len: usize) -> Header {
+        Header {
+            format,
+            channels,
+            sample_rate: 48000,
+            bits,
+            block_align: bits / 8 * channels,
+            data_offset: 0,
+            data_len: len,
+        }
+    }
+
+    /// Interleaved frames decode into each channel's buffer, in every integer width and in
+    /// float: the values are exact (sample = code / full scale), checked channel by channel.
+    #[test]
+    fn channels_are_split_exactly() {
+        let p = Path::new("x.wav");
+        // three channels, four frames: channel c of frame f holds code (f·3 + c + 1)·1000
+        let code = |f: usize, c: usize| ((f * 3 + c + 1) * 1000) as i32;
+        let mut b16 = Vec::new();
+        let mut b24 = Vec::new();
+        let mut bf = Vec::new();
+        for f in 0..4 {
+            for c in 0..3 {
+                b16.extend((code(f, c) as i16).to_le_bytes());
+                b24.extend(&(code(f, c) * 100).to_le_bytes()[..3]);
+                bf.extend((code(f, c) as f32 / 32768.0).to_le_bytes());
+            }
+        }
+        for (bytes, fmt, bits, scale) in [
+            (&b16, SampleFormat::Int, 16, 32768.0),
+            (&b24, SampleFormat::Int, 24, 8_388_608.0 / 100.0),
+            (&bf, SampleFormat::Float, 32, 32768.0),
+        ] {
+            let w = decode(p, &header(fmt, bits, 3, bytes.len()), bytes).unwrap();
+            assert_eq!(w.channels.len(), 3);
+            for (c, ch) in w.channels.iter().enumerate() {
+                let want: Vec<f64> = (0..4).map(|f| f64::from(code(f, c)) / scale).collect();
+                assert_eq!(ch, &want, "{bits}-bit channel {c}");
+            }
+        }
+    }
+
+    /// The first non-finite sample in the file's order is the one named: frame 1 of channel 2
+    /// comes before frame 2 of channel 0.
+    #[test]
+    fn the_first_non_finite_sample_is_named() {
+        let mut bf = Vec::new();
+        for f in 0..4 {
+            for c in 0..3 {
+                let v = match (f, c) {
+                    (1, 2) => f32::INFINITY,
+                    (2, 0) => f32::NAN,
+                    _ => 0.25,
+                };
+                bf.extend(v.to_le_bytes());
+            }
+        }
+        let e = decode(
+            Path::new("x.wav"),
+            &header(SampleFormat::Float, 32, 3, bf.len()),
+            &bf,
+        )
+        .map(|_| ())
+        .expect_err("refused")
+        .to_string();
+        assert!(e.contains("sample 1 of channel 2 is inf"), "{e}");
     }
 }
