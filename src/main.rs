@@ -27,10 +27,19 @@ fn main() -> ExitCode {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_large_buffers_in_the_heap() {
     // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
-    // (a refusal, which returns 0, leaves glibc's defaults: slower, never wrong)
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        // an older glibc (2.34, for one) refuses a threshold above HEAP_MAX_SIZE / 2 (32 MiB on
+        // 64-bit):
+        // then that one. The trim threshold only with a raised mmap threshold: set alone, it
+        // stops glibc raising the mmap threshold by itself, which is slower than the defaults
+        let mut raised = libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30) == 1;
+        if !raised {
+            let heap_half = 4 * 1024 * 1024 * std::mem::size_of::<libc::c_long>() as libc::c_int;
+            raised = libc::mallopt(libc::M_MMAP_THRESHOLD, heap_half) == 1;
+        }
+        if raised {
+            libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
+        }
     }
 }
 

@@ -790,3 +790,38 @@ fn compare_stops_and_fails_like_analyze() {
     assert_eq!(files, ["claims.md", "compare.json"]);
     assert!(out.join("claims.md").is_file());
 }
+
+/// A full disk while analysis.json is written leaves no plot behind: the pages are painted
+/// while the files are written (issue 17), but written only once the files are, so a folder
+/// never holds new plots beside a missing or stale analysis.json.
+#[test]
+fn a_full_disk_at_analysis_json_leaves_no_plot() {
+    let t = tempfile::tempdir().unwrap();
+    let s = t.path().join("s");
+    session(&s, &[]);
+    let out = t.path().join("out");
+    // 200 KiB: analysis.json of this session is larger, most pages are smaller
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 200; exec '{BIN}' analyze '{}' --out '{}'",
+            s.display(),
+            out.display()
+        ))
+        .output()
+        .unwrap();
+    let e = assert_exit(&o, 1);
+    assert!(e.contains("analysis.json"), "{e}");
+    let left: Vec<String> = std::fs::read_dir(&out)
+        .map(|d| {
+            d.map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.ends_with(".png") || n.ends_with(".svg") || n == "summary.md"),
+        "plots written beside a failed analysis.json: {left:?}"
+    );
+}

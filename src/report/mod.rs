@@ -126,8 +126,43 @@ pub fn render_analysis_unless(
     opts: &RenderOptions,
     stopped: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<PathBuf>> {
+    paint_analysis_unless(analysis, out_dir, opts, stopped)?.write()
+}
+
+/// The pages of an analysis painted and encoded in memory, not written yet (so that they can
+/// be made while other files are written, and written only once those are).
+pub struct PaintedPages {
+    /// Each image's path and bytes (or why it could not be drawn), in the pages' order.
+    images: Vec<(PathBuf, std::result::Result<Vec<u8>, String>)>,
+    summary_path: PathBuf,
+    summary: String,
+}
+
+impl PaintedPages {
+    /// Writes the images (each atomically), then summary.md; the first image that could not
+    /// be drawn stops it with its error. Returns the paths written.
+    pub fn write(self) -> Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
+        for (path, bytes) in self.images {
+            let bytes = bytes.map_err(|msg| plot_error(&path, msg))?;
+            crate::storage::write_atomic(&path, &bytes)?;
+            written.push(path);
+        }
+        crate::storage::write_atomic(&self.summary_path, self.summary.as_bytes())?;
+        written.push(self.summary_path);
+        Ok(written)
+    }
+}
+
+/// Paints and encodes the pages of [`render_analysis_unless`] without writing anything;
+/// [`Error::Interrupted`] as soon as `stopped()` is true.
+pub fn paint_analysis_unless(
+    analysis: &Analysis,
+    out_dir: &Path,
+    opts: &RenderOptions,
+    stopped: &(dyn Fn() -> bool + Sync),
+) -> Result<PaintedPages> {
     check_size(opts)?;
-    let mut written = Vec::new();
     type Painter = fn(&Analysis, &RenderOptions) -> std::result::Result<canvas::Canvas, String>;
     let mut jobs: Vec<(&str, Painter)> = vec![
         ("response", pages::response_image),
@@ -202,15 +237,11 @@ pub fn render_analysis_unless(
             out_dir.display()
         )));
     }
-    for (path, bytes) in results {
-        let bytes = bytes.map_err(|msg| plot_error(&path, msg))?;
-        crate::storage::write_atomic(&path, &bytes)?;
-        written.push(path);
-    }
-    let md = out_dir.join("summary.md");
-    crate::storage::write_atomic(&md, summary_markdown(analysis).as_bytes())?;
-    written.push(md);
-    Ok(written)
+    Ok(PaintedPages {
+        images: results.collect(),
+        summary_path: out_dir.join("summary.md"),
+        summary: summary_markdown(analysis),
+    })
 }
 
 /// A log-frequency overlay of `curves` (e.g. several devices for `compare`): one colour per

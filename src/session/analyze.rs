@@ -326,19 +326,28 @@ fn analyze_capture(
     // to make) are made while the samples are read
     let cap_info = probe_wav(cap_path)?;
     let sw = &session.sweep;
-    let ahead = (repeats == 1).then(|| {
-        let fs = f64::from(session.sample_rate);
-        let end_hz = sw.end_hz.min(max_end_hz(session.sample_rate));
-        let rate_l_s = session
-            .sync
-            .as_ref()
-            .map_or(sw.duration_s / (end_hz / sw.start_hz).ln(), |s| s.rate_l_s);
-        crate::dsp::analyze::transform_len(
-            stim_info.frames,
-            cap_info.frames.min(needed),
-            rate_l_s * fs,
-        )
-    });
+    // only for what the checks below will pass as a plain sweep session: a length from a
+    // broken session (a rate that is not the stimulus's, a sweep rate that is not finite,
+    // a length far beyond the files') is left to those checks, which refuse it first
+    let ahead = (repeats == 1 && stim_info.sample_rate == session.sample_rate)
+        .then(|| {
+            let fs = f64::from(session.sample_rate);
+            let end_hz = sw.end_hz.min(max_end_hz(session.sample_rate));
+            let rate_l_s = session
+                .sync
+                .as_ref()
+                .map_or(sw.duration_s / (end_hz / sw.start_hz).ln(), |s| s.rate_l_s);
+            let lfs = rate_l_s * fs;
+            let base = stim_info.frames.max(cap_info.frames.min(needed));
+            (lfs.is_finite() && lfs > 0.0 && lfs < 4.0 * base as f64).then(|| {
+                crate::dsp::analyze::transform_len(
+                    stim_info.frames,
+                    cap_info.frames.min(needed),
+                    lfs,
+                )
+            })
+        })
+        .flatten();
     // the two files are read side by side, each followed by one of the two plans; the
     // stimulus is checked and prepared on its own side as soon as it is read (its errors are
     // returned below, in the order the checks are made)
@@ -882,10 +891,13 @@ pub fn write_outputs(
     opts: &AnalyzeOptions,
 ) -> Result<Vec<PathBuf>> {
     let out = out_dir.path();
-    // the files and the plots side by side; the files' errors first
-    let (files, plots) = rayon::join(|| write_files(out, a), || write_plots(out, a, opts));
+    // the plots are painted in memory while the files are written, and written only once
+    // the files are: a folder never holds new plots beside a missing or stale analysis.json
+    let (files, painted) = rayon::join(|| write_files(out, a), || paint_plots(out, a, opts));
     let mut written = files?;
-    written.extend(plots?);
+    if let Some(p) = painted? {
+        written.extend(p.write()?);
+    }
     Ok(written)
 }
 
@@ -910,29 +922,30 @@ fn write_files(out: &Path, a: &Analysis) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// The plots, unless they are off.
-fn write_plots(out: &Path, a: &Analysis, opts: &AnalyzeOptions) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    if opts.plots {
-        let ropts = crate::report::RenderOptions {
-            width: opts.size.0,
-            height: opts.size.1,
-            smoothing: opts.smoothing,
-            formats: opts.formats.clone(),
-        };
-        let stopped = || opts.stopped();
-        match crate::report::render_analysis_unless(a, out, &ropts, &stopped) {
-            Err(Error::Interrupted(_)) => {
-                return Err(Error::Interrupted(format!(
-                    "stopped (Ctrl-C) before the plots: {} holds analysis.json; `sweeplab report {}` draws them",
-                    out.display(),
-                    out.display()
-                )));
-            }
-            r => written.extend(r?),
-        }
+/// The plots painted (not written), unless they are off.
+fn paint_plots(
+    out: &Path,
+    a: &Analysis,
+    opts: &AnalyzeOptions,
+) -> Result<Option<crate::report::PaintedPages>> {
+    if !opts.plots {
+        return Ok(None);
     }
-    Ok(written)
+    let ropts = crate::report::RenderOptions {
+        width: opts.size.0,
+        height: opts.size.1,
+        smoothing: opts.smoothing,
+        formats: opts.formats.clone(),
+    };
+    let stopped = || opts.stopped();
+    match crate::report::paint_analysis_unless(a, out, &ropts, &stopped) {
+        Err(Error::Interrupted(_)) => Err(Error::Interrupted(format!(
+            "stopped (Ctrl-C) before the plots: {} holds analysis.json; `sweeplab report {}` draws them",
+            out.display(),
+            out.display()
+        ))),
+        r => r.map(Some),
+    }
 }
 
 /// `sweeplab report`: re-renders plots and summary from an analysis.json, no re-analysis.
