@@ -35,8 +35,8 @@ fn plans(n: usize) -> Arc<Plans> {
 /// its planner already holds, so a planner that planned other lengths first can build the
 /// same length another way and round differently in the last bits (with one planner per
 /// thread, a session analysed alone and the same session analysed beside another differed
-/// in the 16th digit of a THD noise floor: tests/cli.rs). A planner per plan gives every
-/// length one structure whatever ran before, at no measurable cost.
+/// in the 17th significant digit of a THD noise floor: tests/cli.rs). A planner per plan
+/// gives every length one structure whatever ran before, at no measurable cost.
 fn forward_plan(n: usize) -> Forward {
     plans(n)
         .forward
