@@ -381,7 +381,7 @@ impl Analyzer {
             &STORED_SMOOTHING.map(f64::from),
             noise_stretch,
             fs,
-            &mut fft,
+            &fft,
         );
         // the response is measured where it stands 6 dB above the noise its window collects
         // (both averaged over 1/6 octave); below, a point says more about the noise than the

@@ -120,7 +120,7 @@ pub fn windowed_response(
     smoothing: &[f64],
     noise: Option<(isize, isize)>,
     sample_rate: f64,
-    fft: &mut FftCache,
+    fft: &FftCache,
 ) -> WindowedResponse {
     let want = |f: f64| -> f64 {
         (cycles / f * sample_rate)
@@ -348,7 +348,7 @@ mod tests {
         let mut h = vec![0.0; 1 << 15];
         h[100] = 0.5;
         let grid: Vec<f64> = (0..40).map(|i| 20.0 * 2f64.powf(i as f64 / 4.0)).collect();
-        let mut fft = FftCache::new();
+        let fft = FftCache::new();
         let r = windowed_response(
             &h,
             100,
@@ -360,7 +360,7 @@ mod tests {
             &[3.0],
             None,
             48000.0,
-            &mut fft,
+            &fft,
         );
         for (v, g) in r.values.iter().zip(&r.group_delay_s) {
             assert!((v.norm() - 0.5).abs() < 1e-9 && v.arg().abs() < 1e-9, "{v}");

@@ -331,13 +331,8 @@ fn analyze_capture(
     // a length far beyond the files') is left to those checks, which refuse it first
     let ahead = (repeats == 1 && stim_info.sample_rate == session.sample_rate)
         .then(|| {
-            let fs = f64::from(session.sample_rate);
-            let end_hz = sw.end_hz.min(max_end_hz(session.sample_rate));
-            let rate_l_s = session
-                .sync
-                .as_ref()
-                .map_or(sw.duration_s / (end_hz / sw.start_hz).ln(), |s| s.rate_l_s);
-            let lfs = rate_l_s * fs;
+            let (_, rate_l_s, _) = sweep_rate(session, session.sample_rate);
+            let lfs = rate_l_s * f64::from(session.sample_rate);
             let base = stim_info.frames.max(cap_info.frames.min(needed));
             (lfs.is_finite() && lfs > 0.0 && lfs < 4.0 * base as f64).then(|| {
                 crate::dsp::analyze::transform_len(
@@ -395,11 +390,7 @@ fn analyze_capture(
             ),
         ));
     }
-    let end_hz = sw.end_hz.min(max_end_hz(stim.sample_rate));
-    let (rate_l_s, phase_start_hz) = match &session.sync {
-        Some(s) => (s.rate_l_s, s.phase_start_hz),
-        None => (sw.duration_s / (end_hz / sw.start_hz).ln(), sw.start_hz),
-    };
+    let (end_hz, rate_l_s, phase_start_hz) = sweep_rate(session, stim.sample_rate);
     let ReadyStimulus {
         own_check,
         detected,
@@ -657,6 +648,24 @@ fn round_to(v: f64, step: f64) -> f64 {
     (v / step).round() * step
 }
 
+/// The sweep the session played, at `sample_rate`: its end (below Nyquist), its rate L in
+/// seconds and the frequency its phase starts from (sweeplab's own sessions say both).
+fn sweep_rate(
+    session: &crate::storage::session_file::SessionFile,
+    sample_rate: u32,
+) -> (f64, f64, f64) {
+    let sw = &session.sweep;
+    let end_hz = sw.end_hz.min(max_end_hz(sample_rate));
+    match &session.sync {
+        Some(s) => (end_hz, s.rate_l_s, s.phase_start_hz),
+        None => (
+            end_hz,
+            sw.duration_s / (end_hz / sw.start_hz).ln(),
+            sw.start_hz,
+        ),
+    }
+}
+
 /// The checks of a stimulus made as soon as it is read: that it is the session's own sweep,
 /// and that it holds a sweep.
 struct ReadyStimulus {
@@ -686,7 +695,7 @@ fn prepare_stimulus(
         None => Ok(()),
     };
     stim.channels[0] = dc_removed(std::mem::take(&mut stim.channels[0]));
-    let end_hz = sw.end_hz.min(max_end_hz(stim.sample_rate));
+    let (end_hz, _, _) = sweep_rate(session, stim.sample_rate);
     let detected =
         detect_sweep(&stim.channels[0], stim.sample_rate, sw.start_hz, end_hz).map(|_| ());
     Some(ReadyStimulus {
@@ -849,17 +858,13 @@ pub fn run_analysis(
     // channels one after another: each already keeps both cores busy, and two side by side
     // took 1.13-1.17x the time with 15-27 % more memory (stereo, 10 s at 48 kHz and 30 s at
     // 192 kHz, farm-bench paired)
-    let mut spectra: Vec<_> = cap.channels.iter().map(|_| None).collect();
-    if let Some(s) = spectra.first_mut() {
-        *s = first;
-    }
+    let mut first = first;
     let channels = cap
         .channels
         .iter()
-        .zip(spectra)
         .enumerate()
-        .map(|(i, (ch, spectrum))| {
-            let mut c = analyzer.analyze_channel_with(i, ch, spectrum);
+        .map(|(i, ch)| {
+            let mut c = analyzer.analyze_channel_with(i, ch, first.take());
             c.warnings.splice(0..0, extra_warnings.iter().cloned());
             c
         })
