@@ -11,7 +11,7 @@ use std::path::Path;
 fn read_png(p: &Path) -> (u32, u32, Vec<u8>) {
     let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(p).unwrap()));
     let mut r = dec.read_info().unwrap();
-    let mut buf = vec![0; r.output_buffer_size()];
+    let mut buf = vec![0; r.output_buffer_size().expect("a PNG of sane size")];
     let info = r.next_frame(&mut buf).unwrap();
     assert_eq!(info.color_type, png::ColorType::Rgb, "{}", p.display());
     buf.truncate(info.buffer_size());

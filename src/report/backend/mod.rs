@@ -206,10 +206,14 @@ fn dash_runs(pts: &[(f64, f64)], on: f64, off: f64) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// Encodes the canvas as an 8-bit RGB PNG, drawn through [`RasterBackend`].
-pub(crate) fn to_png(c: &Canvas) -> Result<Vec<u8>, String> {
-    let mut db = RasterBackend::new(c.w, c.h, UNITS_PER_PX)?;
+/// Drawn into `spare`'s memory (empty, or the buffer of an earlier image), which then holds
+/// this image's buffer for the next page of the same thread.
+pub(crate) fn to_png_reusing(c: &Canvas, spare: &mut Vec<u8>) -> Result<Vec<u8>, String> {
+    let mut db = RasterBackend::with_buffer(c.w, c.h, UNITS_PER_PX, std::mem::take(spare))?;
     replay(c, &mut db)?;
-    db.to_png()
+    let (png, buffer) = db.into_png();
+    *spare = buffer;
+    png
 }
 
 /// The canvas as an SVG document, drawn through plotters' `SVGBackend`.
