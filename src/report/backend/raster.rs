@@ -112,6 +112,28 @@ impl RasterBackend {
         );
     }
 
+    /// Fills the whole-pixel rectangle from (`x0`, `y0`) up to, not including, (`x1`, `y1`)
+    /// (clipped to the image) with the opaque `c`: the pixels tiny-skia's own fill writes
+    /// for an opaque colour on whole pixels, without the blitter it sets up per call (a
+    /// spectrogram page is 9,000 cells).
+    fn fill_opaque(&mut self, x0: f32, y0: f32, x1: f32, y1: f32, c: BackendColor) {
+        let (w, h) = (self.pixmap.width() as f32, self.pixmap.height() as f32);
+        let (x0, x1) = (x0.clamp(0.0, w) as usize, x1.clamp(0.0, w) as usize);
+        let (y0, y1) = (y0.clamp(0.0, h) as usize, y1.clamp(0.0, h) as usize);
+        if x0 >= x1 || y0 >= y1 {
+            return;
+        }
+        let Some(px) = tiny_skia::PremultipliedColorU8::from_rgba(c.rgb.0, c.rgb.1, c.rgb.2, 255)
+        else {
+            return;
+        };
+        let stride = self.pixmap.width() as usize;
+        let pixels = self.pixmap.pixels_mut();
+        for y in y0..y1 {
+            pixels[y * stride + x0..y * stride + x1].fill(px);
+        }
+    }
+
     /// Blends `c` at `coverage` over the (opaque) pixel at `x`, `y`, if it is inside.
     fn blend(&mut self, x: i32, y: i32, c: BackendColor, coverage: f32) {
         let (w, h) = (self.pixmap.width() as i32, self.pixmap.height() as i32);
@@ -131,14 +153,34 @@ impl RasterBackend {
     pub fn into_png(self) -> (Result<Vec<u8>, String>, Vec<u8>) {
         let (w, h) = (self.pixmap.width(), self.pixmap.height());
         let mut rgb = self.pixmap.take();
-        // RGBA to RGB in place, front to back (a pixel's three bytes never land beyond its
-        // own four): no second buffer of the image's size
+        // RGBA to RGB in place, front to back, a block of pixels at a time through a small
+        // copy: a block's RGB never reaches past its own RGBA, so no pixel is overwritten
+        // before it is read, and there is no second buffer of the image's size (a byte at a
+        // time with bounds checks was 4x slower)
         let n = w as usize * h as usize;
-        for i in 0..n {
-            let (s, d) = (4 * i, 3 * i);
-            rgb[d] = rgb[s];
-            rgb[d + 1] = rgb[s + 1];
-            rgb[d + 2] = rgb[s + 2];
+        const BLOCK: usize = 1024;
+        let mut tmp = [0u8; 4 * BLOCK];
+        let mut i = 0;
+        while i < n {
+            let m = (n - i).min(BLOCK);
+            tmp[..4 * m].copy_from_slice(&rgb[4 * i..4 * (i + m)]);
+            let (dst, src) = (&mut rgb[3 * i..3 * (i + m)], &tmp[..4 * m]);
+            // four pixels at a time in fixed-size arrays (one shuffle), then the rest
+            let quads = m / 4;
+            for (d, s) in dst.chunks_exact_mut(12).zip(src.chunks_exact(16)) {
+                let s: &[u8; 16] = s.try_into().expect("16 bytes");
+                let d: &mut [u8; 12] = d.try_into().expect("12 bytes");
+                *d = [
+                    s[0], s[1], s[2], s[4], s[5], s[6], s[8], s[9], s[10], s[12], s[13], s[14],
+                ];
+            }
+            for (d, s) in dst[12 * quads..]
+                .chunks_exact_mut(3)
+                .zip(src[16 * quads..].chunks_exact(4))
+            {
+                d.copy_from_slice(&s[..3]);
+            }
+            i += m;
         }
         rgb.truncate(3 * n);
         let png = Self::encode_rgb(w, h, &rgb);
@@ -153,9 +195,11 @@ impl RasterBackend {
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
             enc.set_compression(png::Compression::Fast);
-            // per-row adaptive filtering: ~2.5x smaller files than a fixed Sub filter on
-            // anti-aliased plots for a few ms; stronger deflate levels cost 10x more time
-            enc.set_filter(png::Filter::Adaptive);
+            // the Paeth filter on every row: the seven pages of a 10 s session take 1.797 MB,
+            // against 1.785 MB with each row's filter chosen (png's adaptive, which runs all
+            // five) and 3.5-4.1 MB with Sub or Up alone, for 9 % fewer instructions of the
+            // whole drawing than adaptive; stronger deflate levels cost 10x more time
+            enc.set_filter(png::Filter::Paeth);
             let mut writer = enc.write_header().map_err(e)?;
             // one whole-image write: the png crate's fast (fdeflate) path takes only that
             writer.write_image_data(rgb).map_err(e)?;
@@ -202,7 +246,12 @@ impl DrawingBackend for RasterBackend {
         }
         let (x0, y0) = self.px(upper_left);
         let (x1, y1) = self.px(bottom_right);
-        let mut paint = paint(s.color());
+        let c = s.color();
+        if c.alpha >= 1.0 && [x0, y0, x1, y1].iter().all(|v| v.fract() == 0.0) {
+            self.fill_opaque(x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1), c);
+            return Ok(());
+        }
+        let mut paint = paint(c);
         // edges on whole pixels (all of a page's fills) need no anti-aliasing, whose
         // rectangle path is several times slower
         paint.anti_alias = [x0, y0, x1, y1].iter().any(|v| v.fract() != 0.0);
