@@ -156,7 +156,7 @@ impl RasterBackend {
         // RGBA to RGB in place, front to back, a block of pixels at a time through a small
         // copy: a block's RGB never reaches past its own RGBA, so no pixel is overwritten
         // before it is read, and there is no second buffer of the image's size (a byte at a
-        // time with bounds checks was 4x slower)
+        // time with bounds checks took about 2.5x as long in a profile)
         let n = w as usize * h as usize;
         const BLOCK: usize = 1024;
         let mut tmp = [0u8; 4 * BLOCK];
