@@ -5,7 +5,8 @@
 //! Tolerances: frequency response ±0.1 dB from 1.5 × the sweep start to its end ÷ 1.25,
 //! where the response is within 30 dB of its 1 kHz level and well above the noise (a
 //! spectral SNR of at least 50 dB: see `spectral_snr_db`); latency (IR peak) ±0.1 sample; noise band level and
-//! A-weighted level ±0.5 dB; THD at 1 kHz ±5 % relative; level at 1 kHz ±0.1 dB.
+//! A-weighted level ±0.5 dB; THD at 1 kHz ±5 % relative, every THD point up to 2 kHz ±12 %;
+//! level at 1 kHz ±0.1 dB.
 //! Plus the session code's failure paths: a muted mic, a lost device, a stop request.
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,12 @@ use sweeplab::storage::wav::read_wav;
 
 const RATE: u32 = 48000;
 const LEVEL: f64 = -12.0;
+/// Every THD point up to `THD_CURVE_TOP_HZ` against the truth at its frequency, relative
+/// (1 dB: what harmonics below their floors may still add; the worst of the four models with
+/// THD measures 10.9 %; before the harmonics below their floors counted, the low band read
+/// −54 %, −32 % and +43 %). Above 2 kHz see the note at `compare`.
+const THD_CURVE_TOLERANCE: f64 = 0.12;
+const THD_CURVE_TOP_HZ: f64 = 2000.0;
 
 fn spec(duration_s: f64) -> SweepSpec {
     SweepSpec {
@@ -81,6 +88,9 @@ struct Errors {
     level_1k_db: f64,
     noise_db: Option<(f64, f64)>,
     thd_rel: Option<f64>,
+    /// The THD curve's worst relative error against the truth at its own frequencies, and
+    /// where; `None` when no THD was reported.
+    thd_curve_worst: Option<(f64, f64)>,
 }
 
 fn compare(model: &DeviceModel, ch: &ChannelAnalysis, a: &Analysis) -> Errors {
@@ -115,6 +125,23 @@ fn compare(model: &DeviceModel, ch: &ChannelAnalysis, a: &Analysis) -> Errors {
         let want = model.truth(RATE, LEVEL, &[f]).thd_percent[0].unwrap();
         ch.thd.percent[i] / want - 1.0
     });
+    // every THD point reported up to 2 kHz, against the truth at its frequency (above, with
+    // this 4 s sweep, the curves still stray: +29 % at 8.5 kHz on the studio headphones,
+    // −49 % at 7.6 kHz on the headset mic, and on the USB mic a THD where the truth has
+    // none at 8.8 kHz; not yet understood, so not yet held to the truth)
+    let want = model.truth(RATE, LEVEL, &ch.thd.freq_hz).thd_percent;
+    let thd_curve_worst = ch
+        .thd
+        .freq_hz
+        .iter()
+        .zip(&ch.thd.percent)
+        .zip(&want)
+        .filter(|((f, _), _)| **f <= THD_CURVE_TOP_HZ)
+        .filter_map(|((&f, &p), w)| w.filter(|&w| w > 0.0).map(|w| (p / w - 1.0, f)))
+        .fold(None, |m: Option<(f64, f64)>, (r, f)| match m {
+            Some((mr, _)) if mr.abs() >= r.abs() => m,
+            _ => Some((r, f)),
+        });
     Errors {
         fr_worst_db: worst,
         fr_worst_hz: worst_f,
@@ -123,6 +150,7 @@ fn compare(model: &DeviceModel, ch: &ChannelAnalysis, a: &Analysis) -> Errors {
         level_1k_db: ch.level_1k_dbfs.unwrap() - (LEVEL + t.gain_1k_db),
         noise_db,
         thd_rel,
+        thd_curve_worst,
     }
 }
 
@@ -171,6 +199,13 @@ fn check(name: &str, e: &Errors) {
         assert!(
             r.abs() <= 0.05,
             "{name}: THD at 1 kHz off by {:.2} %",
+            100.0 * r
+        );
+    }
+    if let Some((r, f)) = e.thd_curve_worst {
+        assert!(
+            r.abs() <= THD_CURVE_TOLERANCE,
+            "{name}: THD off by {:.1} % at {f:.0} Hz",
             100.0 * r
         );
     }
