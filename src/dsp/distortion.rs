@@ -35,9 +35,8 @@ const HARMONIC_SMOOTHING: f64 = 6.0;
 /// THD counts at a fundamental only where the harmonics inside the band that were not seen,
 /// each taken at its window's floor, add up (root-sum-square) to at most this share of the
 /// harmonics seen: then the sum of all of them is at most 12 % (1 dB) above the THD
-/// reported.
-/// Where a harmonic below its floor could weigh more (the H2 floor of a band's low end
-/// above the H3 that was seen), no THD was measured there.
+/// reported. Where a harmonic below its floor could weigh more (the H2 floor of a band's
+/// low end above the H3 that was seen), no THD was measured there.
 const UNSEEN_SHARE: f64 = 0.5;
 /// Share of the gap between the linear response and H2 given to the linear window's
 /// pre-peak side (its band-edge pre-ringing); H2 keeps the rest.
@@ -214,8 +213,8 @@ pub fn distortion(
                 // deconvolution divides by the stimulus's fade-out and its regularisation, and
                 // its noise rises by orders of magnitude. A 1/2-octave average reaching there
                 // lifted every floor within a quarter octave of the top (the H2 floor stepped
-                // up 9x at 2f = 16.7 kHz on a real 20 Hz-20 kHz recording, and hid the THD
-                // above 8.3 kHz)
+                // up 9x at 2f = 16.7 kHz on a real 20 Hz-20 kHz recording, and its THD stopped
+                // at 6.9 kHz)
                 let m = fx.partition_point(|&x| x <= top).max(2).min(fx.len());
                 let (fx, p) = (&fx[..m], &p[..m]);
                 let at: Vec<f64> = fundamentals
