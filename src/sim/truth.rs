@@ -95,12 +95,26 @@ impl DeviceModel {
     /// The exact truth for a sweep of peak level `sweep_level_dbfs` at `sample_rate`, the
     /// response and THD on `freqs_hz` (each must be below Nyquist).
     pub fn truth(&self, sample_rate: u32, sweep_level_dbfs: f64, freqs_hz: &[f64]) -> Truth {
+        let top = crate::dsp::sweep::max_end_hz(sample_rate);
+        self.truth_within(sample_rate, sweep_level_dbfs, freqs_hz, top)
+    }
+
+    /// `truth` with THD counting only the harmonics at or below `harmonic_top_hz` (null where
+    /// 2f is above it): the THD an analyzer reports within its measurement bandwidth, as
+    /// sweeplab does within the band the capture holds.
+    pub fn truth_within(
+        &self,
+        sample_rate: u32,
+        sweep_level_dbfs: f64,
+        freqs_hz: &[f64],
+        harmonic_top_hz: f64,
+    ) -> Truth {
         let fs = f64::from(sample_rate);
         let amp = 10f64.powf(sweep_level_dbfs / 20.0);
         let frac = self.frac_fir(fs);
         let frac_mag = |f: f64| frac.as_ref().map_or(1.0, |h| fir_response(h, f, fs).norm());
         let kmax = TRUTH_MAX_HARMONIC;
-        let top = crate::dsp::sweep::max_end_hz(sample_rate);
+        let top = harmonic_top_hz.min(crate::dsp::sweep::max_end_hz(sample_rate));
         // (linear gain, THD %) at f
         let at = |f: f64| -> (f64, Option<f64>) {
             let b = amp * self.stages_response(f, fs).norm();
@@ -234,7 +248,7 @@ impl DeviceModel {
             metrics,
             notes: vec![
                 "gain_db: exact |H| of gain × biquads × FIRs × fractional-delay FIR, times the nonlinearity's fundamental gain c1(B)/B at the amplitude B = sweep amplitude × |gain × stages| reaching it".into(),
-                format!("thd_percent: harmonics 2…{TRUTH_MAX_HARMONIC} of the nonlinearity at that amplitude (those below 0.95 × Nyquist), relative to the fundamental"),
+                format!("thd_percent: harmonics 2…{TRUTH_MAX_HARMONIC} of the nonlinearity at that amplitude (those below 0.95 × Nyquist), relative to the fundamental; the simulator runs the nonlinearity at the capture's rate, so the harmonics above Nyquist fold back into the capture as a digital nonlinearity's do, and sweeplab reports THD from the harmonics inside the swept band only"),
                 "ir_peak_samples: maximum of the ideal band-limited interpolation of the exact linear impulse response; latency_samples: the model's pure delay".into(),
                 "noise: AES17 band level 20 Hz – min(20 kHz, fs/2), summed over the sources, integrated exactly from their spectra; A-weighting per IEC 61672-1".into(),
                 "faults and drift are listed, not folded into the numbers above".into(),
