@@ -5,8 +5,8 @@
 //! Tolerances: frequency response ±0.1 dB from 1.5 × the sweep start to its end ÷ 1.25,
 //! where the response is within 30 dB of its 1 kHz level and well above the noise (a
 //! spectral SNR of at least 50 dB: see `spectral_snr_db`); latency (IR peak) ±0.1 sample; noise band level and
-//! A-weighted level ±0.5 dB; THD at 1 kHz ±5 % relative, every THD point up to 2 kHz ±12 %;
-//! level at 1 kHz ±0.1 dB.
+//! A-weighted level ±0.5 dB; THD at 1 kHz ±5 % relative, every THD point up to 2 kHz ±12 %,
+//! every point ±(12 % + three noise floors); level at 1 kHz ±0.1 dB.
 //! Plus the session code's failure paths: a muted mic, a lost device, a stop request.
 
 use std::path::{Path, PathBuf};
@@ -30,6 +30,14 @@ const LEVEL: f64 = -12.0;
 /// −54 %, −32 % and +43 %). Above 2 kHz see the note at `compare`.
 const THD_CURVE_TOLERANCE: f64 = 0.12;
 const THD_CURVE_TOP_HZ: f64 = 2000.0;
+/// Above 2 kHz, with the tests' 4 s sweep, the harmonics stand nearer their noise and each
+/// point strays by what that noise adds to it (not smoothed: ±32 % at the 10 dB gate). So
+/// over the whole curve each point is held within 12 % of the truth plus three times the
+/// noise floor there (a Rayleigh-distributed noise magnitude passes three times its RMS at
+/// one point in 8,000; the worst of the four models measures 2.2). Where the truth has no
+/// harmonic in the band, this is the floor's three times: an aliased harmonic that the
+/// engine took for H2 on the USB mic read 0.4 % at 8.8 kHz, 51 floors.
+const THD_NOISE_FLOORS: f64 = 3.0;
 
 fn spec(duration_s: f64) -> SweepSpec {
     SweepSpec {
@@ -91,6 +99,9 @@ struct Errors {
     /// The THD curve's worst relative error against the truth at its own frequencies, and
     /// where; `None` when no THD was reported.
     thd_curve_worst: Option<(f64, f64)>,
+    /// Over the whole curve: the worst error as a share of what the tolerance allows there
+    /// (12 % of the truth plus `THD_NOISE_FLOORS` noise floors), where, measured, truth.
+    thd_noisy_worst: Option<(f64, f64, f64, f64)>,
 }
 
 fn compare(model: &DeviceModel, ch: &ChannelAnalysis, a: &Analysis) -> Errors {
@@ -125,11 +136,41 @@ fn compare(model: &DeviceModel, ch: &ChannelAnalysis, a: &Analysis) -> Errors {
         let want = model.truth(RATE, LEVEL, &[f]).thd_percent[0].unwrap();
         ch.thd.percent[i] / want - 1.0
     });
-    // every THD point reported up to 2 kHz, against the truth at its frequency (above, with
-    // this 4 s sweep, the curves still stray: +29 % at 8.5 kHz on the studio headphones,
-    // −49 % at 7.6 kHz on the headset mic, and on the USB mic a THD where the truth has
-    // none at 8.8 kHz; not yet understood, so not yet held to the truth)
-    let want = model.truth(RATE, LEVEL, &ch.thd.freq_hz).thd_percent;
+    // every THD point reported, against the truth at its frequency: the harmonics inside the
+    // band the capture holds (up to 1/12 octave below the sweep's end, as an analyzer's
+    // measurement bandwidth), as the engine counts them
+    let top = a.sweep.end_hz / 2f64.powf(1.0 / 12.0);
+    let want = model
+        .truth_within(RATE, LEVEL, &ch.thd.freq_hz, top)
+        .thd_percent;
+    let floor_at = |f: f64| {
+        ch.thd.noise_floor.as_ref().map_or(0.0, |nf| {
+            let i = nf
+                .freq_hz
+                .partition_point(|&x| x < f)
+                .min(nf.freq_hz.len() - 1);
+            nf.percent[i]
+        })
+    };
+    let thd_noisy_worst = ch
+        .thd
+        .freq_hz
+        .iter()
+        .zip(&ch.thd.percent)
+        .zip(&want)
+        .map(|((&f, &p), w)| {
+            let w = w.unwrap_or(0.0);
+            (
+                (p - w).abs() / (THD_CURVE_TOLERANCE * w + THD_NOISE_FLOORS * floor_at(f)),
+                f,
+                p,
+                w,
+            )
+        })
+        .fold(None, |m: Option<(f64, f64, f64, f64)>, x| match m {
+            Some(m) if m.0 >= x.0 => Some(m),
+            _ => Some(x),
+        });
     let thd_curve_worst = ch
         .thd
         .freq_hz
@@ -151,6 +192,7 @@ fn compare(model: &DeviceModel, ch: &ChannelAnalysis, a: &Analysis) -> Errors {
         noise_db,
         thd_rel,
         thd_curve_worst,
+        thd_noisy_worst,
     }
 }
 
@@ -202,6 +244,12 @@ fn check(name: &str, e: &Errors) {
             100.0 * r
         );
     }
+    if let Some((share, f, got, want)) = e.thd_noisy_worst {
+        assert!(
+            share <= 1.0,
+            "{name}: THD {got:.4} % at {f:.0} Hz against a truth of {want:.4} % ({share:.2} of the tolerance)"
+        );
+    }
     if let Some((r, f)) = e.thd_curve_worst {
         assert!(
             r.abs() <= THD_CURVE_TOLERANCE,
@@ -230,6 +278,14 @@ fn builtin_matches_truth(name: &str) {
     }
     for ch in &a.channels {
         assert!(ch.warnings.is_empty(), "{name}: {:?}", ch.warnings);
+        // the USB mic's soft clip runs at the capture's rate, so its third harmonic folds
+        // back below Nyquist from 8 kHz up: the only model whose harmonic windows hold
+        // products that are not harmonics
+        let foreign = ch
+            .notes
+            .iter()
+            .any(|n| n.contains("does not arrive as a harmonic does"));
+        assert_eq!(foreign, name == "usb-mic", "{name}: {:?}", ch.notes);
         check(name, &compare(&model, ch, &a));
     }
 }

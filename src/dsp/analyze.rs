@@ -494,7 +494,7 @@ impl Analyzer {
             || {
                 let (warnings, mut notes) = (Vec::new(), Vec::new());
                 let thd = if self.harmonics >= 2 {
-                    distortion(
+                    let d = distortion(
                         &h,
                         peak_pos,
                         lfs,
@@ -506,7 +506,15 @@ impl Analyzer {
                         self.leakage(),
                         fs,
                         &mut fft,
-                    )
+                    );
+                    if let (Some(lo), Some(hi)) = (d.foreign_hz.first(), d.foreign_hz.last()) {
+                        notes.push(format!(
+                            "at fundamentals from {} to {} the harmonics' windows hold, above their noise floor, content that does not arrive as a harmonic does (it is spread over the window: an aliased harmonic of a nonlinearity running at the capture's rate, as a digital limiter's or a clipped capture's, or noise that the silence did not show): it is not counted as a harmonic, and no THD is given where it could hide one",
+                            crate::units::hz3(*lo),
+                            crate::units::hz3(*hi)
+                        ));
+                    }
+                    d.thd
                 } else {
                     notes.push("the sweep is too short to separate its harmonics: no THD".into());
                     Thd {
