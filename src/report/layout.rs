@@ -201,6 +201,14 @@ pub(super) fn y_axis(y: &YRange, label: &str, kb: f64, kt: f64) -> Axis {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Each panel laid out on this thread: its title and how much data its legend hides
+    /// (0: none), for the tests.
+    pub(super) static HIDDEN: std::cell::RefCell<Vec<(Option<String>, f64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Lays out a panel; grows an expandable y range (up to two steps at either end) until the
 /// legend fits in a corner without hiding data.
 pub(super) fn prepare(
@@ -267,7 +275,11 @@ pub(super) fn prepare(
             break;
         }
     }
-    let (frame, pos, _) = best.expect("at least one layout");
+    let (frame, pos, hidden) = best.expect("at least one layout");
+    #[cfg(test)]
+    HIDDEN.with(|h| h.borrow_mut().push((p.title.clone(), hidden)));
+    #[cfg(not(test))]
+    let _ = hidden;
     Prepared {
         frame,
         legend: lb.map(|lb| (lb, pos)),

@@ -237,7 +237,17 @@ pub(super) fn paint_noise(
 ) -> R<()> {
     let series = noise_series(a, opts);
     let refs: Vec<&Series> = series.iter().collect();
-    let title = compact.then(|| "Noise floor".to_string());
+    let multi = a.channels.len() > 1;
+    let title = compact.then(|| {
+        if multi {
+            format!(
+                "Noise floor (noise {}, A-weighted, SNR)",
+                noise_band(a.sample_rate)
+            )
+        } else {
+            "Noise floor".to_string()
+        }
+    });
     let measured = a.channels.iter().filter(|ch| ch.noise.is_some()).count();
     if measured == 0 {
         let lines = if a.channels.is_empty() {
@@ -257,7 +267,6 @@ pub(super) fn paint_noise(
         .enumerate()
         .map(|(i, s)| Curve::from_series(s, i, f))
         .collect();
-    let multi = a.channels.len() > 1;
     let mut extra = Vec::new();
     for (k, ch) in a.channels.iter().enumerate() {
         let pre = if multi {
@@ -266,7 +275,23 @@ pub(super) fn paint_noise(
             String::new()
         };
         let color = if multi { palette(k) } else { INK };
+        let snr = ch
+            .snr_db
+            .filter(|v| v.is_finite())
+            .map(|v| format!("{} dB", units::fixed_minus(v, 1)))
+            .unwrap_or_else(|| "n/a".into());
         match &ch.noise {
+            // the overview's quarter panel with two sides: one line per side, so that the
+            // box leaves the curves room (three lines each covered them below 500 Hz)
+            Some(n) if compact && multi => extra.push(Entry::Text {
+                text: format!(
+                    "{pre}{} dBFS, {} dBFS(A), SNR {snr}",
+                    units::fixed_minus(n.rms_dbfs, 1),
+                    units::fixed_minus(n.a_weighted_dbfs, 1)
+                ),
+                color,
+                bold: true,
+            }),
             Some(n) => {
                 extra.push(Entry::Text {
                     text: format!(
@@ -286,13 +311,7 @@ pub(super) fn paint_noise(
                     bold: false,
                 });
                 extra.push(Entry::Text {
-                    text: format!(
-                        "{pre}SNR: {}",
-                        ch.snr_db
-                            .filter(|v| v.is_finite())
-                            .map(|v| format!("{} dB", units::fixed_minus(v, 1)))
-                            .unwrap_or_else(|| "n/a".into())
-                    ),
+                    text: format!("{pre}SNR: {snr}"),
                     color,
                     bold: false,
                 });

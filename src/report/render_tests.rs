@@ -330,3 +330,51 @@ fn overlay_and_bars_render() {
     render_overlay(&p, "Nothing", "dB", &[], (0.0, 0.0), &opts).unwrap();
     render_bars(&p, "Nothing", &[], &[], &opts).unwrap();
 }
+
+/// The overview of a two-sided session: the noise panel's legend (each side's levels) and the
+/// distortion panel's hide no data. Before, the noise legend had three lines of levels per
+/// side and covered the curves below 500 Hz (here it crossed 319 segments); on the demo's
+/// two-sided headphones the distortion legend also listed H4 and H5, never measured, and
+/// covered the THD above 5 kHz.
+#[test]
+fn two_sided_overview_legends_hide_no_data() {
+    let mut a = crate::testkit::example::analysis(2);
+    // as the simulated studio headphones' two sides read: white noise at about −138 dB/Hz
+    // with its scatter, THD 0.03 % up to 9.5 kHz from H2 and H3 only
+    for ch in &mut a.channels {
+        for (i, v) in ch
+            .noise
+            .as_mut()
+            .unwrap()
+            .spectrum
+            .dbfs_per_hz
+            .iter_mut()
+            .enumerate()
+        {
+            *v = -138.0 + 4.0 * ((i * 7919 % 13) as f64 / 6.0 - 1.0);
+        }
+        let t = &mut ch.thd;
+        let n = t.freq_hz.iter().filter(|f| **f <= 9500.0).count();
+        t.freq_hz.truncate(n);
+        t.percent = (0..n)
+            .map(|i| 0.03 + 0.01 * ((i * 31 % 7) as f64 / 7.0))
+            .collect();
+        for h in &mut t.harmonics {
+            h.relative_db = match h.order {
+                2 => vec![Some(-71.0); n],
+                3 => vec![Some(-80.0); n],
+                _ => vec![None; n],
+            };
+        }
+    }
+    super::layout::HIDDEN.with(|h| h.borrow_mut().clear());
+    super::pages::overview_image(&a, &RenderOptions::default()).unwrap();
+    let hidden = super::layout::HIDDEN.with(|h| h.borrow().clone());
+    for want in ["Noise floor", "Distortion"] {
+        let (title, score) = hidden
+            .iter()
+            .find(|(t, _)| t.as_deref().is_some_and(|t| t.starts_with(want)))
+            .unwrap_or_else(|| panic!("no {want} panel in {hidden:?}"));
+        assert_eq!(*score, 0.0, "{title:?}: the legend hides data ({hidden:?})");
+    }
+}

@@ -392,6 +392,10 @@ pub fn distortion_series(analysis: &Analysis) -> Vec<Series> {
         hs.sort_by_key(|h| h.order);
         for h in hs {
             let n = t.freq_hz.len().min(h.relative_db.len());
+            // a harmonic never measured has no curve, and so no legend entry
+            if h.relative_db[..n].iter().all(Option::is_none) {
+                continue;
+            }
             let y: Vec<f64> = h.relative_db[..n]
                 .iter()
                 .map(|v| v.map(relative_db_to_percent).unwrap_or(f64::NAN))

@@ -236,6 +236,20 @@ fn distortion_series_are_percentages() {
     assert!(s[2].y.iter().any(|v| v.is_nan()));
 }
 
+/// A harmonic that was never measured has no series (and so no legend entry for a curve
+/// that is not drawn); one measured at a single point keeps its series.
+#[test]
+fn distortion_series_leave_out_harmonics_never_measured() {
+    let mut a = highpass_analysis();
+    let n = a.channels[0].thd.freq_hz.len();
+    a.channels[0].thd.harmonics[1].relative_db = vec![None; n];
+    let names: Vec<String> = distortion_series(&a).into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["ch0 THD", "ch0 H2"]);
+    a.channels[0].thd.harmonics[1].relative_db[n / 2] = Some(-60.0);
+    let names: Vec<String> = distortion_series(&a).into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["ch0 THD", "ch0 H2", "ch0 H3"]);
+}
+
 #[test]
 fn noise_series_follow_the_spectrum() {
     let mut a = example::analysis(2);
