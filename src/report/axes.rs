@@ -229,10 +229,12 @@ impl Axis {
 }
 
 /// Percentile of sorted finite values (nearest rank).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
-    let i = (p * (n - 1) as f64).round() as usize;
-    sorted[i.min(n - 1)]
+/// The nearest-rank `p` quantile of `v` (not empty), which it reorders: a selection, not a
+/// sort (a sort of every curve's values was 3 % of a batch's time with plots).
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    let n = v.len();
+    let i = ((p * (n - 1) as f64).round() as usize).min(n - 1);
+    *v.select_nth_unstable_by(i, f64::total_cmp).1
 }
 
 /// The y range for a dB axis: the data between its 0.5 % and 99.5 % percentiles, padded by
@@ -270,9 +272,8 @@ pub(crate) fn db_axis_range_q(
         let lo = -(min_span / 10.0).ceil() * 10.0;
         return (lo, 0.0, if -lo > 60.0 { 10.0 } else { 5.0 });
     }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let mut lo = percentile(&v, q_lo) - 0.5;
-    let mut hi = percentile(&v, q_hi) + 0.5;
+    let mut lo = percentile(&mut v, q_lo) - 0.5;
+    let mut hi = percentile(&mut v, q_hi) + 0.5;
     if hi - lo < min_span {
         let c = (lo + hi) / 2.0;
         lo = c - min_span / 2.0;
@@ -298,9 +299,8 @@ pub(crate) fn log_axis_range(
     let (mut d0, mut d1) = if v.is_empty() {
         (floor.log10().floor(), ceil.log10().ceil())
     } else {
-        v.sort_by(|a, b| a.total_cmp(b));
-        let lo = percentile(&v, 0.005).clamp(floor, ceil);
-        let hi = percentile(&v, 0.995).clamp(lo, ceil);
+        let lo = percentile(&mut v, 0.005).clamp(floor, ceil);
+        let hi = percentile(&mut v, 0.995).clamp(lo, ceil);
         // a little headroom so a value on a decade does not sit on the frame
         ((lo.log10() - 0.05).floor(), (hi.log10() + 0.05).ceil())
     };

@@ -92,15 +92,16 @@ pub(super) fn paint_response(
             .into_iter()
             .filter(|v| v.is_finite())
             .collect();
-        v.sort_by(|a, b| a.total_cmp(b));
         // 2nd to 98th percentile: a group delay spike at a band edge does not flatten the rest
         let (lo, hi) = if v.is_empty() {
             (0.0, 1.0)
         } else {
-            (
-                v[v.len() * 2 / 100],
-                v[(v.len() * 98 / 100).min(v.len() - 1)],
-            )
+            let n = v.len();
+            let lo = *v.select_nth_unstable_by(n * 2 / 100, f64::total_cmp).1;
+            let hi = *v
+                .select_nth_unstable_by((n * 98 / 100).min(n - 1), f64::total_cmp)
+                .1;
+            (lo, hi)
         };
         let (min, max) = nice_range(lo, hi, false);
         lower.push(Panel {
