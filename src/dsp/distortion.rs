@@ -202,12 +202,6 @@ pub fn distortion(
             floor,
         });
     }
-    let mag = |spec: &[Complex64], df: f64, f: f64| -> f64 {
-        let x = f / df;
-        let k = (x.floor() as usize).min(spec.len() - 2);
-        let t = x - k as f64;
-        spec[k].norm() * (1.0 - t) + spec[k + 1].norm() * t
-    };
     let top = band.harmonic_hi_hz;
     let fundamentals: Vec<f64> = grid_hz
         .iter()
@@ -259,7 +253,7 @@ pub fn distortion(
                 .iter()
                 .map(|&f| {
                     let fk = w.order as f64 * f;
-                    (fk <= top).then(|| mag(&w.spec, w.df, fk))
+                    (fk <= top).then(|| magnitude_at(&w.spec, w.df, fk))
                 })
                 .collect()
         })
@@ -433,13 +427,7 @@ fn compactness(
         let t = t0 << r;
         spectrum(fft, centre, -t, t, (t / 4) as usize, (t / 4) as usize)
     };
-    let at = |s: &Spectrum, f: f64| -> f64 {
-        let (spec, df) = s;
-        let x = f / df;
-        let k = (x.floor() as usize).min(spec.len() - 2);
-        let t = x - k as f64;
-        (spec[k].norm() * (1.0 - t) + spec[k + 1].norm() * t).powi(2)
-    };
+    let at = |s: &Spectrum, f: f64| magnitude_at(&s.0, s.1, f).powi(2);
     // rungs whose half-width stays within a quarter of the window's (-a, b): a longer one
     // could tell little from the whole window, and would cost as much to transform
     let rungs = |a: isize, b: isize| -> usize {
@@ -493,6 +481,14 @@ fn compactness(
         );
     }
     out
+}
+
+/// |X(f)| of a spectrum with bins `df` apart, interpolated linearly between its bins.
+fn magnitude_at(spec: &[Complex64], df: f64, f: f64) -> f64 {
+    let x = f / df;
+    let k = (x.floor() as usize).min(spec.len() - 2);
+    let t = x - k as f64;
+    spec[k].norm() * (1.0 - t) + spec[k + 1].norm() * t
 }
 
 /// `each` with every run of `true` shorter than `min` set to `false`.
