@@ -167,10 +167,7 @@ fn compare(model: &DeviceModel, ch: &ChannelAnalysis, a: &Analysis) -> Errors {
                 w,
             )
         })
-        .fold(None, |m: Option<(f64, f64, f64, f64)>, x| match m {
-            Some(m) if m.0 >= x.0 => Some(m),
-            _ => Some(x),
-        });
+        .max_by(|a, b| a.0.total_cmp(&b.0));
     let thd_curve_worst = ch
         .thd
         .freq_hz
@@ -179,10 +176,7 @@ fn compare(model: &DeviceModel, ch: &ChannelAnalysis, a: &Analysis) -> Errors {
         .zip(&want)
         .filter(|((f, _), _)| **f <= THD_CURVE_TOP_HZ)
         .filter_map(|((&f, &p), w)| w.filter(|&w| w > 0.0).map(|w| (p / w - 1.0, f)))
-        .fold(None, |m: Option<(f64, f64)>, (r, f)| match m {
-            Some((mr, _)) if mr.abs() >= r.abs() => m,
-            _ => Some((r, f)),
-        });
+        .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()));
     Errors {
         fr_worst_db: worst,
         fr_worst_hz: worst_f,
