@@ -497,6 +497,30 @@ fn truth_serializes() {
     }
 }
 
+/// The truth of a sweep (truth.json) also gives THD as sweeplab measures it: from the
+/// harmonics inside the swept band only. The USB mic's soft clip (odd harmonics): at 1 kHz
+/// both agree; at 7 kHz H3 (21 kHz) lies below 0.95 × Nyquist but past the band's top
+/// (20 kHz less 1/12 octave, 18.9 kHz), so the in-band THD is zero and the device's is not.
+#[test]
+fn truth_of_a_sweep_gives_thd_in_band() {
+    let m = builtin("usb-mic").unwrap();
+    let t = m.truth_for_sweep(&spec(4.0));
+    let top = t.thd_band_top_hz.unwrap();
+    assert!(
+        (top - 20000.0 / 2f64.powf(1.0 / 12.0)).abs() < 1e-6,
+        "{top}"
+    );
+    let inb = t.thd_in_band_percent.as_ref().unwrap();
+    let at = |f: f64| t.freq_hz.iter().position(|&g| g >= f).unwrap();
+    let (i1, i7) = (at(1000.0), at(7000.0));
+    assert_eq!(inb[i1], t.thd_percent[i1]);
+    assert!(t.thd_percent[i7].unwrap() > 0.1, "{:?}", t.thd_percent[i7]);
+    assert!(inb[i7].unwrap() < 1e-9, "{:?}", inb[i7]);
+    // and it goes to truth.json
+    let j = serde_json::to_value(&t).unwrap();
+    assert!(j["thd_in_band_percent"].is_array() && j["thd_band_top_hz"].is_number());
+}
+
 // ---------------------------------------------------------------------------------------
 // Detection of drift, dropouts and AGC steps: the analysis side is being written on main.
 // These tests read analysis.json as JSON so that they compile before the fields exist.

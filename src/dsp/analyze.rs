@@ -48,7 +48,7 @@ const CUT_MARGIN_OCT: f64 = 1.0 / 6.0;
 /// octave for sweeplab's sweeps) and the harmonic windows' own resolution (1/12 octave).
 const FADE_IN_OCT: f64 = 1.0 / 4.0;
 /// Harmonics are measured up to this far below the sweep's end (its fade-out, with margin).
-const FADE_OUT_OCT: f64 = 1.0 / 12.0;
+pub const FADE_OUT_OCT: f64 = 1.0 / 12.0;
 
 /// A capture channel's spectrum on the deconvolution's length, its mean removed: the one
 /// transform of a channel that needs nothing of the stimulus, so it can be made while the

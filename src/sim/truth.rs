@@ -27,6 +27,13 @@ pub struct Truth {
     /// does not); zero without a nonlinearity.
     pub thd_percent: Vec<Option<f64>>,
     pub thd_1k_percent: f64,
+    /// THD as sweeplab measures it, from the harmonics inside the swept band only (up to
+    /// `thd_band_top_hz`, 1/12 octave below the sweep's end), on `freq_hz`: what the
+    /// analysis of the simulated session should read. Only in the truth of a sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thd_in_band_percent: Option<Vec<Option<f64>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thd_band_top_hz: Option<f64>,
     /// The model's pure delay (latency_ms or latency_samples), samples and seconds.
     pub latency_samples: f64,
     pub latency_s: f64,
@@ -89,7 +96,14 @@ impl DeviceModel {
         let grid: Vec<f64> = (0..=120)
             .map(|i| spec.start_hz * (end / spec.start_hz).powf(i as f64 / 120.0))
             .collect();
-        self.truth(spec.sample_rate, spec.level_dbfs, &grid)
+        let mut t = self.truth(spec.sample_rate, spec.level_dbfs, &grid);
+        let top = end / 2f64.powf(crate::dsp::analyze::FADE_OUT_OCT);
+        t.thd_in_band_percent = Some(
+            self.truth_within(spec.sample_rate, spec.level_dbfs, &grid, top)
+                .thd_percent,
+        );
+        t.thd_band_top_hz = Some(top);
+        t
     }
 
     /// The exact truth for a sweep of peak level `sweep_level_dbfs` at `sample_rate`, the
@@ -237,6 +251,8 @@ impl DeviceModel {
             gain_1k_db,
             thd_percent,
             thd_1k_percent,
+            thd_in_band_percent: None,
+            thd_band_top_hz: None,
             latency_samples,
             latency_s: latency_samples / fs,
             ir_peak_samples,
@@ -248,7 +264,7 @@ impl DeviceModel {
             metrics,
             notes: vec![
                 "gain_db: exact |H| of gain × biquads × FIRs × fractional-delay FIR, times the nonlinearity's fundamental gain c1(B)/B at the amplitude B = sweep amplitude × |gain × stages| reaching it".into(),
-                format!("thd_percent: harmonics 2…{TRUTH_MAX_HARMONIC} of the nonlinearity at that amplitude (those below 0.95 × Nyquist), relative to the fundamental; the simulator runs the nonlinearity at the capture's rate, so the harmonics above Nyquist fold back into the capture as a digital nonlinearity's do, and sweeplab reports THD from the harmonics inside the swept band only"),
+                format!("thd_percent: harmonics 2…{TRUTH_MAX_HARMONIC} of the nonlinearity at that amplitude (those at or below {} Hz), relative to the fundamental; the simulator runs the nonlinearity at the capture's rate, so the harmonics above Nyquist fold back into the capture as a digital nonlinearity's do; sweeplab reports THD from the harmonics inside the swept band only (thd_in_band_percent)", top.round()),
                 "ir_peak_samples: maximum of the ideal band-limited interpolation of the exact linear impulse response; latency_samples: the model's pure delay".into(),
                 "noise: AES17 band level 20 Hz – min(20 kHz, fs/2), summed over the sources, integrated exactly from their spectra; A-weighting per IEC 61672-1".into(),
                 "faults and drift are listed, not folded into the numbers above".into(),
