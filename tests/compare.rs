@@ -1081,3 +1081,60 @@ fn verdicts_say_what_they_rest_on() {
     .unwrap();
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 }
+
+/// A published curve with no points at 40–60 Hz (16 % of 20–250 Hz) has no bass mean and a
+/// warning naming the stretch; with no points at 45–50 Hz (4 %) the mean bridges it and is
+/// the analytic one (quadrature of the curve) within 0.02 dB; the whole curve has no such
+/// warning. Its reference and treble are the analytic ones in all three (0.02 dB).
+#[test]
+fn band_means_are_withheld_across_holes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = published();
+    let write = |name: &str, hole: (f64, f64)| -> PathBuf {
+        let p = tmp.path().join(name);
+        let mut t = String::from("frequency,raw\n");
+        for f in grid(20.0, 20000.0, 24.0) {
+            if !(f > hole.0 && f < hole.1) {
+                t.push_str(&format!("{f:.4},{:.5}\n", db(&s, f)));
+            }
+        }
+        std::fs::write(&p, t).unwrap();
+        p
+    };
+    let sources = vec![
+        write("whole.csv", (0.0, 0.0)),
+        write("small_hole.csv", (45.0, 50.0)),
+        write("wide_hole.csv", (40.0, 60.0)),
+    ];
+    let mut a = CompareArgs::new(sources, tmp.path().join("out"));
+    a.kinds = vec![Some(DeviceKind::Headphones); 3];
+    let r = run_compare(&a).unwrap();
+    let e = expected(&s);
+    for d in &r.devices {
+        let m = &d.metrics;
+        let withheld = d.warnings.iter().find(|w| w.starts_with("no bass_db: "));
+        eprintln!("{}: {:?} {:?}", d.label, m.bass_db, withheld);
+        assert!(
+            (m.reference_db.unwrap() - e.reference).abs() < 0.02,
+            "{}",
+            d.label
+        );
+        assert!(
+            (m.treble_db.unwrap() - e.treble).abs() < 0.02,
+            "{}",
+            d.label
+        );
+        if d.label == "wide_hole" {
+            assert_eq!(m.bass_db, None);
+            let w = withheld.expect("a warning says why");
+            assert!(
+                w.contains("no points at 40 Hz–61.7 Hz") && w.contains("17 %"),
+                "{w}"
+            );
+        } else {
+            assert!((m.bass_db.unwrap() - e.bass).abs() < 0.02, "{}", d.label);
+            assert!(withheld.is_none(), "{}: {withheld:?}", d.label);
+        }
+        assert!(!d.warnings.iter().any(|w| w.starts_with("no reference_db")));
+    }
+}

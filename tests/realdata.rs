@@ -36,6 +36,21 @@ fn analyze(folder: &str, stim: &str, cap: &str, start: f64, end: f64) -> Analysi
 /// No fault warning and no drift warning on a healthy real capture.
 fn no_false_warnings(name: &str, a: &Analysis) {
     for ch in &a.channels {
+        // no band mean withheld for holes; a hole only where the analysis says it left
+        // points out (Impulcifer's room: 3.7-15.6 Hz, below the bands)
+        let (f, g) = ch.response();
+        for (lo, hi) in [(250.0, 4000.0), (20.0, 250.0), (4000.0, 20000.0)] {
+            let why = sweeplab::metrics::band_hole_reason(f, g, lo, hi);
+            assert!(why.is_none(), "{name} ch{}: {why:?}", ch.index);
+        }
+        if !sweeplab::metrics::holes(f).is_empty() {
+            assert!(
+                ch.notes.iter().any(|n| n.contains("are left out: ")),
+                "{name} ch{}: holes without a note: {:?}",
+                ch.index,
+                ch.notes
+            );
+        }
         for w in &ch.warnings {
             assert!(!is_fault(w), "{name} ch{}: false warning: {w}", ch.index);
             assert!(

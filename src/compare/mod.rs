@@ -468,6 +468,15 @@ pub fn run(
     unique_labels(&mut devices);
 
     for d in &mut devices {
+        for (name, (lo, hi)) in [
+            ("reference_db", metrics::REFERENCE_BAND_HZ),
+            ("bass_db", metrics::BASS_BAND_HZ),
+            ("treble_db", metrics::TREBLE_BAND_HZ),
+        ] {
+            if let Some(why) = metrics::band_hole_reason(&d.freq_hz, &d.gain_db, lo, hi) {
+                d.result.warnings.push(format!("no {name}: {why}"));
+            }
+        }
         d.result.normalization_offset_db =
             norm.offset_db(&d.freq_hz, &d.gain_db, d.result.metrics.reference_db);
         if d.result.normalization_offset_db.is_none() {
@@ -513,12 +522,18 @@ pub fn run(
                     t.info.normalization_offset_db.unwrap_or(0.0),
                 ),
             );
-            d.result.rms_deviation_db = r.map(|(v, _)| v);
-            d.result.rms_deviation_band_hz = r.map(|(_, (a, b))| [a, b]);
-            if r.is_none() {
-                d.result.warnings.push(
-                    "no RMS deviation from the target: the curves share less than an octave of 20 Hz–10 kHz".into(),
-                );
+            match r {
+                Ok((v, (a, b))) => {
+                    d.result.rms_deviation_db = Some(v);
+                    d.result.rms_deviation_band_hz = Some([a, b]);
+                }
+                Err(why) => {
+                    d.result.rms_deviation_db = None;
+                    d.result.rms_deviation_band_hz = None;
+                    d.result
+                        .warnings
+                        .push(format!("no RMS deviation from the target: {why}"));
+                }
             }
         }
     }

@@ -396,9 +396,40 @@ impl Analyzer {
         };
         let dropped = kept.iter().filter(|k| !**k).count();
         if dropped > 0 {
+            // name the stretches left out (a band figure across one is not given)
+            let mut runs: Vec<String> = Vec::new();
+            let mut i = 0;
+            while i < kept.len() {
+                if kept[i] {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < kept.len() && !kept[i] {
+                    i += 1;
+                }
+                runs.push(if i - start == 1 {
+                    crate::units::hz3(grid[start])
+                } else {
+                    format!(
+                        "{}–{}",
+                        crate::units::hz3(grid[start]),
+                        crate::units::hz3(grid[i - 1])
+                    )
+                });
+            }
+            const NAMED: usize = 6;
+            let more = runs.len().saturating_sub(NAMED);
+            runs.truncate(NAMED);
             notes.push(format!(
-                "{dropped} of {} response points lie less than 6 dB above the noise and are left out",
-                grid.len()
+                "{dropped} of {} response points lie less than 6 dB above the noise and are left out: {}{}",
+                grid.len(),
+                runs.join(", "),
+                if more > 0 {
+                    format!(" and {more} more stretches")
+                } else {
+                    String::new()
+                }
             ));
         }
         if dropped + 2 > kept.len() {

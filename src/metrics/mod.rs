@@ -45,20 +45,107 @@ fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|v| v.is_finite())
 }
 
-/// Mean of a dB curve over [lo, hi] ∩ the measured band, weighting each octave equally
-/// (trapezoidal integral over log2 f of the curve interpolated linearly in log f). `None`
-/// when the band and the curve do not overlap.
-pub fn band_mean_db(freq: &[f64], db: &[f64], lo: f64, hi: f64) -> Option<f64> {
-    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+/// Share of a band (in octaves, of the part of it the curve spans) that a band mean's points
+/// must cover, the holes between them bridged by interpolation, for the mean to stand for the
+/// band; the same share as a two-sided session's figures ([`sides::MIN_COVERAGE`]).
+pub const MIN_BAND_COVERAGE: f64 = 0.9;
+
+/// The holes in a curve's points (finite, sorted, as [`clean`] gives them): the stretches
+/// between two neighbours more than 1.5 times farther apart (in log f) than both the curve's
+/// median spacing and the nearer of the spacings beside them. The analysis leaves out the
+/// points it could not measure (below the noise) and keeps its grid's spacing elsewhere, so a
+/// run of left-out points is a step much wider than its neighbours; a published curve on a
+/// linear grid (spacing in log f falling smoothly with frequency) or a coarse one (evenly
+/// spaced) has none.
+pub fn holes(xs: &[f64]) -> Vec<(f64, f64)> {
+    let steps: Vec<f64> = xs.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    if steps.len() < 2 {
+        return Vec::new();
+    }
+    let mut sorted = steps.clone();
+    let mid = sorted.len() / 2;
+    let median = *sorted.select_nth_unstable_by(mid, f64::total_cmp).1;
+    (0..steps.len())
+        .filter(|&i| {
+            let before = i.checked_sub(1).map(|j| steps[j]);
+            let after = steps.get(i + 1).copied();
+            let beside = match (before, after) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => steps[i],
+            };
+            steps[i] > 1.5 * median && steps[i] > 1.5 * beside
+        })
+        .map(|i| (xs[i], xs[i + 1]))
+        .collect()
+}
+
+/// The share of [a, b] (in octaves) outside the curve's [`holes`].
+fn covered_share(holes: &[(f64, f64)], a: f64, b: f64) -> f64 {
+    let span = (b / a).log2();
+    let missing: f64 = holes
+        .iter()
+        .map(|&(x, y)| {
+            let (x, y) = (x.max(a), y.min(b));
+            if y > x { (y / x).log2() } else { 0.0 }
+        })
+        .sum();
+    (1.0 - missing / span).clamp(0.0, 1.0)
+}
+
+/// Why a band mean over [lo, hi] is not given although the curve spans part of the band:
+/// the holes in its points leave less than [`MIN_BAND_COVERAGE`] of that part measured.
+/// `None` when the mean is given, or when the curve does not reach the band at all.
+pub fn band_hole_reason(freq: &[f64], db: &[f64], lo: f64, hi: f64) -> Option<String> {
+    let (xs, _) = clean(freq, db);
+    let (a, b) = span_within(&xs, lo, hi)?;
+    let hs = holes(&xs);
+    let share = covered_share(&hs, a, b);
+    if share >= MIN_BAND_COVERAGE {
         return None;
     }
-    let (xs, ys) = clean(freq, db);
-    if xs.len() < 2 {
+    let named: Vec<String> = hs
+        .iter()
+        .filter(|&&(x, y)| y > a && x < b)
+        .map(|&(x, y)| {
+            format!(
+                "{}–{}",
+                crate::units::hz(x.max(a)),
+                crate::units::hz(y.min(b))
+            )
+        })
+        .collect();
+    Some(format!(
+        "the response has no points at {} (not measured: below the noise, or absent from the curve), {:.0} % of {}–{}: more than a tenth of a mean over it would be interpolated across points never measured, so it is not given",
+        named.join(", "),
+        100.0 * (1.0 - share),
+        crate::units::hz(a),
+        crate::units::hz(b)
+    ))
+}
+
+/// [lo, hi] ∩ the span of the points, if it is a band.
+fn span_within(xs: &[f64], lo: f64, hi: f64) -> Option<(f64, f64)> {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) || xs.len() < 2 {
         return None;
     }
     let a = lo.max(xs[0]);
     let b = hi.min(xs[xs.len() - 1]);
     if b.partial_cmp(&(a * (1.0 + 1e-9))) != Some(std::cmp::Ordering::Greater) {
+        return None;
+    }
+    Some((a, b))
+}
+
+/// Mean of a dB curve over [lo, hi] ∩ the measured band, weighting each octave equally
+/// (trapezoidal integral over log2 f of the curve interpolated linearly in log f). `None`
+/// when the band and the curve do not overlap, or when the [`holes`] in the curve's points
+/// leave less than [`MIN_BAND_COVERAGE`] of that overlap measured ([`band_hole_reason`]
+/// says why): interpolated across them, the mean would be a made-up number.
+pub fn band_mean_db(freq: &[f64], db: &[f64], lo: f64, hi: f64) -> Option<f64> {
+    let (xs, ys) = clean(freq, db);
+    let (a, b) = span_within(&xs, lo, hi)?;
+    if covered_share(&holes(&xs), a, b) < MIN_BAND_COVERAGE {
         return None;
     }
     let lx: Vec<f64> = xs.iter().map(|f| f.log2()).collect();
@@ -348,15 +435,18 @@ impl Normalize {
 
 /// RMS of (device − offset) − (target − offset) in dB over [`DEVIATION_BAND_HZ`] ∩ both
 /// curves' bands, each octave weighted equally, on the raw (unsmoothed) curves. Also returns
-/// the band used. `None` when they overlap by less than an octave there.
+/// the band used. Not given (the reason, in words) when they overlap by less than an octave
+/// there, or when the [`holes`] of either curve leave less than [`MIN_BAND_COVERAGE`] of
+/// that overlap measured.
 pub fn rms_deviation_db(
     dev: (&[f64], &[f64], f64),
     target: (&[f64], &[f64], f64),
-) -> Option<(f64, (f64, f64))> {
+) -> Result<(f64, (f64, f64)), String> {
     let (dx, dy) = clean(dev.0, dev.1);
     let (tx, ty) = clean(target.0, target.1);
+    let short = || "the curves share less than an octave of 20 Hz–10 kHz".to_string();
     if dx.len() < 2 || tx.len() < 2 {
-        return None;
+        return Err(short());
     }
     let lo = DEVIATION_BAND_HZ.0.max(dx[0]).max(tx[0]);
     let hi = DEVIATION_BAND_HZ
@@ -364,7 +454,12 @@ pub fn rms_deviation_db(
         .min(dx[dx.len() - 1])
         .min(tx[tx.len() - 1]);
     if hi.is_nan() || hi < 2.0 * lo {
-        return None;
+        return Err(short());
+    }
+    for (name, (f, g)) in [("device", (dev.0, dev.1)), ("target", (target.0, target.1))] {
+        if let Some(why) = band_hole_reason(f, g, lo, hi) {
+            return Err(format!("the {name}'s curve: {why}"));
+        }
     }
     // 96 points per octave over the overlap, trapezoid over log2 f
     let n = ((hi / lo).log2() * 96.0).ceil() as usize;
@@ -380,7 +475,7 @@ pub fn rms_deviation_db(
         })
         .collect();
     let mean = sq.windows(2).map(|w| 0.5 * (w[0] + w[1])).sum::<f64>() / n as f64;
-    Some((mean.sqrt(), (lo, hi)))
+    Ok((mean.sqrt(), (lo, hi)))
 }
 
 #[cfg(test)]
@@ -403,6 +498,87 @@ mod tests {
         let m = band_mean_db(&f, &g, 5.0, 80.0).unwrap();
         assert!((m - 3.0 * 40f64.log2()).abs() < 1e-9, "{m}");
         assert_eq!(band_mean_db(&f, &g, 30000.0, 40000.0), None);
+    }
+
+    /// The holes of a 96-point-an-octave grid are exactly the runs of points taken out (one
+    /// point or many); a linear grid (1 Hz steps), a coarse one (1/3 octave) and a grid with
+    /// its last point clamped onto the band's end have none.
+    #[test]
+    fn holes_are_the_runs_left_out() {
+        let full = grid(20.0, 20000.0, 96.0);
+        assert!(holes(&full).is_empty());
+        let out = |a: f64, b: f64, x: f64| x > a && x < b;
+        let f: Vec<f64> = full
+            .iter()
+            .copied()
+            .filter(|&x| !out(45.0, 55.0, x) && !out(99.9, 100.2, x))
+            .collect();
+        let h = holes(&f);
+        assert_eq!(h.len(), 2, "{h:?}");
+        assert!(
+            h[0].0 < 45.0 && h[0].1 > 55.0 && (h[0].1 / h[0].0).log2() < 0.31,
+            "{h:?}"
+        );
+        assert!(
+            h[1].0 < 99.9 && h[1].1 > 100.2 && (h[1].1 / h[1].0).log2() < 0.03,
+            "{h:?}"
+        );
+        let linear: Vec<f64> = (20..=20000).map(f64::from).collect();
+        assert!(holes(&linear).is_empty());
+        assert!(holes(&grid(20.0, 20000.0, 3.0)).is_empty());
+        let mut clamped = grid(20.0, 19000.0, 96.0);
+        clamped.push(19001.0);
+        assert!(holes(&clamped).is_empty());
+    }
+
+    /// A band mean bridges holes covering up to a tenth of the band (a straight line in log f,
+    /// bridged exactly: 1e-9 dB) and is withheld, with the reason naming them, beyond.
+    #[test]
+    fn band_mean_is_withheld_across_wide_holes() {
+        let full = grid(20.0, 20000.0, 96.0);
+        let line = |f: &[f64]| -> Vec<f64> { f.iter().map(|x| 3.0 * x.log2()).collect() };
+        let want = 3.0 * (20f64 * 250.0).sqrt().log2();
+        // 45-55 Hz: 0.29 of 3.64 octaves (8 %)
+        let f: Vec<f64> = full
+            .iter()
+            .copied()
+            .filter(|&x| !(x > 45.0 && x < 55.0))
+            .collect();
+        let m = band_mean_db(&f, &line(&f), 20.0, 250.0).unwrap();
+        assert!((m - want).abs() < 1e-9, "{m} vs {want}");
+        assert_eq!(band_hole_reason(&f, &line(&f), 20.0, 250.0), None);
+        // 40-60 Hz: 0.58 octave (16 %)
+        let f: Vec<f64> = full
+            .iter()
+            .copied()
+            .filter(|&x| !(x > 40.0 && x < 60.0))
+            .collect();
+        assert_eq!(band_mean_db(&f, &line(&f), 20.0, 250.0), None);
+        let why = band_hole_reason(&f, &line(&f), 20.0, 250.0).unwrap();
+        assert!(
+            why.contains("no points at 40 Hz–60.4 Hz") && why.contains("16 %"),
+            "{why}"
+        );
+        // the other bands are unaffected
+        assert!(band_mean_db(&f, &line(&f), 250.0, 4000.0).is_some());
+        assert_eq!(band_hole_reason(&f, &line(&f), 250.0, 4000.0), None);
+        // a deviation from a target across the hole is withheld too, naming the curve
+        // (20 Hz-10 kHz: 40-60 Hz is 6 % of it, 40-100 Hz 15 %)
+        let t = vec![0.0; full.len()];
+        let e = rms_deviation_db((&full, &t, 0.0), (&f, &line(&f), 0.0));
+        assert!(e.is_ok(), "{e:?}");
+        let f: Vec<f64> = full
+            .iter()
+            .copied()
+            .filter(|&x| !(x > 40.0 && x < 100.0))
+            .collect();
+        let e = rms_deviation_db((&f, &line(&f), 0.0), (&full, &t, 0.0)).unwrap_err();
+        assert!(
+            e.starts_with("the device's curve: the response has no points"),
+            "{e}"
+        );
+        let e = rms_deviation_db((&full, &t, 0.0), (&f, &line(&f), 0.0)).unwrap_err();
+        assert!(e.starts_with("the target's curve: "), "{e}");
     }
 
     /// A response linear in log f below 1 kHz crosses −6 dB where the 1/3-octave smoothed

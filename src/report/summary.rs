@@ -6,7 +6,10 @@
 //! "n/a", never estimated.
 
 use super::pages::describe;
-use crate::metrics::{ChannelMetrics, ResponseFigures, channel_metrics, response_figures};
+use crate::metrics::{
+    BASS_BAND_HZ, ChannelMetrics, REFERENCE_BAND_HZ, ResponseFigures, TREBLE_BAND_HZ,
+    band_hole_reason, channel_metrics, response_figures,
+};
 use crate::results::{Analysis, ChannelAnalysis};
 use crate::units;
 
@@ -188,21 +191,32 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         "Mid level (250 Hz–4 kHz mean gain)",
         metrics
             .iter()
-            .map(|m| units::db(m.response.reference_db, "dB"))
+            .zip(chs)
+            .map(|(m, c)| {
+                withheld(c, REFERENCE_BAND_HZ)
+                    .unwrap_or_else(|| units::db(m.response.reference_db, "dB"))
+            })
             .collect(),
     );
     row(
         "Bass (20–250 Hz) re mid",
         metrics
             .iter()
-            .map(|m| units::db_signed(m.response.bass_db))
+            .zip(chs)
+            .map(|(m, c)| {
+                withheld(c, BASS_BAND_HZ).unwrap_or_else(|| units::db_signed(m.response.bass_db))
+            })
             .collect(),
     );
     row(
         "Treble (4–20 kHz) re mid",
         metrics
             .iter()
-            .map(|m| units::db_signed(m.response.treble_db))
+            .zip(chs)
+            .map(|(m, c)| {
+                withheld(c, TREBLE_BAND_HZ)
+                    .unwrap_or_else(|| units::db_signed(m.response.treble_db))
+            })
             .collect(),
     );
     row(
@@ -415,7 +429,8 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
          sweep's, narrowed where the capture starts late or stops early). Mid level: mean of \
          the gain (calibrated, when a calibration was removed) over 250 Hz–4 kHz, each octave \
          weighted equally. Bass and treble: the same mean over their band (the part measured) \
-         minus the mid level. −3/−6 dB points: the lowest frequency below 1 kHz and the highest \
+         minus the mid level. A mean is n/a where points left out below the noise (see the \
+         notes) leave less than 90 % of its band measured. −3/−6 dB points: the lowest frequency below 1 kHz and the highest \
          above 1 kHz where the 1/3-octave smoothed response is within 3/6 dB of the mid level \
          (\"band edge\": it never fell that far inside the measured band). THD counts the \
          harmonics inside the swept band (its fades left out) that stand 10 dB above the noise \
@@ -469,6 +484,13 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         s.push_str("- [Left and right](balance.png)\n");
     }
     s
+}
+
+/// "n/a (…)" when a band mean of the channel is not given because of the points its
+/// response left out (`metrics::band_hole_reason`).
+fn withheld(c: &crate::results::ChannelAnalysis, (lo, hi): (f64, f64)) -> Option<String> {
+    let (f, g) = c.response();
+    band_hole_reason(f, g, lo, hi).map(|_| "n/a (points left out below the noise)".to_string())
 }
 
 /// The left/right section of a two-sided session: balance, largest difference, crosstalk,
