@@ -37,6 +37,11 @@ fn plotted(
     (x, y.into_iter().map(|v| v - off).collect())
 }
 
+/// A plotted curve with its holes broken (no line across what was not measured).
+fn drawn((x, y): &(Vec<f64>, Vec<f64>)) -> (Vec<f64>, Vec<f64>) {
+    crate::report::broken_at_holes((x.clone(), y.clone()))
+}
+
 fn legend(d: &DeviceResult) -> String {
     let mut s = d.label.clone();
     if let Some(k) = &d.kind {
@@ -71,18 +76,20 @@ fn difference(a: &(Vec<f64>, Vec<f64>), b: &(Vec<f64>, Vec<f64>)) -> (Vec<f64>, 
     }
     let (lo, hi) = (bx[0], bx[bx.len() - 1]);
     let lbx: Vec<f64> = bx.iter().map(|f| f.log2()).collect();
+    // none where the base has a hole: it was not measured there
+    let holes = crate::metrics::holes(bx);
     let y =
         a.0.iter()
             .zip(&a.1)
             .map(|(&f, &v)| {
-                if f < lo || f > hi {
+                if f < lo || f > hi || holes.iter().any(|&(x, y)| f > x && f < y) {
                     f64::NAN
                 } else {
                     v - interp_linear(&lbx, by, f.log2())
                 }
             })
             .collect();
-    (a.0.clone(), y)
+    crate::report::broken_at_holes((a.0.clone(), y))
 }
 
 /// The file names of written paths.
@@ -142,14 +149,16 @@ pub(super) fn write_plots(
         .iter()
         .zip(&curves)
         .enumerate()
-        .map(|(i, (d, (x, y)))| {
-            let mut s = Series::new(legend(&d.result), x.clone(), y.clone());
+        .map(|(i, (d, c))| {
+            let (x, y) = drawn(c);
+            let mut s = Series::new(legend(&d.result), x, y);
             s.color = Some(color(i));
             s
         })
         .collect();
-    if let (Some(t), Some((x, y))) = (target, &target_curve) {
-        let mut s = Series::new(format!("target: {}", t.info.label), x.clone(), y.clone());
+    if let (Some(t), Some(c)) = (target, &target_curve) {
+        let (x, y) = drawn(c);
+        let mut s = Series::new(format!("target: {}", t.info.label), x, y);
         s.color = Some(TARGET_COLOR);
         s.dashed = true;
         series.push(s);
@@ -587,4 +596,45 @@ pub(super) fn claims_markdown(r: &CompareResult) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deviation from a base curve is absent where the base has a hole (45–55 Hz, on a
+    /// 1/24-octave grid) and broken there; elsewhere it is the difference (1e-12 dB: both
+    /// curves constant).
+    #[test]
+    fn no_deviation_where_the_base_was_not_measured() {
+        let grid: Vec<f64> = (0..=240)
+            .map(|i| 20.0 * 2f64.powf(i as f64 / 24.0))
+            .collect();
+        let a = (grid.clone(), vec![3.0; grid.len()]);
+        let bx: Vec<f64> = grid
+            .iter()
+            .copied()
+            .filter(|&f| !(f > 45.0 && f < 55.0))
+            .collect();
+        let b = (bx.clone(), vec![1.0; bx.len()]);
+        let (x, y) = difference(&a, &b);
+        for (f, v) in x.iter().zip(&y) {
+            if *f > 45.0 && *f < 55.0 {
+                assert!(v.is_nan(), "{f}: {v}");
+            } else {
+                assert!((v - 2.0).abs() < 1e-12, "{f}: {v}");
+            }
+        }
+        // the base itself, drawn, breaks once in its hole
+        let (dx, dy) = drawn(&b);
+        assert_eq!(dx.len(), bx.len() + 1);
+        let nan: Vec<f64> = dx
+            .iter()
+            .zip(&dy)
+            .filter(|(_, y)| y.is_nan())
+            .map(|(x, _)| *x)
+            .collect();
+        assert!(nan.len() == 1 && nan[0] > 45.0 && nan[0] < 55.0, "{nan:?}");
+        assert_eq!(drawn(&a), a);
+    }
 }

@@ -52,7 +52,8 @@ pub const MIN_BAND_COVERAGE: f64 = 0.9;
 
 /// The holes in a curve's points (finite, sorted, as [`clean`] gives them): the stretches
 /// between two neighbours more than 1.5 times farther apart (in log f) than both the curve's
-/// median spacing and the nearer of the spacings beside them. The analysis leaves out the
+/// median spacing and the nearer of the spacings beside them (1.9 times the one spacing
+/// beside the first and the last). The analysis leaves out the
 /// points it could not measure (below the noise) and keeps its grid's spacing elsewhere, so a
 /// run of left-out points is a step much wider than its neighbours; a published curve on a
 /// linear grid (spacing in log f falling smoothly with frequency) or a coarse one (evenly
@@ -69,12 +70,15 @@ pub fn holes(xs: &[f64]) -> Vec<(f64, f64)> {
         .filter(|&i| {
             let before = i.checked_sub(1).map(|j| steps[j]);
             let after = steps.get(i + 1).copied();
-            let beside = match (before, after) {
-                (Some(a), Some(b)) => a.min(b),
-                (Some(a), None) | (None, Some(a)) => a,
-                (None, None) => steps[i],
+            // the first and last steps have one neighbour: a linear grid from its first bin
+            // (1, 2, 3 Hz…) has steps of ln 2 then ln 1.5 (1.71 times), a hole of one point
+            // on an even grid twice its neighbour
+            let (beside, times) = match (before, after) {
+                (Some(a), Some(b)) => (a.min(b), 1.5),
+                (Some(a), None) | (None, Some(a)) => (a, 1.9),
+                (None, None) => (steps[i], 1.5),
             };
-            steps[i] > 1.5 * median && steps[i] > 1.5 * beside
+            steps[i] > 1.5 * median && steps[i] > times * beside
         })
         .map(|i| (xs[i], xs[i + 1]))
         .collect()
@@ -523,8 +527,15 @@ mod tests {
             h[1].0 < 99.9 && h[1].1 > 100.2 && (h[1].1 / h[1].0).log2() < 0.03,
             "{h:?}"
         );
-        let linear: Vec<f64> = (20..=20000).map(f64::from).collect();
-        assert!(holes(&linear).is_empty());
+        for first in [1, 20] {
+            let linear: Vec<f64> = (first..=20000).map(f64::from).collect();
+            assert!(holes(&linear).is_empty(), "{first}");
+        }
+        // one point missing at either end of an even grid
+        let mut ends = full.clone();
+        ends.remove(1);
+        ends.remove(ends.len() - 2);
+        assert_eq!(holes(&ends).len(), 2);
         assert!(holes(&grid(20.0, 20000.0, 3.0)).is_empty());
         let mut clamped = grid(20.0, 19000.0, 96.0);
         clamped.push(19001.0);

@@ -85,6 +85,35 @@ fn smoothable(freq: &[f64], vals: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (xs, ys)
 }
 
+/// A curve with a break (a NaN point) in each of its holes ([`crate::metrics::holes`]: the
+/// stretches where a response has no points, left out below the noise or absent from a
+/// published curve), so that no line is drawn across what was not measured. Points that are
+/// not positive and increasing are left as they are.
+pub(crate) fn broken_at_holes((x, y): (Vec<f64>, Vec<f64>)) -> (Vec<f64>, Vec<f64>) {
+    if !x.windows(2).all(|w| w[0] > 0.0 && w[1] > w[0]) {
+        return (x, y);
+    }
+    let holes = crate::metrics::holes(&x);
+    if holes.is_empty() {
+        return (x, y);
+    }
+    let mut xs = Vec::with_capacity(x.len() + holes.len());
+    let mut ys = Vec::with_capacity(x.len() + holes.len());
+    let mut next = holes.iter().peekable();
+    for (&a, &b) in x.iter().zip(&y) {
+        if let Some(&&(lo, hi)) = next.peek()
+            && a == hi
+        {
+            xs.push((lo * hi).sqrt());
+            ys.push(f64::NAN);
+            next.next();
+        }
+        xs.push(a);
+        ys.push(b);
+    }
+    (xs, ys)
+}
+
 /// `smooth_db` on the usable points of a dB curve (power average, 1/`n` octave).
 pub(crate) fn smoothed_db(freq: &[f64], db: &[f64], n: f64) -> (Vec<f64>, Vec<f64>) {
     let (xs, ys) = smoothable(freq, db);
@@ -240,7 +269,7 @@ fn raw_and_smoothed(
     };
     let mut out = vec![series(
         format!("{prefix} {raw_name}"),
-        take_pair(x, y_db),
+        broken_at_holes(take_pair(x, y_db)),
         raw_style,
     )];
     if let Some(n) = n {
@@ -251,7 +280,7 @@ fn raw_and_smoothed(
         };
         out.push(series(
             format!("{prefix} {label}"),
-            smoothed_db(x, y_db, n),
+            broken_at_holes(smoothed_db(x, y_db, n)),
             SeriesStyle::Bold,
         ));
     }
@@ -269,6 +298,7 @@ pub fn phase_series(analysis: &Analysis) -> Vec<Series> {
         }
         let (x, y) = take_pair(&fr.freq_hz, &fr.phase_deg);
         let y = unwrap_deg(&x, &y);
+        let (x, y) = broken_at_holes((x, y));
         out.push(Series {
             color: Some(k),
             channel: ch.index,
@@ -295,12 +325,13 @@ pub fn group_delay_series(analysis: &Analysis) -> Vec<Series> {
             .iter()
             .map(|s| (s - latency) * 1000.0)
             .collect();
+        let (x, y) = broken_at_holes((fr.freq_hz.clone(), y));
         out.push(Series {
             color: Some(k),
             channel: ch.index,
             panel: 2,
             style: SeriesStyle::Normal,
-            ..Series::new(format!("{} group delay", ch.tag()), fr.freq_hz.clone(), y)
+            ..Series::new(format!("{} group delay", ch.tag()), x, y)
         });
     }
     out

@@ -28,21 +28,15 @@ pub fn sides_series(a: &Analysis) -> Vec<Series> {
         else {
             continue;
         };
-        let mut s = Series::new(
-            format!("{} 1/{DIFFERENCE_SMOOTHING} oct", ch.tag()),
-            ch.frequency_response.freq_hz.clone(),
-            sm.gain_db.clone(),
-        );
+        let (x, y) = broken_at_holes((ch.frequency_response.freq_hz.clone(), sm.gain_db.clone()));
+        let mut s = Series::new(format!("{} 1/{DIFFERENCE_SMOOTHING} oct", ch.tag()), x, y);
         s.channel = ch.index;
         s.color = Some(k);
         out.push(s);
     }
     if !sd.difference.freq_hz.is_empty() {
-        let mut s = Series::new(
-            "L − R",
-            sd.difference.freq_hz.clone(),
-            sd.difference.db.clone(),
-        );
+        let (x, y) = broken_at_holes((sd.difference.freq_hz.clone(), sd.difference.db.clone()));
+        let mut s = Series::new("L − R", x, y);
         s.panel = 1;
         s.color = Some(2);
         out.push(s);
@@ -51,11 +45,8 @@ pub fn sides_series(a: &Analysis) -> Vec<Series> {
         if x.freq_hz.is_empty() {
             continue;
         }
-        let mut s = Series::new(
-            format!("{} into {}", x.driven, x.into),
-            x.freq_hz.clone(),
-            x.db.clone(),
-        );
+        let (fx, fy) = broken_at_holes((x.freq_hz.clone(), x.db.clone()));
+        let mut s = Series::new(format!("{} into {}", x.driven, x.into), fx, fy);
         s.panel = 2;
         s.color = Some(3 + k);
         s.style = SeriesStyle::Normal;

@@ -204,10 +204,12 @@ fn smoothing_skips_unusable_points() {
     let mut a = highpass_analysis();
     a.channels[0].frequency_response.gain_db[10] = f64::NAN;
     let s = response_series(&a, &RenderOptions::default());
-    // the raw series keeps the gap (the line breaks there), the smoothed one skips it
+    // the raw series keeps the gap (the line breaks there); the smoothed one skips the
+    // point, and breaks its line in the hole it leaves
     assert!(s[0].y[10].is_nan());
-    assert_eq!(s[1].x.len(), s[0].x.len() - 1);
-    assert!(s[1].y.iter().all(|v| v.is_finite()));
+    assert_eq!(s[1].x.len(), s[0].x.len());
+    let nan: Vec<usize> = (0..s[1].y.len()).filter(|&i| s[1].y[i].is_nan()).collect();
+    assert_eq!(nan, [10]);
 }
 
 #[test]
@@ -458,4 +460,70 @@ fn phase_unwraps_to_the_delay_line() {
         u.iter().zip(&wrapped).any(|(a, b)| (a - b).abs() > 300.0),
         "it did unwrap"
     );
+}
+
+/// A response with no points at 45–55 Hz (left out below the noise): its raw, smoothed,
+/// phase and group-delay lines all break there (a NaN inside the hole, no segment with an
+/// end on each side of it); the whole response draws unbroken lines.
+#[test]
+fn response_lines_break_at_holes_only() {
+    let crosses = |s: &Series| -> bool {
+        s.x.windows(2)
+            .zip(s.y.windows(2))
+            .any(|(x, y)| x[0] < 45.0 && x[1] > 55.0 && y[0].is_finite() && y[1].is_finite())
+    };
+    let opts = RenderOptions::default();
+    let whole = example::analysis(1);
+    let series: Vec<Series> = response_series(&whole, &opts)
+        .into_iter()
+        .chain(phase_series(&whole))
+        .chain(group_delay_series(&whole))
+        .collect();
+    assert!(series.len() >= 3);
+    for s in &series {
+        assert!(s.y.iter().all(|v| v.is_finite()), "{}", s.name);
+    }
+    let mut holed = example::analysis(1);
+    let fr = &mut holed.channels[0].frequency_response;
+    let keep: Vec<bool> = fr
+        .freq_hz
+        .iter()
+        .map(|&f| !(f > 45.0 && f < 55.0))
+        .collect();
+    assert!(
+        keep.iter().filter(|k| !**k).count() >= 3,
+        "the example's grid is too coarse"
+    );
+    for v in [&mut fr.gain_db, &mut fr.phase_deg, &mut fr.group_delay_s] {
+        *v = v
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(x, _)| *x)
+            .collect();
+    }
+    fr.freq_hz = fr
+        .freq_hz
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(x, _)| *x)
+        .collect();
+    let series: Vec<Series> = response_series(&holed, &opts)
+        .into_iter()
+        .chain(phase_series(&holed))
+        .chain(group_delay_series(&holed))
+        .collect();
+    assert!(series.len() >= 3);
+    for s in &series {
+        let nans: Vec<f64> =
+            s.x.iter()
+                .zip(&s.y)
+                .filter(|(_, y)| y.is_nan())
+                .map(|(x, _)| *x)
+                .collect();
+        assert_eq!(nans.len(), 1, "{}: {nans:?}", s.name);
+        assert!(nans[0] > 44.0 && nans[0] < 56.0, "{}: {nans:?}", s.name);
+        assert!(!crosses(s), "{}", s.name);
+    }
 }
