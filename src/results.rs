@@ -629,6 +629,11 @@ impl ChannelAnalysis {
         self.latency_s.is_some() && !self.frequency_response.freq_hz.is_empty()
     }
 
+    /// The band the capture holds (`measured_band_hz`), as a pair.
+    pub fn measured_band(&self) -> Option<(f64, f64)> {
+        self.measured_band_hz.map(|[a, b]| (a, b))
+    }
+
     /// The response the derived figures are read on: the calibrated one when a calibration
     /// was applied, else the raw one.
     pub fn response(&self) -> (&[f64], &[f64]) {

@@ -261,6 +261,9 @@ pub(crate) struct Device {
     pub gain_db: Vec<f64>,
     /// A re-seat series: each placement's response, calibrated alike (empty otherwise).
     pub placements: Vec<(Vec<f64>, Vec<f64>)>,
+    /// The band the sweep covered (an analysed channel's `measured_band_hz`; `None` for a
+    /// published curve): band means count the points missing at its ends.
+    pub within: Option<(f64, f64)>,
 }
 
 impl claims::Subject for Device {
@@ -319,11 +322,12 @@ impl claims::Subject for Device {
                 hi,
                 relative_to,
             } => {
+                let within = self.within;
                 let level = |f: &[f64], g: &[f64]| -> Option<f64> {
-                    let mean = metrics::band_mean_db(f, g, *lo, *hi)?;
+                    let mean = metrics::band_mean_db_in(f, g, *lo, *hi, within)?;
                     let base = match relative_to {
-                        Some((a, b)) => metrics::band_mean_db(f, g, *a, *b),
-                        None => metrics::measure_curve(f, g).metrics.reference_db,
+                        Some((a, b)) => metrics::band_mean_db_in(f, g, *a, *b, within),
+                        None => metrics::measure_curve_in(f, g, within).metrics.reference_db,
                     }?;
                     Some(mean - base)
                 };
@@ -473,7 +477,7 @@ pub fn run(
             ("bass_db", metrics::BASS_BAND_HZ),
             ("treble_db", metrics::TREBLE_BAND_HZ),
         ] {
-            if let Some(why) = metrics::band_hole_reason(&d.freq_hz, &d.gain_db, lo, hi) {
+            if let Some(why) = metrics::band_hole_reason(&d.freq_hz, &d.gain_db, lo, hi, d.within) {
                 d.result.warnings.push(format!("no {name}: {why}"));
             }
         }

@@ -228,7 +228,8 @@ pub(super) fn load_source(
             *g = cal.apply(f, g);
         }
     }
-    let mut m = metrics::measure_curve(&freq_hz, &gain_db);
+    let within = channel.as_ref().and_then(|c| c.measured_band());
+    let mut m = metrics::measure_curve_in(&freq_hz, &gain_db, within);
     if let Some(ch) = &channel {
         let from_channel = metrics::measure(ch).metrics;
         m.metrics.noise_rms_dbfs = from_channel.noise_rms_dbfs;
@@ -276,6 +277,7 @@ pub(super) fn load_source(
         freq_hz,
         gain_db,
         placements,
+        within,
     })
 }
 

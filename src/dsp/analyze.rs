@@ -425,10 +425,10 @@ impl Analyzer {
                 "{dropped} of {} response points lie less than 6 dB above the noise and are left out: {}{}",
                 grid.len(),
                 runs.join(", "),
-                if more > 0 {
-                    format!(" and {more} more stretches")
-                } else {
-                    String::new()
+                match more {
+                    0 => String::new(),
+                    1 => " and 1 more stretch".into(),
+                    n => format!(" and {n} more stretches"),
                 }
             ));
         }

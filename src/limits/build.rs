@@ -14,7 +14,7 @@
 
 use super::*;
 use crate::dsp::smoothing::smooth_db;
-use crate::metrics::band_mean_db;
+use crate::metrics::band_mean_db_in;
 use crate::results::{Analysis, ChannelAnalysis};
 
 /// How to build limits.
@@ -292,7 +292,7 @@ pub fn mask_curve(
     }
     let offset = match mode {
         MaskMode::Absolute => Some(0.0),
-        MaskMode::Relative => band_mean_db(f, g, band[0], band[1]),
+        MaskMode::Relative => band_mean_db_in(f, g, band[0], band[1], ch.measured_band()),
     };
     let Some(offset) = offset else {
         return vec![None; grid.len()];

@@ -490,7 +490,8 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
 /// response left out (`metrics::band_hole_reason`).
 fn withheld(c: &crate::results::ChannelAnalysis, (lo, hi): (f64, f64)) -> Option<String> {
     let (f, g) = c.response();
-    band_hole_reason(f, g, lo, hi).map(|_| "n/a (points left out below the noise)".to_string())
+    band_hole_reason(f, g, lo, hi, c.measured_band())
+        .map(|_| "n/a (points left out below the noise)".to_string())
 }
 
 /// The left/right section of a two-sided session: balance, largest difference, crosstalk,
