@@ -142,6 +142,44 @@ fn a_reseat_series_measures_each_placement_the_average_and_the_spread() {
             (lo - (mean - sp.std_db[i])).abs() < 1e-9 && (hi - (mean + sp.std_db[i])).abs() < 1e-9
         );
     }
+    // a stretch of the grid left out (45-55 Hz): both fills break there, once
+    let mut holed = a.clone();
+    let hp = holed.channels[0].placements.as_mut().unwrap();
+    let keep: Vec<bool> = hp
+        .freq_hz
+        .iter()
+        .map(|&f| !(f > 45.0 && f < 55.0))
+        .collect();
+    let pick = |v: &[f64]| -> Vec<f64> {
+        v.iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(x, _)| *x)
+            .collect()
+    };
+    hp.freq_hz = pick(&hp.freq_hz);
+    hp.min_db = pick(&hp.min_db);
+    hp.max_db = pick(&hp.max_db);
+    hp.std_db = pick(&hp.std_db);
+    hp.gain_db = hp.gain_db.iter().map(|g| pick(g)).collect();
+    for b in sweeplab::report::response_bands(&holed) {
+        let nan: Vec<f64> =
+            b.x.iter()
+                .zip(&b.lo)
+                .filter(|(_, v)| v.is_nan())
+                .map(|(x, _)| *x)
+                .collect();
+        assert!(
+            nan.len() == 1 && nan[0] > 44.0 && nan[0] < 56.0,
+            "{}: {nan:?}",
+            b.name
+        );
+        assert!(
+            b.hi.iter().filter(|v| v.is_nan()).count() == 1,
+            "{}",
+            b.name
+        );
+    }
     // the exports and the summary carry the series
     let report = dir.path().join("hp/report");
     let csv = std::fs::read_to_string(report.join("placements-ch0.csv")).unwrap();

@@ -174,10 +174,14 @@ pub fn response_bands(analysis: &Analysis) -> Vec<BandSeries> {
         {
             *v += shift;
         }
+        // no fill across the response's holes
+        let broken = |v: Vec<f64>| broken_at_holes((x.clone(), v));
+        let ((bx, lo), (_, hi)) = (broken(lo), broken(hi));
+        let ((_, sd_lo), (_, sd_hi)) = (broken(sd_lo), broken(sd_hi));
         out.push(BandSeries {
             name: format!("{} {} placements, min–max", ch.tag(), curves.len()),
             channel: ch.index,
-            x: x.clone(),
+            x: bx.clone(),
             lo,
             hi,
             color: k,
@@ -186,7 +190,7 @@ pub fn response_bands(analysis: &Analysis) -> Vec<BandSeries> {
         out.push(BandSeries {
             name: format!("{} ±1 σ", ch.tag()),
             channel: ch.index,
-            x: x.clone(),
+            x: bx,
             lo: sd_lo,
             hi: sd_hi,
             color: k,
