@@ -215,19 +215,20 @@ pub struct MetricsSpread {
 }
 
 impl MetricsSpread {
-    /// The spread of `avg`'s response metrics over `placements` ((freq, gain) each); None
-    /// for fewer than two placements.
+    /// The spread of `avg`'s response metrics over `placements` ((freq, gain) each, over
+    /// the band `within` the sweep covered); None for fewer than two placements.
     pub fn of(
         avg: &metrics::Measured,
         placements: &[(Vec<f64>, Vec<f64>)],
         over: claims::Over,
+        within: Option<(f64, f64)>,
     ) -> Option<Self> {
         if placements.len() < 2 {
             return None;
         }
         let each: Vec<metrics::Measured> = placements
             .iter()
-            .map(|(f, g)| metrics::measure_curve(f, g))
+            .map(|(f, g)| metrics::measure_curve_in(f, g, within))
             .collect();
         let range = |get: &dyn Fn(&metrics::Measured) -> Option<f64>| -> Option<[f64; 2]> {
             let mut lo_hi = get(avg).map(|v| [v, v])?;

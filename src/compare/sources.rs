@@ -252,7 +252,7 @@ pub(super) fn load_source(
     }
     // keep only what the metrics used
     (freq_hz, gain_db) = metrics::clean(&freq_hz, &gain_db);
-    let metrics_spread = super::MetricsSpread::of(&m, &placements, over);
+    let metrics_spread = super::MetricsSpread::of(&m, &placements, over, within);
     Ok(Device {
         result: DeviceResult {
             label: label.unwrap_or(fallback_label),

@@ -31,6 +31,20 @@ use crate::results::{
 
 /// Points per octave of the reported frequency response.
 pub const POINTS_PER_OCTAVE: f64 = 96.0;
+
+/// The frequencies the response is evaluated at: [`POINTS_PER_OCTAVE`] an octave from
+/// `start_hz`, and `end_hz` itself when it falls between two of them.
+pub fn analysis_grid(start_hz: f64, end_hz: f64) -> Vec<f64> {
+    let octaves = (end_hz / start_hz).log2();
+    let count = (octaves * POINTS_PER_OCTAVE).floor() as usize;
+    let mut grid_hz: Vec<f64> = (0..=count)
+        .map(|i| start_hz * 2f64.powf(i as f64 / POINTS_PER_OCTAVE))
+        .collect();
+    if end_hz / grid_hz[count] > 1.0 + 1e-9 {
+        grid_hz.push(end_hz);
+    }
+    grid_hz
+}
 /// Highest harmonic order analysed (when it fits).
 pub const MAX_HARMONIC: usize = 9;
 /// Smoothed curves stored beside the raw one (1/n octave).
@@ -124,14 +138,7 @@ impl Analyzer {
                 harmonics = k;
             }
         }
-        let octaves = (layout.end_hz / layout.start_hz).log2();
-        let count = (octaves * POINTS_PER_OCTAVE).floor() as usize;
-        let mut grid_hz: Vec<f64> = (0..=count)
-            .map(|i| layout.start_hz * 2f64.powf(i as f64 / POINTS_PER_OCTAVE))
-            .collect();
-        if layout.end_hz / grid_hz[count] > 1.0 + 1e-9 {
-            grid_hz.push(layout.end_hz);
-        }
+        let grid_hz = analysis_grid(layout.start_hz, layout.end_hz);
         Analyzer {
             layout,
             fft,

@@ -58,13 +58,13 @@ pub const MAX_BRIDGED_OCT: f64 = 1.0 / 12.0;
 /// between two neighbours more than [`MAX_BRIDGED_OCT`] apart where the curve's own spacing
 /// says points are missing.
 /// - A curve on an even logarithmic grid of at most 1/12 octave with points taken out (every
-///   step a whole number of its smallest, as the analysis leaves out the points below the
-///   noise from its 96-an-octave grid): every step wider than 1/12 octave is a hole, however
-///   few points remain.
+///   inner step a whole number of its smallest, as the analysis leaves out the points below
+///   the noise from its 96-an-octave grid, [`crate::dsp::analyze::analysis_grid`]): every
+///   step wider than 1/12 octave is a hole, however few points remain.
 /// - Any other dense curve (its median step at most 1/12 octave: a published curve on a
 ///   linear grid, on a rounded one, or denser in one band than another): a step is a hole
-///   where it is more than twice the median of the steps around it (up to three on each
-///   side, two at least; three times those on one side, at the curve's ends). A linear
+///   where it is more than twice the median of the steps on each side of it (up to three;
+///   at the curve's first and last step, three times the three on its one side). A linear
 ///   grid's steps shrink smoothly, and are never holes.
 /// - A sparse curve (a target given at a few frequencies) has none: it is read by
 ///   interpolation.
@@ -75,16 +75,22 @@ pub fn holes(xs: &[f64]) -> Vec<(f64, f64)> {
     }
     let wide = |i: &usize| steps[*i] > MAX_BRIDGED_OCT * (1.0 + 1e-9);
     let pair = |i: usize| (xs[i], xs[i + 1]);
-    let base = steps.iter().copied().fold(f64::INFINITY, f64::min);
-    let even = base <= MAX_BRIDGED_OCT * (1.0 + 1e-9)
-        && steps.iter().all(|s| {
+    // an even grid: judged on the inner steps (the first and last may be clamped onto the
+    // band's ends), each a whole number of the smallest to 0.2 % of it (frequencies read
+    // back from a file with six decimals stray by 1e-5 of a step at 20 Hz)
+    let inner = &steps[1..steps.len() - 1];
+    let base = inner.iter().copied().fold(f64::INFINITY, f64::min);
+    let even = inner.len() >= 2
+        && base <= MAX_BRIDGED_OCT * (1.0 + 1e-9)
+        && inner.iter().all(|s| {
             let k = (s / base).round();
-            (s - k * base).abs() <= 1e-6 * base
+            (s - k * base).abs() <= 2e-3 * base
         });
     if even {
         return (0..steps.len()).filter(wide).map(pair).collect();
     }
-    let median = |v: &mut Vec<f64>| -> f64 {
+    let median = |v: &[f64]| -> f64 {
+        let mut v = v.to_vec();
         v.sort_by(f64::total_cmp);
         let m = v.len() / 2;
         if v.len() % 2 == 1 {
@@ -93,24 +99,22 @@ pub fn holes(xs: &[f64]) -> Vec<(f64, f64)> {
             0.5 * (v[m - 1] + v[m])
         }
     };
-    if median(&mut steps.clone()) > MAX_BRIDGED_OCT {
+    if median(&steps) > MAX_BRIDGED_OCT {
         return Vec::new();
     }
+    // elsewhere a hole is wider than the spacing on both sides of it (a curve coarse below
+    // some frequency and fine above has no hole where the spacing changes)
     (0..steps.len())
         .filter(wide)
         .filter(|&i| {
             let before = &steps[i.saturating_sub(3)..i];
             let after = &steps[i + 1..(i + 4).min(steps.len())];
-            let (mut around, times) = if before.len() >= 2 && after.len() >= 2 {
-                ([before, after].concat(), 2.0)
-            } else if after.len() >= 3 && before.len() < 2 {
-                (after.to_vec(), 3.0)
-            } else if before.len() >= 3 && after.len() < 2 {
-                (before.to_vec(), 3.0)
-            } else {
-                return false;
-            };
-            steps[i] > times * median(&mut around)
+            match (before.is_empty(), after.is_empty()) {
+                (false, false) => steps[i] > 2.0 * median(before) && steps[i] > 2.0 * median(after),
+                (true, false) => after.len() >= 3 && steps[i] > 3.0 * median(after),
+                (false, true) => before.len() >= 3 && steps[i] > 3.0 * median(before),
+                (true, true) => false,
+            }
         })
         .map(pair)
         .collect()
@@ -652,6 +656,46 @@ mod tests {
         let mut clamped = grid(20.0, 19000.0, 96.0);
         clamped.push(19001.0);
         assert!(holes(&clamped).is_empty());
+        // the analysis's own grid (its last point clamped onto 20 kHz), in memory and read
+        // back from a file of six decimals: every 16th point kept below 1 kHz leaves a hole
+        // at each step there; lone points inside a 45-90 Hz gap leave one at each step
+        let real = crate::dsp::analyze::analysis_grid(20.0, 20000.0);
+        let six: Vec<f64> = real
+            .iter()
+            .map(|x| format!("{x:.6}").parse().unwrap())
+            .collect();
+        for g in [&real, &six] {
+            assert!(holes(g).is_empty());
+            let sparse: Vec<f64> = g
+                .iter()
+                .enumerate()
+                .filter(|&(i, &x)| x >= 1000.0 || i % 16 == 0)
+                .map(|(_, &x)| x)
+                .collect();
+            let below = sparse.iter().filter(|&&x| x < 1000.0).count();
+            assert_eq!(holes(&sparse).len(), below);
+            let lone = [48.0, 54.0, 60.0, 67.0, 75.0, 83.0];
+            let mut kept: Vec<f64> = g
+                .iter()
+                .copied()
+                .filter(|&x| !(x > 45.0 && x < 90.0))
+                .collect();
+            for l in lone {
+                let near = g
+                    .iter()
+                    .copied()
+                    .min_by(|a, b| (a - l).abs().total_cmp(&(b - l).abs()));
+                kept.push(near.unwrap());
+            }
+            kept.sort_by(f64::total_cmp);
+            assert_eq!(holes(&kept).len(), 7, "{:?}", holes(&kept));
+        }
+        // ISO third-octave points below 40 Hz, 1/48 octave above: no hole where it changes
+        for start in [&[20.0, 25.0, 31.5][..], &[16.0, 20.0, 25.0, 31.5]] {
+            let mut iso = start.to_vec();
+            iso.extend(grid(40.0, 20000.0, 48.0));
+            assert!(holes(&iso).is_empty(), "{:?}", holes(&iso));
+        }
         // a published curve on a linear grid with points missing at 40-60 Hz
         let gap: Vec<f64> = (20..=2000)
             .map(f64::from)

@@ -8,7 +8,7 @@
 use super::pages::describe;
 use crate::metrics::{
     BASS_BAND_HZ, ChannelMetrics, REFERENCE_BAND_HZ, ResponseFigures, TREBLE_BAND_HZ,
-    band_hole_reason, channel_metrics, response_figures,
+    band_hole_reason, channel_metrics, response_figures_in,
 };
 use crate::results::{Analysis, ChannelAnalysis};
 use crate::units;
@@ -358,7 +358,7 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
             .map(|c| {
                 c.placement_responses()
                     .iter()
-                    .map(|(f, g)| response_figures(f, g))
+                    .map(|(f, g)| response_figures_in(f, g, c.measured_band()))
                     .collect()
             })
             .collect();
