@@ -146,10 +146,13 @@ pub fn band_hole_reason(
     hi: f64,
     within: Option<(f64, f64)>,
 ) -> Option<String> {
-    let (xs, _) = clean(freq, db);
-    let (a, b) = band_within(&xs, lo, hi, within)?;
-    let hs = holes(&xs);
-    let share = covered_share(&xs, &hs, a, b);
+    let BandPoints {
+        xs,
+        band: (a, b),
+        holes: hs,
+        share,
+        ..
+    } = band_points(freq, db, lo, hi, within)?;
     if share >= MIN_BAND_COVERAGE {
         return None;
     }
@@ -179,6 +182,38 @@ pub fn band_hole_reason(
         crate::units::hz(a),
         crate::units::hz(b)
     ))
+}
+
+/// A curve's usable points over a band, and how much of the band they cover.
+struct BandPoints {
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    /// [lo, hi] ∩ `within` (the span of the points when `None`).
+    band: (f64, f64),
+    holes: Vec<(f64, f64)>,
+    /// The share of `band` the points cover ([`covered_share`]).
+    share: f64,
+}
+
+/// The points of a curve over [lo, hi] ∩ `within`; `None` when they do not reach it.
+fn band_points(
+    freq: &[f64],
+    db: &[f64],
+    lo: f64,
+    hi: f64,
+    within: Option<(f64, f64)>,
+) -> Option<BandPoints> {
+    let (xs, ys) = clean(freq, db);
+    let band = band_within(&xs, lo, hi, within)?;
+    let holes = holes(&xs);
+    let share = covered_share(&xs, &holes, band.0, band.1);
+    Some(BandPoints {
+        xs,
+        ys,
+        band,
+        holes,
+        share,
+    })
 }
 
 /// [lo, hi] ∩ `within` (the span of the points when `None`), if it is a band the points
@@ -219,9 +254,14 @@ pub fn band_mean_db_in(
     hi: f64,
     within: Option<(f64, f64)>,
 ) -> Option<f64> {
-    let (xs, ys) = clean(freq, db);
-    let (a, b) = band_within(&xs, lo, hi, within)?;
-    if covered_share(&xs, &holes(&xs), a, b) < MIN_BAND_COVERAGE {
+    let BandPoints {
+        xs,
+        ys,
+        band: (a, b),
+        share,
+        ..
+    } = band_points(freq, db, lo, hi, within)?;
+    if share < MIN_BAND_COVERAGE {
         return None;
     }
     let (a, b) = (a.max(xs[0]), b.min(xs[xs.len() - 1]));
