@@ -14,7 +14,7 @@
 
 use super::*;
 use crate::dsp::smoothing::smooth_db;
-use crate::metrics::band_mean_db_in;
+use crate::metrics::{band_hole_reason, band_mean_db_in};
 use crate::results::{Analysis, ChannelAnalysis};
 
 /// How to build limits.
@@ -173,8 +173,18 @@ fn channel_limits(
             low.push(round2(mean - spread - m));
         }
         if f.len() < 2 {
+            // a relative mask needs each golden's level over the normalising band
+            let [a, b] = default_band();
+            let why = chs.iter().find_map(|(name, c)| {
+                let (fr, g) = c.response();
+                (o.mode == MaskMode::Relative)
+                    .then(|| band_hole_reason(fr, g, a, b, c.measured_band()))
+                    .flatten()
+                    .map(|why| format!(" (golden {name}: {why})"))
+            });
             return Err(format!(
-                "channel {index}: the goldens' responses share no band to build a mask on"
+                "channel {index}: the goldens' responses share no band to build a mask on{}",
+                why.unwrap_or_default()
             ));
         }
         Some(ResponseMask {
