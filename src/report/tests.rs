@@ -483,31 +483,8 @@ fn response_lines_break_at_holes_only() {
         assert!(s.y.iter().all(|v| v.is_finite()), "{}", s.name);
     }
     let mut holed = example::analysis(1);
-    let fr = &mut holed.channels[0].frequency_response;
-    let keep: Vec<bool> = fr
-        .freq_hz
-        .iter()
-        .map(|&f| !(f > 45.0 && f < 55.0))
-        .collect();
-    assert!(
-        keep.iter().filter(|k| !**k).count() >= 3,
-        "the example's grid is too coarse"
-    );
-    for v in [&mut fr.gain_db, &mut fr.phase_deg, &mut fr.group_delay_s] {
-        *v = v
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(x, _)| *x)
-            .collect();
-    }
-    fr.freq_hz = fr
-        .freq_hz
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(x, _)| *x)
-        .collect();
+    let cut = example::cut_response(&mut holed.channels[0].frequency_response, 45.0, 55.0);
+    assert!(cut >= 3, "the example's grid is too coarse");
     let series: Vec<Series> = response_series(&holed, &opts)
         .into_iter()
         .chain(phase_series(&holed))

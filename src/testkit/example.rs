@@ -38,6 +38,27 @@ pub fn log_grid(lo: f64, hi: f64, ppo: f64) -> Vec<f64> {
         .collect()
 }
 
+/// Takes out of a response the points strictly between `lo_hz` and `hi_hz` (as the analysis
+/// leaves out points below the noise), from every curve of it; returns how many.
+pub fn cut_response(fr: &mut FrequencyResponse, lo_hz: f64, hi_hz: f64) -> usize {
+    let keep: Vec<bool> = fr
+        .freq_hz
+        .iter()
+        .map(|&f| !(f > lo_hz && f < hi_hz))
+        .collect();
+    let pick = |v: &mut Vec<f64>| {
+        if v.len() == keep.len() {
+            let mut k = keep.iter();
+            v.retain(|_| *k.next().unwrap_or(&true));
+        }
+    };
+    pick(&mut fr.gain_db);
+    pick(&mut fr.phase_deg);
+    pick(&mut fr.group_delay_s);
+    pick(&mut fr.freq_hz);
+    keep.iter().filter(|k| !**k).count()
+}
+
 /// A channel holding only a frequency response (no THD, noise or impulse), for tests that
 /// build analyses by hand.
 pub fn curve_channel(freq_hz: Vec<f64>, gain_db: Vec<f64>) -> ChannelAnalysis {
