@@ -180,6 +180,37 @@ fn a_reseat_series_measures_each_placement_the_average_and_the_spread() {
             b.name
         );
     }
+    // placement 3 without points at 40-80 Hz (an octave, 27 % of the bass band): its bass is
+    // not given, so neither is the range over the placements, and the summary says which
+    // placement and why; the treble range stays
+    let mut gapped = a.clone();
+    let gp = gapped.channels[0].placements.as_mut().unwrap();
+    for (f, g) in gp.freq_hz.iter().zip(gp.gain_db[2].iter_mut()) {
+        if *f > 40.0 && *f < 80.0 {
+            *g = f64::NAN;
+        }
+    }
+    let md = sweeplab::report::summary_markdown(&gapped);
+    let row = |md: &str, name: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no row {name}: {md}"))
+            .to_string()
+    };
+    assert_eq!(
+        row(&md, "Bass re mid, per placement"),
+        "| Bass re mid, per placement | n/a (placement 3 of 5: points left out below the noise) |"
+    );
+    let treble = row(&md, "Treble re mid, per placement");
+    assert!(
+        treble.ends_with(" dB |") && !treble.contains("n/a"),
+        "{treble}"
+    );
+    let whole = sweeplab::report::summary_markdown(&a);
+    assert!(
+        !row(&whole, "Bass re mid, per placement").contains("n/a"),
+        "{whole}"
+    );
     // the exports and the summary carry the series
     let report = dir.path().join("hp/report");
     let csv = std::fs::read_to_string(report.join("placements-ch0.csv")).unwrap();

@@ -92,6 +92,24 @@ fn difference(a: &(Vec<f64>, Vec<f64>), b: &(Vec<f64>, Vec<f64>)) -> (Vec<f64>, 
     crate::report::broken_at_holes((a.0.clone(), y))
 }
 
+/// The base's own line in a deviation plot: 0 dB over the base's points, from its first to
+/// its last, broken where the base has a hole (it was not measured there, so it is not the
+/// 0 dB the other curves are taken from). `x_range` when the base has no points.
+fn zero_line(x: &[f64], x_range: (f64, f64)) -> (Vec<f64>, Vec<f64>) {
+    let (a, b) = match (x.first(), x.last()) {
+        (Some(&a), Some(&b)) => (a, b),
+        _ => x_range,
+    };
+    let (mut xs, mut ys) = (vec![a], vec![0.0]);
+    for (lo, hi) in crate::metrics::holes(x) {
+        xs.extend([lo, (lo * hi).sqrt(), hi]);
+        ys.extend([0.0, f64::NAN, 0.0]);
+    }
+    xs.push(b);
+    ys.push(0.0);
+    (xs, ys)
+}
+
 /// The file names of written paths.
 fn file_names(paths: Vec<std::path::PathBuf>) -> Vec<String> {
     paths
@@ -178,11 +196,8 @@ pub(super) fn write_plots(
 
     // 2. deviation from the target, or from the first device, whose own line is 0 dB
     let flat = |name: String, x: &[f64], c: usize| -> Series {
-        let (a, b) = (
-            x.first().copied().unwrap_or(lo),
-            x.last().copied().unwrap_or(hi),
-        );
-        let mut s = Series::new(name, vec![a, b], vec![0.0, 0.0]);
+        let (x, y) = zero_line(x, (lo, hi));
+        let mut s = Series::new(name, x, y);
         s.color = Some(c);
         s.dashed = true;
         s.style = crate::report::SeriesStyle::Normal;
@@ -636,5 +651,23 @@ mod tests {
             .collect();
         assert!(nan.len() == 1 && nan[0] > 45.0 && nan[0] < 55.0, "{nan:?}");
         assert_eq!(drawn(&a), a);
+        // and so does its 0 dB line, which runs from its first point to its last
+        let (zx, zy) = zero_line(&bx, (20.0, 20000.0));
+        let gaps: Vec<f64> = zx
+            .iter()
+            .zip(&zy)
+            .filter(|(_, y)| y.is_nan())
+            .map(|(x, _)| *x)
+            .collect();
+        assert!(
+            gaps.len() == 1 && gaps[0] > 45.0 && gaps[0] < 55.0,
+            "{gaps:?}"
+        );
+        assert_eq!((zx[0], zx[zx.len() - 1]), (bx[0], bx[bx.len() - 1]));
+        assert!(zy.iter().all(|y| y.is_nan() || *y == 0.0));
+        assert_eq!(
+            zero_line(&grid, (20.0, 20000.0)),
+            (vec![grid[0], grid[240]], vec![0.0, 0.0])
+        );
     }
 }

@@ -362,16 +362,27 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
                     .collect()
             })
             .collect();
-        let range = |figs: &[ResponseFigures], get: &dyn Fn(&ResponseFigures) -> Option<f64>| {
-            let v: Option<Vec<f64>> = figs.iter().map(get).collect();
-            match v {
-                Some(v) if !v.is_empty() => {
-                    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-                    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    format!("{} to {} dB", units::signed(lo), units::signed(hi))
-                }
-                _ => "n/a".into(),
+        // the range over the placements, or why it is not given: the first placement whose
+        // figure is missing, and the points it left out when they are the cause
+        let range = |c: &crate::results::ChannelAnalysis,
+                     figs: &[ResponseFigures],
+                     band: (f64, f64),
+                     get: &dyn Fn(&ResponseFigures) -> Option<f64>| {
+            if let Some(k) = figs.iter().position(|f| get(f).is_none()) {
+                let responses = c.placement_responses();
+                let why = responses
+                    .get(k)
+                    .and_then(|(f, g)| withheld_in(f, g, c.measured_band(), band))
+                    .unwrap_or_else(|| "not measured".into());
+                return format!("n/a (placement {} of {}: {why})", k + 1, figs.len());
             }
+            if figs.is_empty() {
+                return "n/a".into();
+            }
+            let v: Vec<f64> = figs.iter().filter_map(get).collect();
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!("{} to {} dB", units::signed(lo), units::signed(hi))
         };
         row(
             "Placements averaged",
@@ -382,16 +393,25 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
                 })
                 .collect(),
         );
-        for (name, get) in [
+        for (name, band, get) in [
             (
                 "Bass re mid, per placement",
+                BASS_BAND_HZ,
                 &(|f: &ResponseFigures| f.bass_db) as &dyn Fn(&ResponseFigures) -> Option<f64>,
             ),
-            ("Treble re mid, per placement", &|f: &ResponseFigures| {
-                f.treble_db
-            }),
+            (
+                "Treble re mid, per placement",
+                TREBLE_BAND_HZ,
+                &|f: &ResponseFigures| f.treble_db,
+            ),
         ] {
-            row(name, each.iter().map(|figs| range(figs, get)).collect());
+            row(
+                name,
+                chs.iter()
+                    .zip(&each)
+                    .map(|(c, figs)| range(c, figs, band, get))
+                    .collect(),
+            );
         }
         row(
             "Placement deviation (RMS, 100 Hz–10 kHz)",
@@ -403,7 +423,7 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
                         .flat_map(|p| p.deviation_db.iter().flatten().copied())
                         .collect();
                     if d.is_empty() {
-                        "n/a".into()
+                        "n/a (no point that every placement measured lies in the band)".into()
                     } else {
                         let lo = d.iter().copied().fold(f64::INFINITY, f64::min);
                         let hi = d.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -488,10 +508,30 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
 
 /// "n/a (…)" when a band mean of the channel is not given because of the points its
 /// response left out (`metrics::band_hole_reason`).
-fn withheld(c: &crate::results::ChannelAnalysis, (lo, hi): (f64, f64)) -> Option<String> {
+/// A band re mid is also withheld when the mid band (250 Hz–4 kHz) it is taken against is.
+fn withheld(c: &crate::results::ChannelAnalysis, band: (f64, f64)) -> Option<String> {
     let (f, g) = c.response();
-    band_hole_reason(f, g, lo, hi, c.measured_band())
-        .map(|_| "n/a (points left out below the noise)".to_string())
+    withheld_in(f, g, c.measured_band(), band).map(|why| format!("n/a ({why})"))
+}
+
+/// Why a band mean of the curve `freq`/`gain_db` is not given, if the cause is the points it
+/// left out: in the band itself, or in the mid band the band is taken against.
+fn withheld_in(
+    freq: &[f64],
+    gain_db: &[f64],
+    within: Option<(f64, f64)>,
+    (lo, hi): (f64, f64),
+) -> Option<String> {
+    let (mlo, mhi) = REFERENCE_BAND_HZ;
+    if band_hole_reason(freq, gain_db, lo, hi, within).is_some() {
+        Some("points left out below the noise".into())
+    } else if (lo, hi) != REFERENCE_BAND_HZ
+        && band_hole_reason(freq, gain_db, mlo, mhi, within).is_some()
+    {
+        Some("points left out below the noise in the mid band".into())
+    } else {
+        None
+    }
 }
 
 /// The left/right section of a two-sided session: balance, largest difference, crosstalk,
