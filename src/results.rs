@@ -298,6 +298,13 @@ pub struct ChannelAnalysis {
     /// response, THD and every figure derived from them lie inside it.
     #[serde(default)]
     pub measured_band_hz: Option<[f64; 2]>,
+    /// The band the sweep covered, Hz, when the capture holds less of it
+    /// (`measured_band_hz` narrower): band figures (bass, treble, the mid level, a limit's
+    /// offset) are judged over the sweep's band, so what the capture lost counts as not
+    /// measured rather than narrowing the band a figure is named after. Absent when the
+    /// capture holds the whole sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swept_band_hz: Option<[f64; 2]>,
     /// How the linear response was windowed (null without signal).
     #[serde(default)]
     pub window: Option<ResponseWindow>,
@@ -590,6 +597,7 @@ impl ChannelAnalysis {
             latency_s: None,
             latency_samples: None,
             measured_band_hz: None,
+            swept_band_hz: None,
             window: None,
             calibrated: None,
             placements: None,
@@ -632,6 +640,16 @@ impl ChannelAnalysis {
     /// The band the capture holds (`measured_band_hz`), as a pair.
     pub fn measured_band(&self) -> Option<(f64, f64)> {
         self.measured_band_hz.map(|[a, b]| (a, b))
+    }
+
+    /// The band a band figure of this channel is judged over (the `within` of
+    /// `metrics::band_mean_db_in`): the band the sweep covered (`swept_band_hz`), or the
+    /// measured band when the capture holds all of it. Points missing at its ends count as
+    /// not measured.
+    pub fn figures_band(&self) -> Option<(f64, f64)> {
+        self.swept_band_hz
+            .or(self.measured_band_hz)
+            .map(|[a, b]| (a, b))
     }
 
     /// The response the derived figures are read on: the calibrated one when a calibration

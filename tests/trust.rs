@@ -341,6 +341,30 @@ fn a_late_capture_reports_only_the_band_it_holds() {
     let b = &analyze("late-whole", &d, &stim, &[&whole])[0];
     let shift = a.latency_samples.unwrap() - b.latency_samples.unwrap();
     assert!((shift + skip as f64).abs() < 0.1, "{shift}");
+    // the bass band (20–250 Hz) lies 45 % before the capture's start: its mean is not given
+    // (it was taken over the part the capture holds, and named 20–250 Hz), and the reason
+    // names the stretch the capture lost; the whole capture gives it, within 0.1 dB of the
+    // truth's mean (quadrature over the analysis's grid: truth and measurement alike)
+    assert_eq!(a.swept_band_hz, Some([d.start_hz, d.end_hz]));
+    assert_eq!(b.swept_band_hz, None);
+    let m = sweeplab::metrics::measure(a);
+    assert!(m.metrics.reference_db.is_some() && m.metrics.treble_db.is_some());
+    assert_eq!(m.metrics.bass_db, None);
+    let (f, g) = a.response();
+    let why = sweeplab::metrics::band_hole_reason(f, g, 20.0, 250.0, a.figures_band()).unwrap();
+    assert!(
+        why.starts_with("the curve has no points at 20 Hz–"),
+        "{why}"
+    );
+    let mb = sweeplab::metrics::measure(b)
+        .metrics
+        .bass_db
+        .expect("bass of the whole capture");
+    let (bf, _) = b.response();
+    let truth: Vec<f64> = bf.iter().map(|&f| truth_db(&ch, f)).collect();
+    let mean = |lo, hi| sweeplab::metrics::band_mean_db(bf, &truth, lo, hi).unwrap();
+    let want = mean(20.0, 250.0) - mean(250.0, 4000.0);
+    assert!((mb - want).abs() < 0.1, "{mb} vs {want}");
     // within 0.3 dB from 1/6 octave above the band's start, 0.75 dB in that first 1/6
     // octave (the faded edge still rings there a little through the long low-frequency window)
     let sixth = lo * 2f64.powf(1.0 / 6.0);

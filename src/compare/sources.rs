@@ -228,7 +228,7 @@ pub(super) fn load_source(
             *g = cal.apply(f, g);
         }
     }
-    let within = channel.as_ref().and_then(|c| c.measured_band());
+    let within = channel.as_ref().and_then(|c| c.figures_band());
     let mut m = metrics::measure_curve_in(&freq_hz, &gain_db, within);
     if let Some(ch) = &channel {
         let from_channel = metrics::measure(ch).metrics;

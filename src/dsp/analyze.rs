@@ -714,6 +714,7 @@ impl Analyzer {
             latency_s: Some(latency_samples / fs),
             latency_samples: Some(latency_samples),
             measured_band_hz: Some([band.0, band.1]),
+            swept_band_hz: (cut_start || cut_end).then_some([lay.start_hz, lay.end_hz]),
             window: Some(ResponseWindow {
                 decay_ms: decay.right as f64 / fs * 1e3,
                 longest_ms: resp.longest as f64 / fs * 1e3,

@@ -178,7 +178,7 @@ fn channel_limits(
             let why = chs.iter().find_map(|(name, c)| {
                 let (fr, g) = c.response();
                 (o.mode == MaskMode::Relative)
-                    .then(|| band_hole_reason(fr, g, a, b, c.measured_band()))
+                    .then(|| band_hole_reason(fr, g, a, b, c.figures_band()))
                     .flatten()
                     .map(|why| format!(" (golden {name}: {why})"))
             });
@@ -302,7 +302,7 @@ pub fn mask_curve(
     }
     let offset = match mode {
         MaskMode::Absolute => Some(0.0),
-        MaskMode::Relative => band_mean_db_in(f, g, band[0], band[1], ch.measured_band()),
+        MaskMode::Relative => band_mean_db_in(f, g, band[0], band[1], ch.figures_band()),
     };
     let Some(offset) = offset else {
         return vec![None; grid.len()];

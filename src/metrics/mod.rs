@@ -232,7 +232,7 @@ pub fn channel_metrics(ch: &ChannelAnalysis) -> ChannelMetrics {
     let (freq, gain) = ch.response();
     let t = &ch.thd;
     ChannelMetrics {
-        response: response_figures_in(freq, gain, ch.measured_band()),
+        response: response_figures_in(freq, gain, ch.figures_band()),
         thd_100_percent: thd_at(&t.freq_hz, &t.percent, 100.0),
         thd_1k_percent: thd_at(&t.freq_hz, &t.percent, 1000.0),
         thd_10k_percent: thd_at(&t.freq_hz, &t.percent, 10000.0),
@@ -301,7 +301,7 @@ pub fn measure_curve_in(freq: &[f64], gain_db: &[f64], within: Option<(f64, f64)
 /// CONTRACT metrics of one analysed channel (its raw, un-normalised response).
 pub fn measure(ch: &ChannelAnalysis) -> Measured {
     let (freq, gain) = ch.response();
-    let mut m = measure_curve_in(freq, gain, ch.measured_band());
+    let mut m = measure_curve_in(freq, gain, ch.figures_band());
     m.metrics.noise_rms_dbfs = finite(ch.noise.as_ref().map(|n| n.rms_dbfs));
     m.metrics.snr_db = finite(ch.snr_db);
     m.metrics.thd_1k_percent = finite(thd_at(&ch.thd.freq_hz, &ch.thd.percent, 1000.0));

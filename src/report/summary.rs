@@ -140,11 +140,16 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         chs.iter()
             .map(|c| match c.latency_s.filter(|v| v.is_finite()) {
                 Some(l) => format!(
-                    "{} ms ({} samples)",
+                    "{} ms ({} samples){}",
                     units::fixed(l * 1000.0, 2),
                     c.latency_samples
                         .filter(|v| v.is_finite())
-                        .map_or(units::NA.into(), |n| units::fixed(n, 1))
+                        .map_or(units::NA.into(), |n| units::fixed(n, 1)),
+                    if l < 0.0 {
+                        " (the capture starts after the stimulus: an offset between the files, not the device's delay)"
+                    } else {
+                        ""
+                    }
                 ),
                 None => units::NA.into(),
             })
@@ -358,7 +363,7 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
             .map(|c| {
                 c.placement_responses()
                     .iter()
-                    .map(|(f, g)| response_figures_in(f, g, c.measured_band()))
+                    .map(|(f, g)| response_figures_in(f, g, c.figures_band()))
                     .collect()
             })
             .collect();
@@ -372,7 +377,7 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
                 let responses = c.placement_responses();
                 let why = responses
                     .get(k)
-                    .and_then(|(f, g)| withheld_in(f, g, c.measured_band(), band))
+                    .and_then(|(f, g)| withheld_in(f, g, c, band))
                     .unwrap_or_else(|| "not measured".into());
                 return format!("n/a (placement {} of {}: {why})", k + 1, figs.len());
             }
@@ -448,9 +453,10 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
         "Every figure is read inside the measured band: the band the capture holds (the \
          sweep's, narrowed where the capture starts late or stops early). Mid level: mean of \
          the gain (calibrated, when a calibration was removed) over 250 Hz–4 kHz, each octave \
-         weighted equally. Bass and treble: the same mean over their band (the part measured) \
+         weighted equally. Bass and treble: the same mean over their band (the part the sweep covered) \
          minus the mid level. A mean is n/a where points left out below the noise (see the \
-         notes) leave less than 90 % of its band measured. −3/−6 dB points: the lowest frequency below 1 kHz and the highest \
+         notes), or the part of the sweep the capture does not hold, leave less than 90 % of \
+         its band measured. −3/−6 dB points: the lowest frequency below 1 kHz and the highest \
          above 1 kHz where the 1/3-octave smoothed response is within 3/6 dB of the mid level \
          (\"band edge\": it never fell that far inside the measured band). THD counts the \
          harmonics inside the swept band (its fades left out) that stand 10 dB above the noise \
@@ -511,24 +517,33 @@ pub fn summary_markdown(analysis: &Analysis) -> String {
 /// A band re mid is also withheld when the mid band (250 Hz–4 kHz) it is taken against is.
 fn withheld(c: &crate::results::ChannelAnalysis, band: (f64, f64)) -> Option<String> {
     let (f, g) = c.response();
-    withheld_in(f, g, c.measured_band(), band).map(|why| format!("n/a ({why})"))
+    withheld_in(f, g, c, band).map(|why| format!("n/a ({why})"))
 }
 
-/// Why a band mean of the curve `freq`/`gain_db` is not given, if the cause is the points it
-/// left out: in the band itself, or in the mid band the band is taken against.
+/// Why a band mean of the curve `freq`/`gain_db` (channel `c`'s, or one placement's) is not
+/// given, if the cause is the points it lacks: in the band itself, or in the mid band the band
+/// is taken against; left out below the noise, or never captured (the capture holds less
+/// than the sweep).
 fn withheld_in(
     freq: &[f64],
     gain_db: &[f64],
-    within: Option<(f64, f64)>,
+    c: &crate::results::ChannelAnalysis,
     (lo, hi): (f64, f64),
 ) -> Option<String> {
-    let (mlo, mhi) = REFERENCE_BAND_HZ;
-    if band_hole_reason(freq, gain_db, lo, hi, within).is_some() {
-        Some("points left out below the noise".into())
-    } else if (lo, hi) != REFERENCE_BAND_HZ
-        && band_hole_reason(freq, gain_db, mlo, mhi, within).is_some()
-    {
-        Some("points left out below the noise in the mid band".into())
+    let why = |(lo, hi): (f64, f64)| -> Option<&'static str> {
+        band_hole_reason(freq, gain_db, lo, hi, c.figures_band())?;
+        Some(
+            if band_hole_reason(freq, gain_db, lo, hi, c.measured_band()).is_some() {
+                "points left out below the noise"
+            } else {
+                "the capture does not hold that part of the sweep"
+            },
+        )
+    };
+    if let Some(w) = why((lo, hi)) {
+        Some(w.to_string())
+    } else if (lo, hi) != REFERENCE_BAND_HZ {
+        why(REFERENCE_BAND_HZ).map(|w| format!("{w}, in the mid band"))
     } else {
         None
     }

@@ -503,3 +503,45 @@ fn response_lines_break_at_holes_only() {
         assert!(!crosses(s), "{}", s.name);
     }
 }
+
+/// A capture that lost the sweep below 80 Hz (it started late): the bass mean is n/a and
+/// says the capture does not hold that part of the sweep (not "below the noise"); with no
+/// swept band recorded (an analysis from before the field, or a capture holding all of
+/// the sweep) the bass is given over the part measured; a negative latency is named an
+/// offset between the files.
+#[test]
+fn a_late_capture_says_why_its_bass_is_not_given() {
+    let row = |md: &str, name: &str| -> String {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no row {name}:\n{md}"))
+            .to_string()
+    };
+    let mut a = example::analysis(1);
+    let ch = &mut a.channels[0];
+    let lost = example::cut_response(&mut ch.frequency_response, 0.0, 80.0);
+    assert!(lost > 10);
+    ch.measured_band_hz = Some([80.0, 20000.0]);
+    let whole = summary_markdown(&a);
+    assert!(
+        !row(&whole, "Bass (20–250 Hz) re mid").contains("n/a"),
+        "{whole}"
+    );
+    a.channels[0].swept_band_hz = Some([20.0, 20000.0]);
+    a.channels[0].latency_s = Some(-0.5);
+    a.channels[0].latency_samples = Some(-24000.0);
+    let md = summary_markdown(&a);
+    assert_eq!(
+        row(&md, "Bass (20–250 Hz) re mid"),
+        "| Bass (20–250 Hz) re mid | n/a (the capture does not hold that part of the sweep) |"
+    );
+    assert!(
+        !row(&md, "Treble (4–20 kHz) re mid").contains("n/a"),
+        "{md}"
+    );
+    assert_eq!(
+        row(&md, "Latency"),
+        "| Latency | -500.00 ms (-24000.0 samples) (the capture starts after the stimulus: an offset between the files, not the device's delay) |"
+    );
+    assert!(!row(&whole, "Latency").contains("offset"), "{whole}");
+}

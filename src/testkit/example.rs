@@ -174,6 +174,7 @@ pub fn channel(
         latency_s: Some(latency_s),
         latency_samples: Some(latency_s * sr as f64),
         measured_band_hz: None,
+        swept_band_hz: None,
         window: None,
         calibrated: None,
         placements: None,
