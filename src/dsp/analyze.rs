@@ -18,7 +18,7 @@ use super::deconv::Deconvolver;
 use super::distortion::{HarmonicBand, LINEAR_SHARE, Leakage, distortion};
 use super::drift::judged_drift;
 pub use super::drift::{DRIFT_PLAUSIBLE_PPM, DRIFT_WARN_PPM};
-use super::faults::{Measured, capture_faults};
+use super::faults::{Measured, capture_faults, dropouts, zero_runs};
 use super::fft::{FftCache, good_size};
 use super::ir::{extract_window, peak_position};
 use super::noise::noise_before_sweep;
@@ -76,6 +76,79 @@ pub fn capture_spectrum(raw: &[f64], n: usize) -> CaptureSpectrum {
     CaptureSpectrum {
         y: FftCache::new().forward_offset(raw, mean_of(raw), n),
     }
+}
+
+/// A response point is left out where the sweep's energy a capture lost changes it by more
+/// than this, dB.
+const LOST_TOLERANCE_DB: f64 = 0.1;
+
+/// Which grid points of the response survive the stimulus stretches a capture lost: `whole`
+/// is the stimulus's own impulse response and `lost` the part the lost stretches make of it
+/// ([`Deconvolver::lost_stretches`], peaks at 0). A point is held where `lost`, windowed as
+/// the device's response is (`respond`), stays within [`LOST_TOLERANCE_DB`] of `whole`: a
+/// linear device's response over a window is a smooth multiple of the stimulus's, so the
+/// ratio is what the loss does to the measured point. Computed, not guessed from the sweep's
+/// time-frequency map, it accounts for how far each window smears a stretch in frequency.
+/// A held point between lost ones less than 1/6 octave apart is held by the two losses
+/// cancelling there, which the device's own phase undoes: it is not held.
+fn held_points(
+    whole: &[f64],
+    lost: &[f64],
+    grid: &[f64],
+    respond: &(dyn Fn(&[f64]) -> Vec<Complex64> + Sync),
+) -> Vec<bool> {
+    let (w, l) = rayon::join(|| respond(whole), || respond(lost));
+    let limit = 1.0 - 10f64.powf(-LOST_TOLERANCE_DB / 20.0);
+    let mut held: Vec<bool> = w
+        .iter()
+        .zip(&l)
+        .map(|(w, l)| l.norm() <= limit * w.norm())
+        .collect();
+    let lost_at: Vec<usize> = (0..held.len()).filter(|&i| !held[i]).collect();
+    for pair in lost_at.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if b > a + 1 && grid[b] / grid[a] < 2f64.powf(1.0 / 6.0) {
+            held[a..b].iter_mut().for_each(|h| *h = false);
+        }
+    }
+    held
+}
+
+/// "f1–f2, f3, …" for the runs of grid points not `kept` (the first six, then how many more).
+fn name_stretches(grid: &[f64], kept: &[bool]) -> String {
+    let mut runs: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < kept.len() {
+        if kept[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < kept.len() && !kept[i] {
+            i += 1;
+        }
+        runs.push(if i - start == 1 {
+            crate::units::hz3(grid[start])
+        } else {
+            format!(
+                "{}–{}",
+                crate::units::hz3(grid[start]),
+                crate::units::hz3(grid[i - 1])
+            )
+        });
+    }
+    const NAMED: usize = 6;
+    let more = runs.len().saturating_sub(NAMED);
+    runs.truncate(NAMED);
+    format!(
+        "{}{}",
+        runs.join(", "),
+        match more {
+            0 => String::new(),
+            1 => " and 1 more stretch".into(),
+            n => format!(" and {n} more stretches"),
+        }
+    )
 }
 
 fn mean_of(raw: &[f64]) -> f64 {
@@ -390,10 +463,40 @@ impl Analyzer {
             fs,
             &fft,
         );
+        // the capture's prediction (the stimulus through the measured linear response, on
+        // the capture's timeline), for the fault checks
+        let predict = |fft: &mut FftCache| -> Vec<f64> {
+            let lin = extract_window(
+                &h,
+                pi,
+                -(pre as isize),
+                resp.longest as isize,
+                (pre / 4).max(1),
+                (resp.longest / 5).max(1),
+                n,
+            );
+            let spec = fft.forward_owned(lin, n);
+            let mut p = self.deconv.predict(&spec, fft);
+            p.rotate_right(pi.rem_euclid(n as isize) as usize);
+            p.truncate(raw.len());
+            p.iter_mut().for_each(|v| *v += mean);
+            p
+        };
+        // the stretch of the capture where the sweep plays at full level (past its fade-in:
+        // a noise gate that opens a few ms into the fade-in lost nothing the response needs)
+        let full_level = lay.time_of(lay.start_hz * 2f64.powf(FADE_IN_OCT)) * fs;
+        let span = (
+            (arrival + full_level).max(0.0) as usize,
+            ((arrival + sweep_len).max(0.0) as usize).min(raw.len()),
+        );
+        let lost_runs = dropouts(raw, &zero_runs(raw, span.0, span.1), fs, &|i| {
+            let t = (i as f64 - arrival) / fs;
+            (t >= 0.0 && t < sweep_len / fs).then(|| lay.frequency_at(t))
+        });
         // the response is measured where it stands 6 dB above the noise its window collects
         // (both averaged over 1/6 octave); below, a point says more about the noise than the
         // device, and is left out
-        let kept: Vec<bool> = match &resp.noise_power {
+        let above_noise: Vec<bool> = match &resp.noise_power {
             Some(noise) => resp.smoothed_power[1]
                 .iter()
                 .zip(noise)
@@ -401,44 +504,74 @@ impl Analyzer {
                 .collect(),
             None => vec![true; grid.len()],
         };
-        let dropped = kept.iter().filter(|k| !**k).count();
+        let dropped = above_noise.iter().filter(|k| !**k).count();
         if dropped > 0 {
             // name the stretches left out (a band figure across one is not given)
-            let mut runs: Vec<String> = Vec::new();
-            let mut i = 0;
-            while i < kept.len() {
-                if kept[i] {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                while i < kept.len() && !kept[i] {
-                    i += 1;
-                }
-                runs.push(if i - start == 1 {
-                    crate::units::hz3(grid[start])
-                } else {
-                    format!(
-                        "{}–{}",
-                        crate::units::hz3(grid[start]),
-                        crate::units::hz3(grid[i - 1])
-                    )
-                });
-            }
-            const NAMED: usize = 6;
-            let more = runs.len().saturating_sub(NAMED);
-            runs.truncate(NAMED);
             notes.push(format!(
-                "{dropped} of {} response points lie less than 6 dB above the noise and are left out: {}{}",
+                "{dropped} of {} response points lie less than 6 dB above the noise and are left out: {}",
                 grid.len(),
-                runs.join(", "),
-                match more {
-                    0 => String::new(),
-                    1 => " and 1 more stretch".into(),
-                    n => format!(" and {n} more stretches"),
-                }
+                name_stretches(&grid, &above_noise)
             ));
         }
+        // and where the capture lost the sweep (a dropout), the points it changed
+        let mut lost_floor: Option<Leakage> = None;
+        let held = match lost_runs.is_empty() {
+            false => {
+                // the stretches of the stimulus the capture lost (the latency taken off)
+                let shift = latency_samples.round() as isize;
+                let stretches: Vec<(isize, isize)> = lost_runs
+                    .iter()
+                    .map(|&(a, b)| (a as isize - shift, b as isize - shift))
+                    .collect();
+                let (whole, lost) = self.deconv.lost_stretches(&stretches, &mut fft);
+                let window_fft = fft.clone();
+                let respond = |ir: &[f64]| {
+                    windowed_response(
+                        ir,
+                        0,
+                        pre,
+                        decay.right,
+                        max_right,
+                        cycles,
+                        &grid,
+                        &[],
+                        None,
+                        fs,
+                        &window_fft,
+                    )
+                    .values
+                };
+                let held = held_points(&whole, &lost, &grid, &respond);
+                // the same loss read in the harmonics' windows: a floor under them
+                lost_floor = Some(Leakage::new(
+                    &lost,
+                    lfs,
+                    self.harmonics.max(2),
+                    fs,
+                    &mut fft,
+                ));
+                let lost = held
+                    .iter()
+                    .zip(&above_noise)
+                    .filter(|(h, k)| !**h && **k)
+                    .count();
+                if lost > 0 {
+                    notes.push(format!(
+                        "{lost} of {} response points are left out where the capture lost the sweep (digital silence, see the warnings): the sweep's energy missing there changes them by more than {LOST_TOLERANCE_DB} dB: {}",
+                        grid.len(),
+                        name_stretches(&grid, &held)
+                    ));
+                }
+                held
+            }
+            true => vec![true; grid.len()],
+        };
+        let kept: Vec<bool> = above_noise
+            .iter()
+            .zip(&held)
+            .map(|(a, b)| *a && *b)
+            .collect();
+        let dropped = kept.iter().filter(|k| !**k).count();
         if dropped + 2 > kept.len() {
             warnings.push(format!(
                 "the response of channel {index} lies below the noise at every frequency: no figure is reported for it"
@@ -542,6 +675,7 @@ impl Analyzer {
                         harm_band,
                         noise_stretch,
                         self.leakage(),
+                        lost_floor.as_ref(),
                         fs,
                         &mut fft,
                     );
@@ -627,23 +761,7 @@ impl Analyzer {
                 // the measured linear response (harmonics are left out: a glitch deconvolves
                 // into a smear over every lag, and a window reaching over the harmonics would
                 // predict it too)
-                let prediction = {
-                    let lin = extract_window(
-                        &h,
-                        pi,
-                        -(pre as isize),
-                        resp.longest as isize,
-                        (pre / 4).max(1),
-                        (resp.longest / 5).max(1),
-                        n,
-                    );
-                    let spec = fft_b.forward_owned(lin, n);
-                    let mut p = self.deconv.predict(&spec, &mut fft_b);
-                    p.rotate_right(pi.rem_euclid(n as isize) as usize);
-                    p.truncate(raw.len());
-                    p.iter_mut().for_each(|v| *v += mean);
-                    p
-                };
+                let prediction = predict(&mut fft_b);
                 // noise floor from the silence before the sweep arrives
                 let noise = noise_before_sweep(
                     raw,
@@ -706,6 +824,7 @@ impl Analyzer {
                 thd: &thd,
                 noise_rms_dbfs: noise.as_ref().map(|nz| nz.rms_dbfs),
             },
+            &lost_runs,
         ));
 
         ChannelAnalysis {

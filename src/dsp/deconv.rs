@@ -151,6 +151,34 @@ impl Deconvolver {
         fft.inverse_owned(y, self.n)
     }
 
+    /// The stimulus's own impulse response ([`Deconvolver::self_response`]) and the part of
+    /// it that the stimulus's samples in `stretches` (half-open, clamped to the stimulus)
+    /// make: what a capture that lost those samples lacks, for a device with a flat
+    /// response. The stimulus is taken back from its spectrum (single precision: −150 dB).
+    pub fn lost_stretches(
+        &self,
+        stretches: &[(isize, isize)],
+        fft: &mut FftCache,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let x: Vec<Complex64> = self
+            .stimulus
+            .iter()
+            .map(|c| Complex64::new(f64::from(c.re), f64::from(c.im)))
+            .collect();
+        let stimulus = fft.inverse_owned(x, self.n);
+        let mut part = vec![0.0; self.n];
+        for &(a, b) in stretches {
+            let (a, b) = (
+                a.clamp(0, self.n as isize) as usize,
+                b.clamp(0, self.n as isize) as usize,
+            );
+            part[a..b.max(a)].copy_from_slice(&stimulus[a..b.max(a)]);
+        }
+        drop(stimulus);
+        let lost = self.impulse_response(&part, 0.0, fft);
+        (self.self_response(fft), lost)
+    }
+
     /// The stimulus filtered by a response given as its spectrum on this FFT length
     /// (circular convolution of length `n`).
     pub fn predict(&self, response: &[Complex64], fft: &mut FftCache) -> Vec<f64> {

@@ -143,7 +143,10 @@ impl Leakage {
 /// THD and the harmonics 2…`kmax` of the impulse response `h` (main peak at `peak_pos`),
 /// for the fundamentals in `grid_hz` within `band`. `h1(f)` is the linear response's
 /// magnitude; `lfs` the sweep rate L in samples; `noise` offsets from the peak (start, end)
-/// of a stretch holding only noise, if there is one; `leakage` the deconvolution's own floor.
+/// of a stretch holding only noise, if there is one; `leakage` the deconvolution's own floor;
+/// `lost` the same made of the stretches of the sweep the capture lost (a dropout spreads
+/// over every lag: what it leaves in a harmonic's window is a floor under it, read as the
+/// deconvolution's own is).
 #[allow(clippy::too_many_arguments)]
 pub fn distortion(
     h: &[f64],
@@ -155,6 +158,7 @@ pub fn distortion(
     band: HarmonicBand,
     noise: Option<(isize, isize)>,
     leakage: &Leakage,
+    lost: Option<&Leakage>,
     sample_rate: f64,
     fft: &mut FftCache,
 ) -> Distortion {
@@ -216,7 +220,12 @@ pub fn distortion(
             let fk = |f: f64| w.order as f64 * f;
             let leak: Vec<f64> = fundamentals
                 .iter()
-                .map(|&f| LEAK_MARGIN * leakage.at(w.order, fk(f)) * h1(fk(f).min(top)))
+                .map(|&f| {
+                    let g = h1(fk(f).min(top));
+                    let own = leakage.at(w.order, fk(f));
+                    let lost = lost.map_or(0.0, |l| l.at(w.order, fk(f)));
+                    LEAK_MARGIN * (own * own + lost * lost).sqrt() * g
+                })
                 .collect();
             let noise: Option<Vec<f64>> = w.floor.as_ref().map(|(fx, p)| {
                 // only the bins within the band the capture holds: beyond it the

@@ -24,7 +24,8 @@ pub struct Measured<'a> {
 /// Warnings for the faults in channel `index` of a capture (`raw`, with `clipped` samples at
 /// full scale) whose sweep arrives at sample `arrival`: the capture against its `prediction`
 /// where the sweep is well inside the measured `band` (2 × its start … its end ÷ 1.25),
-/// a gain step in the response, and flat tops below full scale.
+/// a gain step in the response, and flat tops below full scale; and the `dropouts` the
+/// analysis found over the whole sweep ([`dropouts`]).
 #[allow(clippy::too_many_arguments)]
 pub fn capture_faults(
     raw: &[f64],
@@ -35,6 +36,7 @@ pub fn capture_faults(
     index: usize,
     clipped: usize,
     m: &Measured,
+    dropouts: &[(usize, usize)],
 ) -> Vec<String> {
     let fs = lay.sample_rate as f64;
     let sweep_len = (lay.sweep_end_sample - lay.sweep_first_sample) as f64;
@@ -73,6 +75,7 @@ pub fn capture_faults(
         &freq_at,
         noise_ms,
         &distortion_db,
+        dropouts,
     );
     if let Some((f, step)) = find_gain_step(
         m.grid_hz,
@@ -106,6 +109,64 @@ const BLOCK_S: f64 = 0.01;
 /// A run of exact zeros at least this long inside the sweep is a dropout.
 const MIN_ZERO_RUN: usize = 8;
 
+/// The runs `[start, end)` of at least [`MIN_ZERO_RUN`] exact zeros in `raw[from..to]`: the
+/// candidates for a dropout (a scan of the samples only, so that the caller needs a
+/// prediction only when there is one).
+pub fn zero_runs(raw: &[f64], from: usize, to: usize) -> Vec<(usize, usize)> {
+    let to = to.min(raw.len());
+    let mut runs = Vec::new();
+    let mut i = from;
+    while i < to {
+        if raw[i] == 0.0 {
+            let start = i;
+            while i < to && raw[i] == 0.0 {
+                i += 1;
+            }
+            if i - start >= MIN_ZERO_RUN {
+                runs.push((start, i));
+            }
+        } else {
+            i += 1;
+        }
+    }
+    runs
+}
+
+/// The dropouts among `runs` (from [`zero_runs`]): runs of digital silence inside signal.
+/// A quiet capture in few bits rounds a low tone to zero for a few samples around each zero
+/// crossing; that is no dropout. A run is one when the capture around it (a period of the
+/// sweep's frequency there, and at least the run's own length, each side; at most 0.1 s)
+/// reaches 64 times its smallest step (the least non-zero magnitude in the capture): a tone
+/// that loud passes zero in fewer than 8 samples (the shortest run) down to 20 Hz at 48 kHz.
+pub fn dropouts(
+    raw: &[f64],
+    runs: &[(usize, usize)],
+    sample_rate: f64,
+    freq_at: &dyn Fn(usize) -> Option<f64>,
+) -> Vec<(usize, usize)> {
+    if runs.is_empty() {
+        return Vec::new();
+    }
+    let step = raw
+        .iter()
+        .map(|v| v.abs())
+        .filter(|&v| v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let peak = |a: usize, b: usize| {
+        raw[a.min(raw.len())..b.min(raw.len())]
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+    };
+    runs.iter()
+        .copied()
+        .filter(|&(a, b)| {
+            let period = freq_at(a).map_or(0.0, |f| sample_rate / f.max(1.0));
+            let w = ((b - a) as f64).max(period).min(0.1 * sample_rate) as usize;
+            peak(a.saturating_sub(w), a).max(peak(b, b + w)) >= 64.0 * step
+        })
+        .collect()
+}
+
 /// Looks for faults in `capture_raw` (as recorded) against `prediction` (same timeline) over
 /// `[from, to)` samples; returns warnings that name the time in the capture. `freq_at(i)`
 /// is the sweep's instantaneous frequency at capture sample `i`: the residual is averaged
@@ -115,6 +176,7 @@ const MIN_ZERO_RUN: usize = 8;
 /// above it, so that a sweep rising out of the noise is not taken for one. `distortion_db(i)`
 /// is the measured THD (dB re the fundamental) where the sweep is at capture sample `i`: the
 /// residual a linear prediction leaves there, which a glitch must exceed by 6 dB too.
+/// `dropouts` (from [`dropouts`]) are named first, and there is no glitch beside them.
 #[allow(clippy::too_many_arguments)]
 pub fn find_faults(
     capture_raw: &[f64],
@@ -125,48 +187,29 @@ pub fn find_faults(
     freq_at: &dyn Fn(usize) -> Option<f64>,
     noise_mean_square: Option<f64>,
     distortion_db: &dyn Fn(usize) -> Option<f64>,
+    dropouts: &[(usize, usize)],
 ) -> Vec<String> {
     let to = to.min(capture_raw.len()).min(prediction.len());
     let mut out = Vec::new();
+    let t = |i: usize| i as f64 / sample_rate;
+
+    // 1. dropouts (found by the caller over the whole sweep: [`dropouts`])
+    for &(start, end) in dropouts.iter().take(5) {
+        out.push(format!(
+            "dropout at {:.3} s in the capture: {} samples ({:.1} ms) of digital silence during the sweep; measure again",
+            t(start),
+            end - start,
+            (end - start) as f64 / sample_rate * 1e3
+        ));
+    }
+    if dropouts.len() > 5 {
+        out.push(format!("{} more dropouts", dropouts.len() - 5));
+    }
+    let dropouts = dropouts.len();
+
     if to <= from {
         return out;
     }
-    let t = |i: usize| i as f64 / sample_rate;
-
-    // 1. dropouts: runs of exact zeros where the prediction says there is signal
-    let p_peak = prediction[from..to]
-        .iter()
-        .fold(0.0f64, |m, v| m.max(v.abs()));
-    let mut i = from;
-    let mut dropouts = 0;
-    while i < to {
-        if capture_raw[i] == 0.0 {
-            let start = i;
-            while i < to && capture_raw[i] == 0.0 {
-                i += 1;
-            }
-            let len = i - start;
-            let p_max = prediction[start..i]
-                .iter()
-                .fold(0.0f64, |m, v| m.max(v.abs()));
-            if len >= MIN_ZERO_RUN && p_max > 0.01 * p_peak {
-                dropouts += 1;
-                if dropouts <= 5 {
-                    out.push(format!(
-                        "dropout at {:.3} s in the capture: {len} samples ({:.1} ms) of digital silence during the sweep; measure again",
-                        t(start),
-                        len as f64 / sample_rate * 1e3
-                    ));
-                }
-            }
-        } else {
-            i += 1;
-        }
-    }
-    if dropouts > 5 {
-        out.push(format!("{} more dropouts", dropouts - 5));
-    }
-
     // 2. block gain and residual
     let block = ((BLOCK_S * sample_rate) as usize).max(16);
     let mut blocks = Vec::new();
@@ -308,6 +351,9 @@ fn phase_stays_put(freq_hz: &[f64], gain_db: &[f64], phase_rad: &[f64], i: usize
 /// than a sine of the sweep's frequency stays near its crest. A run of samples within
 /// `tolerance` of the channel's largest magnitude counts as a flat top when it lasts over
 /// three times what a sine at the sweep's instantaneous frequency would (plus two samples).
+/// The tolerance is at least the capture's smallest step (its least non-zero magnitude: one
+/// LSB of an integer capture), since a quiet sine in few bits sits on one code around its crest
+/// for that long: a −40 dBFS sweep through 16 bits without noise read 269 flat tops.
 /// `freq_at(i)` gives that frequency at capture sample `i` (None outside the sweep).
 /// Returns the number of flat tops, their level (the largest magnitude) and the first one's
 /// sample.
@@ -321,7 +367,12 @@ pub fn find_flat_tops(
     if m.is_nan() || m <= 1e-4 {
         return None;
     }
-    let delta = tolerance.max(m * 2e-4);
+    let step = raw
+        .iter()
+        .map(|v| v.abs())
+        .filter(|&v| v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let delta = tolerance.max(m * 2e-4).max(step.min(m));
     let rel = (2.0 * delta / m).sqrt();
     let mut count = 0;
     let mut first = None;
