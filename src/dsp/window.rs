@@ -96,6 +96,10 @@ pub struct WindowedResponse {
     /// like the last of `smoothed_power`, at each grid frequency; `None` without such a
     /// stretch.
     pub noise_power: Option<Vec<f64>>,
+    /// The noise the windows collect at each grid frequency itself (|value|² of the noise
+    /// windows, blended along the ladder as `values` are), unsmoothed: a steady tone in the
+    /// capture lands in the response and in the noise stretch alike, and shows here.
+    pub noise_point_power: Option<Vec<f64>>,
     /// Group delay relative to the peak at each grid frequency, s.
     pub group_delay_s: Vec<f64>,
     /// The longest right side used, samples.
@@ -208,6 +212,22 @@ pub fn windowed_response(
             }
         })
         .collect();
+    let noise_point_power = noise_spectra.as_ref().map(|ns| {
+        grid_hz
+            .iter()
+            .zip(&place)
+            .map(|(&f, &(j, next))| {
+                let v = match next {
+                    Some((k, t)) => {
+                        eval(&ns[j], spectra[j].1, f) * (1.0 - t)
+                            + eval(&ns[k], spectra[k].1, f) * t
+                    }
+                    None => eval(&ns[j], spectra[j].1, f),
+                };
+                v.norm_sqr()
+            })
+            .collect()
+    });
     let mut values = Vec::with_capacity(grid_hz.len());
     let mut group_delay_s = Vec::with_capacity(grid_hz.len());
     for (&f, &(j, next)) in grid_hz.iter().zip(&place) {
@@ -284,6 +304,7 @@ pub fn windowed_response(
         values,
         smoothed_power,
         noise_power,
+        noise_point_power,
         group_delay_s,
         longest,
     }
