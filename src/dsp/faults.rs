@@ -302,6 +302,8 @@ pub fn find_faults(
 /// Half-width of the neighbourhood in which a step's phase bump is measured, grid points
 /// (1/3 octave at 96 points per octave).
 const BUMP_HALF: usize = 32;
+/// Half-width of the mean each point of the bump is read as, grid points (1/12 octave in all).
+const BUMP_AVG: usize = 4;
 
 /// Whether the measured phase around grid point `i` stays put where a minimum-phase step of
 /// this magnitude would bend it: the bump (the phase at `i` minus the mean at ±1/3 octave,
@@ -310,7 +312,7 @@ const BUMP_HALF: usize = 32;
 /// (u = ln f, A = ln|H|) over two octaves either side.
 fn phase_stays_put(freq_hz: &[f64], gain_db: &[f64], phase_rad: &[f64], i: usize) -> bool {
     let n = freq_hz.len();
-    if phase_rad.len() != n || i < BUMP_HALF || i + BUMP_HALF >= n {
+    if phase_rad.len() != n || i < BUMP_HALF + BUMP_AVG || i + BUMP_HALF + BUMP_AVG >= n {
         return false;
     }
     let span = 4 * BUMP_HALF * 3 / 2; // two octaves at 96 points per octave
@@ -328,7 +330,15 @@ fn phase_stays_put(freq_hz: &[f64], gain_db: &[f64], phase_rad: &[f64], i: usize
         }
         acc / std::f64::consts::PI
     };
-    let bump = |v: &dyn Fn(usize) -> f64| v(i) - 0.5 * (v(i - BUMP_HALF) + v(i + BUMP_HALF));
+    // each value a mean over ±BUMP_AVG points: an abrupt step in time rings (Gibbs) in the
+    // measured phase around it, ±0.5 rad at a −10 dB step, which a mean evens out; a
+    // minimum-phase bump is one-signed and stays
+    let avg = |v: &dyn Fn(usize) -> f64, c: usize| -> f64 {
+        (c - BUMP_AVG..=c + BUMP_AVG).map(v).sum::<f64>() / (2 * BUMP_AVG + 1) as f64
+    };
+    let bump = |v: &dyn Fn(usize) -> f64| {
+        avg(v, i) - 0.5 * (avg(v, i - BUMP_HALF) + avg(v, i + BUMP_HALF))
+    };
     let predicted = bump(&min_phase);
     let measured = bump(&|j| phase_rad[j]);
     // how much the measured phase wanders on its own away from the step (reflections, a
@@ -427,9 +437,10 @@ pub fn find_gain_step(
     lo_hz: f64,
     hi_hz: f64,
 ) -> Option<(f64, f64)> {
-    // spans of 1/6 octave (at 96 points per octave) either side of a 1/6-octave transition
-    // (a step in time spreads over about 0.1 octave, with Gibbs ripple around it)
-    const GAP: usize = 8;
+    // spans of 1/6 octave (at 96 points per octave) either side of a 1/3-octave transition
+    // (a step in time spreads over about 0.1 octave, with Gibbs ripple around it: an abrupt
+    // −10 dB at 200 Hz undershoots by 4.7 dB 1/12 octave past its middle)
+    const GAP: usize = 16;
     const SPAN: usize = 16;
     let n = freq_hz.len();
     if n < 2 * (GAP + SPAN) + 1 {
@@ -466,34 +477,44 @@ pub fn find_gain_step(
             && best.is_none_or(|b| step.abs() > b.1.abs())
         {
             // locate the step where the response crosses halfway between the two levels, and
-            // measure how sharp it is: from 20 % to 80 % of the step within 0.1 octave (a step
-            // in time) — filters and resonance flanks that shift the level are wider
+            // measure how sharp it is: from 20 % to 80 % of the step within 1/4 octave (a step
+            // in time, or a ramp of tens of ms, seen through the response's window: 0.14
+            // octave for an abrupt −10 dB at 200 Hz) — filters and resonance flanks that
+            // shift the level are wider, and a filter's step turns the phase (below)
             let lvl = median(left.iter().copied());
-            let cross = |frac: f64| -> Option<f64> {
+            // (each crossing the one nearest `near`, within 1/6 octave of it: the 20 % and
+            // 80 % ones nearest the middle, not a ripple's crossing on the far side)
+            let cross = |frac: f64, near: usize| -> Option<(usize, f64)> {
                 let target = lvl + frac * step;
-                let mut found: Option<(usize, f64)> = None;
-                for j in i - GAP..i + GAP {
+                let mut found: Option<(usize, usize, f64)> = None;
+                for j in near.saturating_sub(GAP)..(near + GAP).min(n - 1) {
                     let (a, b) = (gain_db[j] - target, gain_db[j + 1] - target);
-                    if a * b <= 0.0 && a != b && found.is_none_or(|(d, _)| j.abs_diff(i) < d) {
+                    if a * b <= 0.0 && a != b && found.is_none_or(|(d, _, _)| j.abs_diff(near) < d)
+                    {
                         let t = a / (a - b);
                         found = Some((
-                            j.abs_diff(i),
+                            j.abs_diff(near),
+                            j,
                             (freq_hz[j] * (freq_hz[j + 1] / freq_hz[j]).powf(t)).log2(),
                         ));
                     }
                 }
-                found.map(|(_, l)| l)
+                found.map(|(_, j, l)| (j, l))
             };
-            let (Some(l20), Some(l50), Some(l80)) = (cross(0.2), cross(0.5), cross(0.8)) else {
+            let Some((j50, l50)) = cross(0.5, i) else {
                 continue;
             };
-            if (l80 - l20).abs() > 0.1 {
+            let (Some((_, l20)), Some((_, l80))) = (cross(0.2, j50), cross(0.8, j50)) else {
+                continue;
+            };
+            if (l80 - l20).abs() > 0.25 {
                 continue;
             }
-            if !phase_stays_put(freq_hz, gain_db, phase_rad, i) {
-                continue;
-            }
+            // the phase is judged at the step's middle, where a minimum-phase bump peaks
             let at = 2f64.powf(l50);
+            if !phase_stays_put(freq_hz, gain_db, phase_rad, j50) {
+                continue;
+            }
             best = Some((at, step));
         }
     }
