@@ -20,6 +20,15 @@ fn setup() -> (SweepDesign, Vec<f64>, Vec<f64>) {
     (d, stim, y)
 }
 
+/// The channel's warning that starts with `prefix` (the test fails, naming `case` and the
+/// warnings there are, when there is none).
+fn warning<'a>(a: &'a sweeplab::results::ChannelAnalysis, prefix: &str, case: &str) -> &'a str {
+    a.warnings
+        .iter()
+        .find(|w| w.starts_with(prefix))
+        .unwrap_or_else(|| panic!("{case}: no {prefix:?} in {:?}", a.warnings))
+}
+
 fn time_in(w: &str) -> f64 {
     let i = w.find(" at ").unwrap() + 4;
     w[i..].split(' ').next().unwrap().parse().unwrap()
@@ -31,11 +40,7 @@ fn dropout_is_named_with_its_time() {
     let at = (1.7 * 48000.0) as usize;
     y[at..at + 300].iter_mut().for_each(|v| *v = 0.0);
     let a = analyze_one(&d, &stim, &y);
-    let w = a
-        .warnings
-        .iter()
-        .find(|w| w.starts_with("dropout"))
-        .unwrap_or_else(|| panic!("{:?}", a.warnings));
+    let w = warning(&a, "dropout", "");
     assert!((time_in(w) - 1.7).abs() < 0.02, "{w}");
     assert!(w.contains("300 samples"), "{w}");
 }
@@ -46,11 +51,7 @@ fn gain_step_is_named_with_its_time() {
     let at = (2.1 * 48000.0) as usize;
     y[at..].iter_mut().for_each(|v| *v *= 0.5); // −6 dB from 2.1 s on
     let a = analyze_one(&d, &stim, &y);
-    let w = a
-        .warnings
-        .iter()
-        .find(|w| w.starts_with("gain change"))
-        .unwrap_or_else(|| panic!("{:?}", a.warnings));
+    let w = warning(&a, "gain change", "");
     assert!((time_in(w) - 2.1).abs() < 0.02, "{w}");
 }
 
@@ -62,11 +63,7 @@ fn a_click_is_a_glitch() {
         *v += 0.3 * (-(k as f64) / 8.0).exp() * if k % 2 == 0 { 1.0 } else { -1.0 };
     }
     let a = analyze_one(&d, &stim, &y);
-    let w = a
-        .warnings
-        .iter()
-        .find(|w| w.starts_with("glitch"))
-        .unwrap_or_else(|| panic!("{:?}", a.warnings));
+    let w = warning(&a, "glitch", "");
     assert!((time_in(w) - 1.4).abs() < 0.03, "{w}");
 }
 
@@ -162,11 +159,7 @@ fn a_dropout_takes_out_the_points_it_changes() {
             .iter_mut()
             .for_each(|v| *v = 0.0);
         let a = analyze_one(&d, &stim, &lost);
-        let w = a
-            .warnings
-            .iter()
-            .find(|w| w.starts_with("dropout"))
-            .unwrap_or_else(|| panic!("{case}: {:?}", a.warnings));
+        let w = warning(&a, "dropout", case);
         assert!((time_in(w) - a0 as f64 / fs).abs() < 0.001, "{case}: {w}");
         // the frequencies swept while the capture was silent are not in the response, nor
         // are THD's fundamentals there
@@ -216,13 +209,12 @@ fn agc_steps_are_found_wherever_and_however_they_act() {
                 };
                 *v *= 1.0 + (g - 1.0) * t;
             }
-            let case = format!("{gain_db:+} dB at {:.0} Hz, ramp {ramp_s} s", d.frequency_at(at_s));
+            let case = format!(
+                "{gain_db:+} dB at {:.0} Hz, ramp {ramp_s} s",
+                d.frequency_at(at_s)
+            );
             let a = analyze_one(&d, &stim, &z);
-            let w = a
-                .warnings
-                .iter()
-                .find(|w| w.starts_with("gain change"))
-                .unwrap_or_else(|| panic!("{case}: {:?}", a.warnings));
+            let w = warning(&a, "gain change", &case);
             let when = (a0 + ramp / 2) as f64 / fs;
             assert!((time_in(w) - when).abs() < 0.05, "{case}: {w}");
             assert!(
