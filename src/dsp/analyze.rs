@@ -20,6 +20,7 @@ use super::drift::judged_drift;
 pub use super::drift::{DRIFT_PLAUSIBLE_PPM, DRIFT_WARN_PPM};
 use super::faults::{Measured, capture_faults, dropouts, zero_runs};
 use super::fft::{FftCache, good_size};
+use super::gate;
 use super::ir::{extract_window, peak_position};
 use super::noise::noise_before_sweep;
 use super::spectrogram::capture_spectrogram;
@@ -53,9 +54,6 @@ pub const STORED_SMOOTHING: [u32; 2] = [3, 6];
 pub const CLIP_LEVEL: f64 = 0.999;
 /// The impulse response must stand this far above its own noise to count as signal, dB.
 const SIGNAL_MIN_DB: f64 = 30.0;
-/// A response point counts when its power (1/6-octave average) is this many times the noise
-/// its window collects (6 dB).
-const RESPONSE_NOISE_GATE: f64 = 4.0;
 /// Margin, in octaves, kept inside a band edge where the capture cuts the sweep off.
 const CUT_MARGIN_OCT: f64 = 1.0 / 6.0;
 /// The fundamental is at full sweep level from this far above the start: the fade-in (1/6
@@ -76,110 +74,6 @@ pub fn capture_spectrum(raw: &[f64], n: usize) -> CaptureSpectrum {
     CaptureSpectrum {
         y: FftCache::new().forward_offset(raw, mean_of(raw), n),
     }
-}
-
-/// Noise at a point this far over the median around it (power, 13 dB) is a steady tone.
-const TONAL_OVER_MEDIAN: f64 = 20.0;
-/// A point near a steady tone is kept only this far above it (power, 30 dB).
-const TONAL_MARGIN: f64 = 1000.0;
-
-/// The level a steady tone in `v` (on the log grid `grid`) must stand out from: the larger
-/// of the medians over `half_oct` octaves on either side of each point (a tone is a peak,
-/// above both sides; a slope, as the noise rising past the sweep's end, is not). Infinite
-/// where a side holds fewer than 8 points (1/12 octave): no tone is told there.
-fn tone_background(grid: &[f64], v: &[f64], half_oct: f64) -> Vec<f64> {
-    let k = 2f64.powf(half_oct);
-    let median = |s: &[f64]| -> f64 {
-        if s.len() < 8 {
-            return f64::INFINITY;
-        }
-        let mut b = s.to_vec();
-        b.sort_by(f64::total_cmp);
-        b[b.len() / 2]
-    };
-    grid.iter()
-        .enumerate()
-        .map(|(i, &f)| {
-            let (a, b) = (
-                grid.partition_point(|&g| g < f / k),
-                grid.partition_point(|&g| g <= f * k),
-            );
-            median(&v[a..i]).max(median(&v[i + 1..b]))
-        })
-        .collect()
-}
-
-/// A response point is left out where the sweep's energy a capture lost changes it by more
-/// than this, dB.
-const LOST_TOLERANCE_DB: f64 = 0.1;
-
-/// Which grid points of the response survive the stimulus stretches a capture lost: `whole`
-/// is the stimulus's own impulse response and `lost` the part the lost stretches make of it
-/// ([`Deconvolver::lost_stretches`], peaks at 0). A point is held where `lost`, windowed as
-/// the device's response is (`respond`), stays within [`LOST_TOLERANCE_DB`] of `whole`: a
-/// linear device's response over a window is a smooth multiple of the stimulus's, so the
-/// ratio is what the loss does to the measured point. Computed, not guessed from the sweep's
-/// time-frequency map, it accounts for how far each window smears a stretch in frequency.
-/// A held point between lost ones less than 1/6 octave apart is held by the two losses
-/// cancelling there, which the device's own phase undoes: it is not held.
-fn held_points(
-    whole: &[f64],
-    lost: &[f64],
-    grid: &[f64],
-    respond: &(dyn Fn(&[f64]) -> Vec<Complex64> + Sync),
-) -> Vec<bool> {
-    let (w, l) = rayon::join(|| respond(whole), || respond(lost));
-    let limit = 1.0 - 10f64.powf(-LOST_TOLERANCE_DB / 20.0);
-    let mut held: Vec<bool> = w
-        .iter()
-        .zip(&l)
-        .map(|(w, l)| l.norm() <= limit * w.norm())
-        .collect();
-    let lost_at: Vec<usize> = (0..held.len()).filter(|&i| !held[i]).collect();
-    for pair in lost_at.windows(2) {
-        let (a, b) = (pair[0], pair[1]);
-        if b > a + 1 && grid[b] / grid[a] < 2f64.powf(1.0 / 6.0) {
-            held[a..b].iter_mut().for_each(|h| *h = false);
-        }
-    }
-    held
-}
-
-/// "f1–f2, f3, …" for the runs of grid points not `kept` (the first six, then how many more).
-fn name_stretches(grid: &[f64], kept: &[bool]) -> String {
-    let mut runs: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < kept.len() {
-        if kept[i] {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < kept.len() && !kept[i] {
-            i += 1;
-        }
-        runs.push(if i - start == 1 {
-            crate::units::hz3(grid[start])
-        } else {
-            format!(
-                "{}–{}",
-                crate::units::hz3(grid[start]),
-                crate::units::hz3(grid[i - 1])
-            )
-        });
-    }
-    const NAMED: usize = 6;
-    let more = runs.len().saturating_sub(NAMED);
-    runs.truncate(NAMED);
-    format!(
-        "{}{}",
-        runs.join(", "),
-        match more {
-            0 => String::new(),
-            1 => " and 1 more stretch".into(),
-            n => format!(" and {n} more stretches"),
-        }
-    )
 }
 
 fn mean_of(raw: &[f64]) -> f64 {
@@ -524,39 +418,9 @@ impl Analyzer {
             let t = (i as f64 - arrival) / fs;
             (t >= 0.0 && t < sweep_len / fs).then(|| lay.frequency_at(t))
         });
-        // the response is measured where it stands 6 dB above the noise its window collects
-        // (both averaged over 1/6 octave); below, a point says more about the noise than the
-        // device, and is left out
-        let above_noise: Vec<bool> = match &resp.noise_power {
-            Some(noise) => resp.smoothed_power[1]
-                .iter()
-                .zip(noise)
-                .map(|(s, n)| *s >= RESPONSE_NOISE_GATE * n)
-                .collect(),
-            None => vec![true; grid.len()],
-        };
-        // a steady tone in the capture (hum, a whine, interference) stands in the noise
-        // stretch as it stands in the response, at the same frequencies: where the noise at
-        // a point rises 13 dB over the median on each side of it (1/2 octave), it is compared
-        // with the noise there, not with an average that the tone hardly moves, and kept
-        // only 30 dB above it (within 0.3 dB of the response wherever the tone's phase
-        // falls; the noise stretch reads a tone's shoulders lower than the response's
-        // window does, and with 20 dB points beside the tone stayed 0.5-0.6 dB off).
-        // Random noise reaches 13 dB over its median at one point in a million.
-        let tonal_near = match (&resp.noise_point_power, &resp.noise_power) {
-            (Some(pts), Some(_)) => {
-                let background = tone_background(&grid, pts, 0.5);
-                let mut near = vec![false; grid.len()];
-                for i in 0..grid.len() {
-                    let tonal = pts[i] >= TONAL_OVER_MEDIAN * background[i];
-                    if tonal && resp.values[i].norm_sqr() < TONAL_MARGIN * pts[i] {
-                        near[i] = true;
-                    }
-                }
-                near
-            }
-            _ => vec![false; grid.len()],
-        };
+        // the points measured: 6 dB above the noise, and clear of a steady tone in it
+        let above_noise = gate::above_noise(&resp);
+        let tonal_near = gate::near_steady_tone(&grid, &resp);
         let tonal_dropped: Vec<bool> = tonal_near
             .iter()
             .zip(&above_noise)
@@ -569,14 +433,14 @@ impl Analyzer {
             notes.push(format!(
                 "{dropped} of {} response points lie less than 6 dB above the noise and are left out: {}",
                 grid.len(),
-                name_stretches(&grid, &above_noise)
+                gate::name_stretches(&grid, &above_noise)
             ));
         }
         if near_tone > 0 {
             notes.push(format!(
                 "{near_tone} of {} response points lie less than 30 dB above a steady tone in the noise (hum, a whine, interference: it lands in the response as in the silence) and are left out: {}",
                 grid.len(),
-                name_stretches(&grid, &tonal_dropped)
+                gate::name_stretches(&grid, &tonal_dropped)
             ));
         }
         let above_noise: Vec<bool> = above_noise
@@ -612,7 +476,7 @@ impl Analyzer {
                     )
                     .values
                 };
-                let held = held_points(&whole, &lost, &grid, &respond);
+                let held = gate::held_points(&whole, &lost, &grid, &respond);
                 // the same loss read in the harmonics' windows: a floor under them
                 lost_floor = Some(Leakage::new(
                     &lost,
@@ -628,9 +492,10 @@ impl Analyzer {
                     .count();
                 if lost > 0 {
                     notes.push(format!(
-                        "{lost} of {} response points are left out where the capture lost the sweep (digital silence, see the warnings): the sweep's energy missing there changes them by more than {LOST_TOLERANCE_DB} dB: {}",
+                        "{lost} of {} response points are left out where the capture lost the sweep (digital silence, see the warnings): the sweep's energy missing there changes them by more than {} dB: {}",
                         grid.len(),
-                        name_stretches(&grid, &held)
+                        gate::LOST_TOLERANCE_DB,
+                        gate::name_stretches(&grid, &held)
                     ));
                 }
                 held

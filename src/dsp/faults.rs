@@ -109,7 +109,7 @@ const BLOCK_S: f64 = 0.01;
 /// A run of exact zeros at least this long inside the sweep is a dropout.
 const MIN_ZERO_RUN: usize = 8;
 
-/// The runs `[start, end)` of at least [`MIN_ZERO_RUN`] exact zeros in `raw[from..to]`: the
+/// The runs `[start, end)` of at least `MIN_ZERO_RUN` (8) exact zeros in `raw[from..to]`: the
 /// candidates for a dropout (a scan of the samples only, so that the caller needs a
 /// prediction only when there is one).
 pub fn zero_runs(raw: &[f64], from: usize, to: usize) -> Vec<(usize, usize)> {

@@ -12,6 +12,7 @@ pub mod drift;
 pub mod faults;
 pub mod fft;
 pub mod filters;
+pub mod gate;
 pub mod ir;
 pub mod noise;
 pub mod placements;
