@@ -200,7 +200,7 @@ fn pyfar_room_and_loopback() {
 }
 
 /// Chirplab's loudspeaker example: 24-bit, 2.4 s of noise (with a steady 19 Hz tone) before a
-/// 1 s chirp, a capture that starts before the output file (negative latency).
+/// 1 s chirp, a capture that starts about 73 ms after the output file did (negative latency).
 #[test]
 fn chirplab_speaker() {
     let a = analyze(

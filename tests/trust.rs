@@ -161,7 +161,17 @@ fn a_loud_steady_tone_leaves_out_the_points_it_spoils() {
             !fr.iter().any(|f| (f / 1000.0 - 1.0).abs() < 0.003),
             "{tone_dbfs}"
         );
-        if let Some(l) = a.level_1k_dbfs {
+        // the level at 1 kHz needs the points either side of 1 kHz: at −25 dBFS they are
+        // left out, so it is not given (it read 0.5 dB high), nor is the SNR on it; at
+        // −40 dBFS only the point at 1 kHz goes, and the level is the truth's within 0.1 dB
+        eprintln!("  level at 1 kHz {:?}", a.level_1k_dbfs);
+        if tone_dbfs > -30.0 {
+            assert!(
+                a.level_1k_dbfs.is_none() && a.snr_db.is_none(),
+                "{tone_dbfs}"
+            );
+        } else {
+            let l = a.level_1k_dbfs.expect("the level at 1 kHz");
             let want = d.level_dbfs + truth_db(&ch, 1000.0);
             assert!((l - want).abs() < 0.1, "{tone_dbfs}: level {l} vs {want}");
         }

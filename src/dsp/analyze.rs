@@ -18,7 +18,9 @@ use super::deconv::Deconvolver;
 use super::distortion::{HarmonicBand, LINEAR_SHARE, Leakage, distortion};
 use super::drift::judged_drift;
 pub use super::drift::{DRIFT_PLAUSIBLE_PPM, DRIFT_WARN_PPM};
-use super::faults::{Measured, capture_faults, dropouts, zero_runs};
+use super::faults::{
+    Measured, capture_faults, dropout_warnings, dropouts, loud_and_quiet, zero_runs,
+};
 use super::fft::{FftCache, good_size};
 use super::gate;
 use super::ir::{extract_window, peak_position};
@@ -409,15 +411,28 @@ impl Analyzer {
         };
         // the stretch of the capture where the sweep plays at full level (past its fade-in:
         // a noise gate that opens a few ms into the fade-in lost nothing the response needs)
-        let full_level = lay.time_of(lay.start_hz * 2f64.powf(FADE_IN_OCT)) * fs;
+        // (sweeplab's sweep fades in over its first 1/6 octave and out over its last 1/24: a
+        // noise gate opening or closing there lost nothing the response needs)
+        let full_from = lay.time_of(lay.start_hz * 2f64.powf(1.0 / 6.0)) * fs;
+        let full_to = (lay.time_of(lay.end_hz * 2f64.powf(-1.0 / 24.0)) * fs).min(sweep_len);
         let span = (
-            (arrival + full_level).max(0.0) as usize,
-            ((arrival + sweep_len).max(0.0) as usize).min(raw.len()),
+            (arrival + full_from).max(0.0) as usize,
+            ((arrival + full_to).max(0.0) as usize).min(raw.len()),
         );
-        let lost_runs = dropouts(raw, &zero_runs(raw, span.0, span.1), fs, &|i| {
+        let freq_at = |i: usize| {
             let t = (i as f64 - arrival) / fs;
             (t >= 0.0 && t < sweep_len / fs).then(|| lay.frequency_at(t))
-        });
+        };
+        let lost_runs = dropouts(raw, &zero_runs(raw, span.0, span.1), fs, &freq_at);
+        let (dropout_runs, gated_runs) = loud_and_quiet(raw, &lost_runs, span, fs, &freq_at);
+        if let Some(&(a, b)) = gated_runs.first() {
+            notes.push(format!(
+                "{} stretch(es) of digital silence during the sweep where the capture was already 20 dB or more below its peak, the first at {:.3} s ({:.1} ms): a noise gate closing on a part of the sweep the device hardly passes, not a dropout; the response points they change are left out",
+                gated_runs.len(),
+                a as f64 / fs,
+                (b - a) as f64 / fs * 1e3
+            ));
+        }
         // the points measured: 6 dB above the noise, and clear of a steady tone in it
         let above_noise = gate::above_noise(&resp);
         let tonal_near = gate::near_steady_tone(&grid, &resp);
@@ -490,12 +505,18 @@ impl Analyzer {
                     .zip(&above_noise)
                     .filter(|(h, k)| !**h && **k)
                     .count();
+                // (the points the loss alone takes out: those below the noise are named there)
+                let named: Vec<bool> = held
+                    .iter()
+                    .zip(&above_noise)
+                    .map(|(h, k)| *h || !*k)
+                    .collect();
                 if lost > 0 {
                     notes.push(format!(
-                        "{lost} of {} response points are left out where the capture lost the sweep (digital silence, see the warnings): the sweep's energy missing there changes them by more than {} dB: {}",
+                        "{lost} of {} response points are left out where the capture lost the sweep (digital silence: a dropout or a noise gate): the sweep's energy missing there changes them by more than {} dB: {}",
                         grid.len(),
                         gate::LOST_TOLERANCE_DB,
-                        gate::name_stretches(&grid, &held)
+                        gate::name_stretches(&grid, &named)
                     ));
                 }
                 held
@@ -509,6 +530,8 @@ impl Analyzer {
             .collect();
         let dropped = kept.iter().filter(|k| !**k).count();
         if dropped + 2 > kept.len() {
+            // (a capture the dropouts left nothing of still says where they are)
+            warnings.extend(dropout_warnings(&dropout_runs, fs));
             warnings.push(format!(
                 "the response of channel {index} lies below the noise at every frequency: no figure is reported for it"
             ));
@@ -760,7 +783,7 @@ impl Analyzer {
                 thd: &thd,
                 noise_rms_dbfs: noise.as_ref().map(|nz| nz.rms_dbfs),
             },
-            &lost_runs,
+            &dropout_runs,
         ));
         // a gain change mid-sweep steps the response's magnitude without the phase a filter
         // would turn: the drift fit reads that excess phase as a clock drift (−139 ppm for a

@@ -104,6 +104,9 @@ pub fn capture_faults(
     warnings
 }
 
+/// Runs of capture samples, `[start, end)`.
+pub type Runs = Vec<(usize, usize)>;
+
 /// Block length of the comparison, s.
 const BLOCK_S: f64 = 0.01;
 /// A run of exact zeros at least this long inside the sweep is a dropout.
@@ -132,12 +135,33 @@ pub fn zero_runs(raw: &[f64], from: usize, to: usize) -> Vec<(usize, usize)> {
     runs
 }
 
+/// The warnings for `dropouts` (capture samples, half-open): the first five with their time
+/// and length, then how many more.
+pub fn dropout_warnings(dropouts: &[(usize, usize)], sample_rate: f64) -> Vec<String> {
+    let mut out: Vec<String> = dropouts
+        .iter()
+        .take(5)
+        .map(|&(start, end)| {
+            format!(
+                "dropout at {:.3} s in the capture: {} samples ({:.1} ms) of digital silence during the sweep; measure again",
+                start as f64 / sample_rate,
+                end - start,
+                (end - start) as f64 / sample_rate * 1e3
+            )
+        })
+        .collect();
+    if dropouts.len() > 5 {
+        out.push(format!("{} more dropouts", dropouts.len() - 5));
+    }
+    out
+}
+
 /// The dropouts among `runs` (from [`zero_runs`]): runs of digital silence inside signal.
-/// A quiet capture in few bits rounds a low tone to zero for a few samples around each zero
-/// crossing; that is no dropout. A run is one when the capture around it (a period of the
-/// sweep's frequency there, and at least the run's own length, each side; at most 0.1 s)
-/// reaches 64 times its smallest step (the least non-zero magnitude in the capture): a tone
-/// that loud passes zero in fewer than 8 samples (the shortest run) down to 20 Hz at 48 kHz.
+/// A quiet capture in few bits rounds the sweep to zero around each zero crossing: a sine of
+/// A steps (A times the least non-zero magnitude in the capture) at frequency f stays within
+/// half a step of zero for fs/(2π·f·A) samples. A run is a dropout when it lasts over three
+/// times that plus two samples, A read as the capture's peak just around it (a period of the
+/// sweep's frequency each side): the same margin the flat tops use. A float capture's step is tiny: any run of 8 is one.
 pub fn dropouts(
     raw: &[f64],
     runs: &[(usize, usize)],
@@ -152,19 +176,51 @@ pub fn dropouts(
         .map(|v| v.abs())
         .filter(|&v| v > 0.0)
         .fold(f64::INFINITY, f64::min);
+    runs.iter()
+        .copied()
+        .filter(|&(a, b)| {
+            let Some(f) = freq_at(a) else {
+                return false;
+            };
+            let steps = around(raw, (a, b), sample_rate, f) / step;
+            let natural = sample_rate / (2.0 * std::f64::consts::PI * f.max(1.0) * steps);
+            (b - a) as f64 > 3.0 * natural + 2.0
+        })
+        .collect()
+}
+
+/// The capture's peak magnitude just around the run `[a, b)`: a period of `freq_hz` (the
+/// sweep's frequency there) each side, at least 1 ms and at most 0.1 s (wider, it reads a
+/// gate's closing by the louder sweep before it).
+fn around(raw: &[f64], (a, b): (usize, usize), sample_rate: f64, freq_hz: f64) -> f64 {
     let peak = |a: usize, b: usize| {
         raw[a.min(raw.len())..b.min(raw.len())]
             .iter()
             .fold(0.0f64, |m, v| m.max(v.abs()))
     };
-    runs.iter()
-        .copied()
-        .filter(|&(a, b)| {
-            let period = freq_at(a).map_or(0.0, |f| sample_rate / f.max(1.0));
-            let w = ((b - a) as f64).max(period).min(0.1 * sample_rate) as usize;
-            peak(a.saturating_sub(w), a).max(peak(b, b + w)) >= 64.0 * step
-        })
-        .collect()
+    let period = sample_rate / freq_hz.max(1.0);
+    let w = period.clamp(1e-3 * sample_rate, 0.1 * sample_rate) as usize;
+    peak(a.saturating_sub(w), a).max(peak(b, b + w))
+}
+
+/// The `runs` of digital silence (from [`dropouts`]) split into those inside loud signal,
+/// within 20 dB of the capture's peak over `span` (a dropout: the capture lost what it was
+/// recording, a fault), and those where it was already quiet (a noise gate closing on a part
+/// of the sweep the device hardly passes: no fault, though the points it changes are not
+/// measured either).
+pub fn loud_and_quiet(
+    raw: &[f64],
+    runs: &[(usize, usize)],
+    span: (usize, usize),
+    sample_rate: f64,
+    freq_at: &dyn Fn(usize) -> Option<f64>,
+) -> (Runs, Runs) {
+    let top = raw[span.0.min(raw.len())..span.1.min(raw.len())]
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    runs.iter().partition(|&&(a, b)| {
+        freq_at(a).is_some_and(|f| around(raw, (a, b), sample_rate, f) >= 0.1 * top)
+    })
 }
 
 /// Looks for faults in `capture_raw` (as recorded) against `prediction` (same timeline) over
@@ -194,17 +250,7 @@ pub fn find_faults(
     let t = |i: usize| i as f64 / sample_rate;
 
     // 1. dropouts (found by the caller over the whole sweep: [`dropouts`])
-    for &(start, end) in dropouts.iter().take(5) {
-        out.push(format!(
-            "dropout at {:.3} s in the capture: {} samples ({:.1} ms) of digital silence during the sweep; measure again",
-            t(start),
-            end - start,
-            (end - start) as f64 / sample_rate * 1e3
-        ));
-    }
-    if dropouts.len() > 5 {
-        out.push(format!("{} more dropouts", dropouts.len() - 5));
-    }
+    out.extend(dropout_warnings(dropouts, sample_rate));
     let dropouts = dropouts.len();
 
     if to <= from {
@@ -512,7 +558,11 @@ pub fn find_gain_step(
             }
             // the phase is judged at the step's middle, where a minimum-phase bump peaks
             let at = 2f64.powf(l50);
-            if !phase_stays_put(freq_hz, gain_db, phase_rad, j50) {
+            if !contiguous(
+                j50.saturating_sub(BUMP_HALF + BUMP_AVG),
+                j50 + BUMP_HALF + BUMP_AVG,
+            ) || !phase_stays_put(freq_hz, gain_db, phase_rad, j50)
+            {
                 continue;
             }
             best = Some((at, step));
