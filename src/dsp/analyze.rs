@@ -528,6 +528,19 @@ impl Analyzer {
             .zip(&held)
             .map(|(a, b)| *a && *b)
             .collect();
+        // the device's typical magnitude: the median of the points measured (what the
+        // floor a loss leaves under the harmonics is scaled by at least)
+        let typical_magnitude = {
+            let mut m: Vec<f64> = resp
+                .values
+                .iter()
+                .zip(&kept)
+                .filter(|(_, k)| **k)
+                .map(|(v, _)| v.norm())
+                .collect();
+            m.sort_by(f64::total_cmp);
+            m.get(m.len() / 2).copied().unwrap_or(0.0)
+        };
         let dropped = kept.iter().filter(|k| !**k).count();
         if dropped + 2 > kept.len() {
             // (a capture the dropouts left nothing of still says where they are)
@@ -634,7 +647,7 @@ impl Analyzer {
                         harm_band,
                         noise_stretch,
                         self.leakage(),
-                        lost_floor.as_ref(),
+                        lost_floor.as_ref().map(|l| (l, typical_magnitude)),
                         fs,
                         &mut fft,
                     );

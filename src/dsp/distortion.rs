@@ -146,7 +146,8 @@ impl Leakage {
 /// of a stretch holding only noise, if there is one; `leakage` the deconvolution's own floor;
 /// `lost` the same made of the stretches of the sweep the capture lost (a dropout spreads
 /// over every lag: what it leaves in a harmonic's window is a floor under it, read as the
-/// deconvolution's own is).
+/// deconvolution's own is), with the device's typical magnitude (the median of the points
+/// measured), which it is scaled by at least.
 #[allow(clippy::too_many_arguments)]
 pub fn distortion(
     h: &[f64],
@@ -158,7 +159,7 @@ pub fn distortion(
     band: HarmonicBand,
     noise: Option<(isize, isize)>,
     leakage: &Leakage,
-    lost: Option<&Leakage>,
+    lost: Option<(&Leakage, f64)>,
     sample_rate: f64,
     fft: &mut FftCache,
 ) -> Distortion {
@@ -222,9 +223,13 @@ pub fn distortion(
                 .iter()
                 .map(|&f| {
                     let g = h1(fk(f).min(top));
-                    let own = leakage.at(w.order, fk(f));
-                    let lost = lost.map_or(0.0, |l| l.at(w.order, fk(f)));
-                    LEAK_MARGIN * (own * own + lost * lost).sqrt() * g
+                    let own = leakage.at(w.order, fk(f)) * g;
+                    // the loss's floor through the device's response at k·f, which the
+                    // loss itself may have damaged there: at least the device's typical
+                    // level (a harmonic landing in the lost stretch read 15x too high)
+                    let lost =
+                        lost.map_or(0.0, |(l, typical)| l.at(w.order, fk(f)) * g.max(typical));
+                    LEAK_MARGIN * (own * own + lost * lost).sqrt()
                 })
                 .collect();
             let noise: Option<Vec<f64>> = w.floor.as_ref().map(|(fx, p)| {

@@ -396,7 +396,9 @@ pub fn distortion_series(analysis: &Analysis) -> Vec<Series> {
     for (k, ch) in analysis.channels.iter().enumerate() {
         let t = &ch.thd;
         if let Some(fl) = &t.noise_floor {
+            // broken where the THD has no points (a line across a hole was drawn)
             let (x, y) = take_pair(&fl.freq_hz, &fl.percent);
+            let (x, y) = with_gaps(&x, &y);
             out.push(Series {
                 name: format!("{} noise floor", ch.tag()),
                 channel: ch.index,

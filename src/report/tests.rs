@@ -545,3 +545,48 @@ fn a_late_capture_says_why_its_bass_is_not_given() {
     );
     assert!(!row(&whole, "Latency").contains("offset"), "{whole}");
 }
+
+/// The THD noise floor is drawn broken where it has no points (beside a dropout the THD
+/// has none over an octave and more), and whole where it has them all.
+#[test]
+fn the_thd_noise_floor_breaks_at_its_holes() {
+    let mut a = highpass_analysis();
+    let grid = example::log_grid(20.0, 10000.0, 96.0);
+    let floor: Vec<f64> = grid.iter().map(|f| 100.0 / f).collect();
+    let (xs, ys): (Vec<f64>, Vec<f64>) = grid
+        .iter()
+        .zip(&floor)
+        .filter(|(f, _)| !(**f > 300.0 && **f < 2000.0))
+        .map(|(f, p)| (*f, *p))
+        .unzip();
+    let floor_of = |s: &[Series]| {
+        s.iter()
+            .find(|s| s.name == "ch0 noise floor")
+            .expect("a floor series")
+            .clone()
+    };
+    a.channels[0].thd.noise_floor = Some(crate::results::ThdFloor {
+        freq_hz: grid.clone(),
+        percent: floor.clone(),
+    });
+    let whole = floor_of(&distortion_series(&a));
+    assert!(whole.y.iter().all(|v| v.is_finite()));
+    assert_eq!(whole.x, grid);
+    a.channels[0].thd.noise_floor = Some(crate::results::ThdFloor {
+        freq_hz: xs.clone(),
+        percent: ys,
+    });
+    let holed = floor_of(&distortion_series(&a));
+    let gaps: Vec<f64> = holed
+        .x
+        .iter()
+        .zip(&holed.y)
+        .filter(|(_, y)| y.is_nan())
+        .map(|(x, _)| *x)
+        .collect();
+    assert!(
+        gaps.len() == 1 && gaps[0] > 300.0 && gaps[0] < 2000.0,
+        "{gaps:?}"
+    );
+    assert_eq!(holed.x.len(), xs.len() + 1);
+}
