@@ -208,6 +208,23 @@ fn a_dropout_takes_out_the_points_it_changes() {
         assert!(named >= swept, "{case}: {named} < {swept}: {note}");
         check(&a, case);
     }
+    // 5 ms lost inside the sweep's fade-in (a gate opening late): no fault, a note, and
+    // the lowest points it changes left out (20 Hz moved by 0.28 dB, unsaid)
+    let mut late_gate = z.clone();
+    let a0 = start + (0.5 * d.fade_in_s * fs) as usize;
+    late_gate[a0..a0 + 240].iter_mut().for_each(|v| *v = 0.0);
+    let a = analyze_one(&d, &stim, &late_gate);
+    assert!(
+        !a.warnings.iter().any(|w| sweeplab::results::is_fault(w)),
+        "{:?}",
+        a.warnings
+    );
+    assert!(
+        a.notes.iter().any(|n| n.contains("in the sweep's fade-in")),
+        "{:?}",
+        a.notes
+    );
+    check(&a, "5 ms in the fade-in");
 }
 
 /// An AGC acting mid-sweep, abrupt or over a 50 ms ramp, down 6 or 10 dB or up 9.5 dB, at
