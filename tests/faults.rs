@@ -225,6 +225,32 @@ fn a_dropout_takes_out_the_points_it_changes() {
         a.notes
     );
     check(&a, "5 ms in the fade-in");
+    // silence from the pre-roll on (a gate that opens late): up to the middle of the
+    // fade-in it is a note; on past the fade-in, a dropout named from the sweep's arrival
+    // (the search began one sample before the arrival, where no sweep frequency is, and
+    // silence that began there was not seen at all)
+    for (until_s, fault) in [(0.5 * d.fade_in_s, false), (0.3, true)] {
+        let mut gated = z.clone();
+        let end = start + (until_s * fs) as usize;
+        gated[start - 2400..end].iter_mut().for_each(|v| *v = 0.0);
+        let a = analyze_one(&d, &stim, &gated);
+        let faults: Vec<&String> = a
+            .warnings
+            .iter()
+            .filter(|w| sweeplab::results::is_fault(w))
+            .collect();
+        if fault {
+            let w = warning(&a, "dropout", "silent from the pre-roll on");
+            assert!((time_in(w) - start as f64 / fs).abs() < 0.001, "{w}");
+        } else {
+            assert!(faults.is_empty(), "{faults:?}");
+            assert!(
+                a.notes.iter().any(|n| n.contains("in the sweep's fade-in")),
+                "{:?}",
+                a.notes
+            );
+        }
+    }
 }
 
 /// An AGC acting mid-sweep, abrupt or over a 50 ms ramp, down 6 or 10 dB or up 9.5 dB, at

@@ -423,33 +423,41 @@ impl Analyzer {
             let t = (i as f64 - arrival) / fs;
             (t >= 0.0 && t < sweep_len / fs).then(|| lay.frequency_at(t))
         };
-        let lost_runs = dropouts(raw, &zero_runs(raw, span.0, span.1), fs, &freq_at);
-        let (dropout_runs, gated_runs) = loud_and_quiet(raw, &lost_runs, span, fs, &freq_at);
-        // silence inside the fade-in (a gate opening late on the quiet start): no fault,
-        // but what it took of the lowest frequencies is not measured either
-        let fade_in_runs = dropouts(
+        // digital silence from the sweep's arrival on; wholly inside the fade-in (a gate opening
+        // late on the quiet start) it is no fault, but what it took of the lowest
+        // frequencies is not measured either
+        let silent = dropouts(
             raw,
-            &zero_runs(raw, arrival.max(0.0) as usize, span.0),
+            &zero_runs(raw, arrival.max(0.0).ceil() as usize, span.1),
             fs,
             &freq_at,
         );
-        if let Some(&(a, b)) = gated_runs.first() {
-            notes.push(format!(
-                "{} stretch(es) of digital silence during the sweep where the capture was already 20 dB or more below its peak, the first at {:.3} s ({:.1} ms): a noise gate closing on a part of the sweep the device hardly passes, not a dropout; the response points they change are left out",
-                gated_runs.len(),
-                a as f64 / fs,
-                (b - a) as f64 / fs * 1e3
-            ));
+        let (fade_in_runs, lost_runs): (Vec<_>, Vec<_>) =
+            silent.iter().partition(|&&(_, b)| b <= span.0);
+        let (dropout_runs, gated_runs) = loud_and_quiet(raw, &lost_runs, span, fs, &freq_at);
+        // a note for each kind of silence that is no dropout: where, and what it is
+        for (runs, place, what) in [
+            (
+                &gated_runs,
+                "during the sweep where the capture was already 20 dB or more below its peak",
+                "a noise gate closing on a part of the sweep the device hardly passes, not a dropout",
+            ),
+            (
+                &fade_in_runs,
+                "in the sweep's fade-in",
+                "a gate opening late, or a dropout there",
+            ),
+        ] {
+            if let Some(&(a, b)) = runs.first() {
+                notes.push(format!(
+                    "{} stretch(es) of digital silence {place}, the first at {:.3} s ({:.1} ms): {what}; the response points they change are left out",
+                    runs.len(),
+                    a as f64 / fs,
+                    (b - a) as f64 / fs * 1e3
+                ));
+            }
         }
-        if let Some(&(a, b)) = fade_in_runs.first() {
-            notes.push(format!(
-                "{} stretch(es) of digital silence in the sweep's fade-in, the first at {:.3} s ({:.1} ms): a gate opening late, or a dropout there; the response points they change are left out",
-                fade_in_runs.len(),
-                a as f64 / fs,
-                (b - a) as f64 / fs * 1e3
-            ));
-        }
-        let lost_runs: Vec<(usize, usize)> = fade_in_runs.into_iter().chain(lost_runs).collect();
+        let lost_runs = silent;
         // the points measured: 6 dB above the noise, and clear of a steady tone in it
         let above_noise = gate::above_noise(&resp);
         let tonal_near = gate::near_steady_tone(&grid, &resp);

@@ -161,7 +161,8 @@ pub fn dropout_warnings(dropouts: &[(usize, usize)], sample_rate: f64) -> Vec<St
 /// A steps (A times the least non-zero magnitude in the capture) at frequency f stays within
 /// half a step of zero for fs/(2π·f·A) samples. A run is a dropout when it lasts over three
 /// times that plus two samples, A read as the capture's peak just around it (a period of the
-/// sweep's frequency each side): the same margin the flat tops use. A float capture's step is tiny: any run of 8 is one.
+/// sweep's frequency each side): the same margin the flat tops use. A float capture's step
+/// is tiny: any run of 8 is one.
 pub fn dropouts(
     raw: &[f64],
     runs: &[(usize, usize)],
